@@ -1,0 +1,84 @@
+// Contract between the main-thread UI (client/src/ui, client/src/app) and the audio/session engine
+// (client/src/audio, client/src/session). The UI only calls these methods and renders these events;
+// audio and socket traffic never reach the main thread.
+import type { ClientPolicyView, RejectReason } from '../../../protocol/relay-http.ts';
+
+export type ConversationMode = 'hands-free' | 'hold-to-talk';
+
+export type EngineErrorReason =
+  | RejectReason // token / quota / origin rejections from the relay's session check
+  | 'relay_unreachable'
+  | 'mic_denied'
+  | 'mic_missing'
+  | 'audio_failed'
+  | 'upstream_error'
+  | 'protocol_error';
+
+/** Errors travel as data. `message` is a human sentence that says what to do. */
+export interface EngineError {
+  reason: EngineErrorReason;
+  message: string;
+  /** Fatal errors stop the conversation; others are shown and the engine goes on. */
+  fatal: boolean;
+}
+
+export type EngineState =
+  | { kind: 'idle' }
+  | { kind: 'connecting' }
+  | { kind: 'listening' } // connected, waiting for the user
+  | { kind: 'hearing' } // the user is speaking (speech_started / hold-to-talk held)
+  | { kind: 'thinking' } // turn committed, waiting for the first assistant audio
+  | { kind: 'speaking' } // assistant audio is playing
+  | { kind: 'reconnecting'; attempt: number; retryAt: number } // retryAt: epoch ms, for a countdown
+  | { kind: 'error'; error: EngineError };
+
+export type EngineEvent =
+  | { kind: 'state'; state: EngineState }
+  /** Full text so far for one conversation item (not a delta), so the UI can just replace it. */
+  | { kind: 'transcript'; role: 'user' | 'assistant'; itemId: string; text: string; final: boolean }
+  /** End of the user's speech → first assistant sample played, per turn. */
+  | { kind: 'turn-latency'; ms: number }
+  /** A non-fatal problem as a human sentence (e.g. a provider `error` event). */
+  | { kind: 'notice'; error: EngineError }
+  | { kind: 'session'; user: string; policy: ClientPolicyView; backend: 'simulator' | 'provider' }
+  | { kind: 'muted'; muted: boolean }
+  /** Input level 0..1, ~15 Hz, for a small speech indicator (the waveform itself is drawn in a worker). */
+  | { kind: 'level'; input: number; output: number };
+
+export interface EngineSettings {
+  mode: ConversationMode;
+  /** Only applied if the relay policy lists the field as mutable. */
+  voice?: string;
+  instructions?: string;
+  /** MediaDeviceInfo.deviceId; undefined = default microphone. */
+  deviceId?: string;
+  echoCancellation: boolean;
+  noiseSuppression: boolean;
+  autoGainControl: boolean;
+  /** Provider-side `far_field` input noise reduction (speakerphone). */
+  farField: boolean;
+}
+
+export interface EngineStartOptions {
+  /** Base URL of the relay, e.g. `https://earshot.example` (ws URL derived from it). */
+  relayUrl: string;
+  token: string;
+  settings: EngineSettings;
+  /** Canvas for the waveform; transferred to a worker with transferControlToOffscreen() where supported. */
+  canvas?: HTMLCanvasElement;
+}
+
+export interface Engine {
+  /** Must be called from a user gesture (iOS resumes the AudioContext only then). */
+  start(options: EngineStartOptions): Promise<void>;
+  stop(): Promise<void>;
+  setMuted(muted: boolean): void;
+  /** Stop the assistant now (flush playback, cancel response, truncate what was heard). */
+  interrupt(): void;
+  /** Hold-to-talk: true on press, false on release (commit + response.create). */
+  setTalking(down: boolean): void;
+  sendText(text: string): void;
+  updateSettings(settings: Partial<EngineSettings>): Promise<void>;
+  /** Subscribe; returns an unsubscribe function. */
+  subscribe(listener: (event: EngineEvent) => void): () => void;
+}

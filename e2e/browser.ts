@@ -1,0 +1,33 @@
+// Launches Debian's Chromium through playwright-core with the flags this machine needs,
+// optionally with a fake microphone fed from a WAV file.
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface LaunchOptions {
+  /** WAV file played as the microphone (loops). */
+  fakeMicWav?: string;
+  /** Grant the microphone without a prompt (default true when fakeMicWav is set). */
+  grantMic?: boolean;
+  extraArgs?: string[];
+}
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+    '--no-first-run',
+    '--autoplay-policy=no-user-gesture-required',
+  ];
+  if (options.fakeMicWav !== undefined || options.grantMic) {
+    args.push('--use-fake-device-for-media-stream');
+    if (options.grantMic !== false) args.push('--use-fake-ui-for-media-stream');
+  }
+  if (options.fakeMicWav !== undefined) args.push(`--use-file-for-fake-audio-capture=${options.fakeMicWav}`);
+  args.push(...(options.extraArgs ?? []));
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
+}
