@@ -1,0 +1,90 @@
+// The simulator as an Upstream living in the relay's own process: the default backend when no API key is set.
+// Events are handed over asynchronously (never re-entrantly from send()), and pause() really holds them,
+// so the relay's backpressure logic behaves exactly as with a network upstream.
+import type { Frame, UpstreamFactory } from '../upstream/upstream.ts';
+import { SimulatorSession, type SimulatorOptions } from './engine.ts';
+
+export type { SimulatorOptions } from './engine.ts';
+
+const decoder = new TextDecoder();
+
+export function createSimulatorUpstreamFactory(options: SimulatorOptions = {}): UpstreamFactory {
+  return (open, handlers) => {
+    let state: 'opening' | 'open' | 'closed' = 'opening';
+    let paused = false;
+    let held: string[] = [];
+    let pendingClose: { code: number; reason: string } | null = null;
+    const inbox: string[] = [];
+    let draining = false;
+
+    const finish = (code: number, reason: string): void => {
+      if (state === 'closed') return;
+      state = 'closed';
+      session.dispose();
+      held = [];
+      handlers.onClose(code, reason);
+    };
+
+    const session = new SimulatorSession(
+      options,
+      {
+        send(text) {
+          if (state === 'closed') return;
+          if (paused) held.push(text);
+          else handlers.onMessage(text);
+        },
+        close(code, reason) {
+          if (paused && held.length > 0) pendingClose = { code, reason };
+          else finish(code, reason);
+        },
+      },
+      open.model,
+    );
+
+    const drainInbox = (): void => {
+      draining = false;
+      while (inbox.length > 0 && state === 'open') session.receive(inbox.shift()!);
+    };
+
+    setImmediate(() => {
+      if (state !== 'opening') return;
+      state = 'open';
+      handlers.onOpen();
+      session.start();
+      drainInbox();
+    });
+
+    return {
+      send(frame: Frame) {
+        if (state === 'closed') return;
+        inbox.push(typeof frame === 'string' ? frame : decoder.decode(frame));
+        if (state === 'open' && !draining) {
+          draining = true;
+          queueMicrotask(drainInbox);
+        }
+      },
+      bufferedAmount: () => 0,
+      pause() {
+        paused = true;
+      },
+      resume() {
+        if (!paused) return;
+        paused = false;
+        const queued = held;
+        held = [];
+        for (const text of queued) {
+          if (state === 'closed') return;
+          if (paused) {
+            held.push(text);
+            continue;
+          }
+          handlers.onMessage(text);
+        }
+        if (pendingClose && !paused) finish(pendingClose.code, pendingClose.reason);
+      },
+      close(code = 1000, reason = '') {
+        finish(code, reason);
+      },
+    };
+  };
+}
