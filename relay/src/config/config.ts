@@ -1,0 +1,165 @@
+// The relay's configuration: an optional JSON file (EARSHOT_CONFIG) overlaid by environment variables,
+// validated with zod. An invalid config refuses to start with a message naming each bad key.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DEFAULT_MODEL, PROVIDER_MAX_SESSION_MS } from '../../../protocol/constants.ts';
+
+const CLIENT_EVENT_TYPES = [
+  'session.update',
+  'input_audio_buffer.append',
+  'input_audio_buffer.commit',
+  'input_audio_buffer.clear',
+  'conversation.item.create',
+  'conversation.item.truncate',
+  'conversation.item.delete',
+  'conversation.item.retrieve',
+  'response.create',
+  'response.cancel',
+  'output_audio_buffer.clear',
+] as const;
+
+const turnDetection = z.union([
+  z.null(),
+  z.object({
+    type: z.literal('server_vad'),
+    threshold: z.number().min(0).max(1).default(0.5),
+    prefix_padding_ms: z.number().int().min(0).default(300),
+    silence_duration_ms: z.number().int().min(0).default(500),
+    create_response: z.boolean().default(true),
+    interrupt_response: z.boolean().default(true),
+  }),
+  z.object({ type: z.literal('semantic_vad'), eagerness: z.enum(['low', 'medium', 'high', 'auto']).default('auto') }),
+]);
+
+export const policySchema = z.object({
+  /** Sent upstream as the first `session.update`, before any client frame. */
+  instructions: z.string().default('You are Earshot, a friendly voice assistant. Keep answers short and conversational.'),
+  voice: z.string().default('marin'),
+  /** Voices a client may pick when `audio.output.voice` is mutable. */
+  voices: z.array(z.string()).default(['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar']),
+  transcriptionModel: z.string().nullable().default('gpt-4o-mini-transcribe'),
+  turnDetection: turnDetection.default({ type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true }),
+  noiseReduction: z.enum(['near_field', 'far_field']).nullable().default(null),
+  /** Dotted `session` paths a client may set with `session.update`; everything else is locked. */
+  clientMutableFields: z
+    .array(z.string())
+    .default(['type', 'audio.output.voice', 'instructions', 'audio.input.turn_detection', 'audio.input.noise_reduction', 'audio.input.transcription', 'output_modalities']),
+  allowedClientEvents: z.array(z.enum(CLIENT_EVENT_TYPES)).default([...CLIENT_EVENT_TYPES]),
+});
+
+export const configSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  publicUrl: z.string().url().optional(),
+  dataDir: z.string().default('./data'),
+  staticDir: z.string().default('dist/client'),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  /** Without a key the relay runs the in-process simulator (unless upstreamUrl points elsewhere). */
+  openaiApiKey: z.string().optional(),
+  /** Provider endpoint. Unset with no key → in-process simulator; set without a key → e.g. a standalone simulator. */
+  upstreamUrl: z.string().url().optional(),
+  /** `authorization` sends `Bearer <key>` (OpenAI); `api-key` sends the bare key (Azure). */
+  upstreamAuthHeader: z.enum(['authorization', 'api-key']).default('authorization'),
+  upstreamConnectTimeoutMs: z.number().int().min(100).default(10_000),
+  model: z.string().default(DEFAULT_MODEL),
+  allowedOrigins: z.array(z.string()).default([]),
+  limits: z
+    .object({
+      maxFrameBytes: z.number().int().min(1024).default(1024 * 1024),
+      maxMessagesPerSecond: z.number().int().min(1).default(200),
+      /** Bytes queued toward a client before the upstream is paused / the session is closed. */
+      clientBufferSoftBytes: z.number().int().min(1024).default(1024 * 1024),
+      clientBufferHardBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+      /** Bytes queued toward the upstream before the session is closed. */
+      upstreamBufferHardBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+      maxSessionMs: z.number().int().min(1000).default(PROVIDER_MAX_SESSION_MS),
+      /** Total tokens (from response.done usage) per session; 0 = unlimited. */
+      sessionTokenBudget: z.number().int().min(0).default(0),
+      idleTimeoutSeconds: z.number().int().min(8).default(60),
+      failedAuthPerMinute: z.number().int().min(1).default(10),
+    })
+    .default({} as never),
+  policy: policySchema.default({} as never),
+  /** Expose per-user counters in /metrics (off by default: one series per user). */
+  perUserMetrics: z.boolean().default(false),
+  simulator: z.object({ maxSessionMs: z.number().int().min(100).optional(), pitchShift: z.boolean().default(true) }).default({} as never),
+});
+
+export type RelayConfig = z.infer<typeof configSchema>;
+export type SessionPolicy = z.infer<typeof policySchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Environment overrides: name → config path and parser. */
+const ENV: Array<[string, string, (v: string) => unknown]> = [
+  ['HOST', 'host', String],
+  ['PORT', 'port', Number],
+  ['PUBLIC_URL', 'publicUrl', String],
+  ['EARSHOT_DATA_DIR', 'dataDir', String],
+  ['STATIC_DIR', 'staticDir', String],
+  ['TLS_CERT', 'tlsCert', String],
+  ['TLS_KEY', 'tlsKey', String],
+  ['OPENAI_API_KEY', 'openaiApiKey', String],
+  ['UPSTREAM_URL', 'upstreamUrl', String],
+  ['UPSTREAM_AUTH_HEADER', 'upstreamAuthHeader', String],
+  ['MODEL', 'model', String],
+  ['ALLOWED_ORIGINS', 'allowedOrigins', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+  ['MAX_FRAME_BYTES', 'limits.maxFrameBytes', Number],
+  ['MAX_MESSAGES_PER_SECOND', 'limits.maxMessagesPerSecond', Number],
+  ['MAX_SESSION_MINUTES', 'limits.maxSessionMs', (v) => Number(v) * 60_000],
+  ['SESSION_TOKEN_BUDGET', 'limits.sessionTokenBudget', Number],
+  ['FAILED_AUTH_PER_MINUTE', 'limits.failedAuthPerMinute', Number],
+  ['POLICY_INSTRUCTIONS', 'policy.instructions', String],
+  ['POLICY_VOICE', 'policy.voice', String],
+  ['PER_USER_METRICS', 'perUserMetrics', (v) => v === '1' || v === 'true'],
+  ['SIM_MAX_SESSION_MS', 'simulator.maxSessionMs', Number],
+];
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+export function parseConfig(raw: unknown): RelayConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid Earshot configuration:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('Invalid Earshot configuration:\n  - tlsCert/tlsKey: set both TLS_CERT and TLS_KEY, or neither');
+  }
+  return config;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  let raw: Record<string, unknown> = {};
+  if (env.EARSHOT_CONFIG) {
+    try {
+      raw = JSON.parse(readFileSync(env.EARSHOT_CONFIG, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`Cannot read config file ${env.EARSHOT_CONFIG}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, path, parse] of ENV) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, parse(value));
+  }
+  return parseConfig(raw);
+}
+
+/** Which backend a config talks to, for the startup log and /api/session-check. */
+export const PROVIDER_URL = 'wss://api.openai.com/v1/realtime';
+
+export function backendOf(config: RelayConfig): 'simulator' | 'provider' {
+  return config.openaiApiKey || config.upstreamUrl ? 'provider' : 'simulator';
+}

@@ -1,0 +1,275 @@
+// One relay session: a client uWS socket on one side, an Upstream on the other. Frames pass verbatim;
+// only small control events are parsed. Backpressure: a slow client pauses the upstream, and past a hard
+// limit the session closes; a client flooding the relay hits rate and size limits.
+//
+// Lifetime rules (uWS): the socket MUST NOT be touched after its close handler ran — every send goes through
+// `toClient`, which checks `clientOpen`. Message ArrayBuffers MUST be copied before the handler returns.
+import type uWS from 'uWebSockets.js';
+import { CloseCode } from '../../../protocol/close-codes.ts';
+import type { RelayConfig } from '../config/config.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { Logger } from '../log.ts';
+import { checkSessionUpdate } from '../policy/session-policy.ts';
+import { peekType } from '../policy/peek-type.ts';
+import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
+import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
+import { clientEventId, relayErrorEvent } from './relay-error.ts';
+
+export interface ConnData {
+  session?: RelaySession;
+  info: SessionInfo;
+  model: string;
+  /** The first session.update (operator policy) for this user. */
+  policyUpdate: string;
+}
+
+export interface BridgeDeps {
+  config: RelayConfig;
+  metrics: Metrics;
+  upstreamFactory: UpstreamFactory;
+  hooksFactory: SessionHooksFactory;
+  log: Logger;
+  onEnd(session: RelaySession): void;
+}
+
+const LATENCY_SAMPLE_EVERY = 8;
+
+export class RelaySession {
+  readonly info: SessionInfo;
+  private readonly ws: uWS.WebSocket<ConnData>;
+  private readonly deps: BridgeDeps;
+  private readonly hooks: SessionHooks;
+  private upstream: Upstream | null = null;
+  private clientOpen = true;
+  private ended = false;
+  private upstreamPaused = false;
+  private sessionExpired = false;
+  private windowStart = 0;
+  private windowCount = 0;
+  private tokensUsed = 0;
+  private frameCounter = 0;
+  private readonly limitTimer: NodeJS.Timeout;
+
+  constructor(ws: uWS.WebSocket<ConnData>, deps: BridgeDeps) {
+    this.ws = ws;
+    this.deps = deps;
+    this.info = ws.getUserData().info;
+    this.hooks = deps.hooksFactory(this.info, { terminate: (code, errorCode, message) => this.terminate(code, errorCode, message) });
+    this.limitTimer = setTimeout(
+      () => this.terminate(CloseCode.SessionLimit, 'session_limit', `This relay ends conversations after ${Math.round(deps.config.limits.maxSessionMs / 60_000)} minutes. Start a new one to go on.`),
+      deps.config.limits.maxSessionMs,
+    );
+    this.limitTimer.unref();
+  }
+
+  start(): void {
+    const data = this.ws.getUserData();
+    this.upstream = this.deps.upstreamFactory(
+      { model: data.model, sessionId: this.info.sessionId, userId: this.info.userId },
+      {
+        onOpen: () => this.deps.log.debug({ session: this.info.sessionId }, 'upstream open'),
+        onMessage: (frame) => this.fromUpstream(frame),
+        onClose: (code, reason, failure) => this.upstreamClosed(code, reason, failure),
+      },
+    );
+    // The operator's policy goes first, before any client frame (frames sent before open are queued in order).
+    this.upstream.send(data.policyUpdate);
+  }
+
+  // ---- client → upstream ---------------------------------------------------------------------------------
+
+  onClientMessage(message: ArrayBuffer, isBinary: boolean): void {
+    if (this.ended) return;
+    const started = performance.now();
+    const { limits } = this.deps.config;
+    if (message.byteLength > limits.maxFrameBytes) {
+      this.deps.metrics.rejectedEvents.inc({ code: 'frame_too_large' });
+      this.terminate(CloseCode.MessageTooBig, 'frame_too_large', `A message of ${message.byteLength} bytes is over this relay's limit of ${limits.maxFrameBytes} bytes. Send audio in smaller appends.`);
+      return;
+    }
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    if (++this.windowCount > limits.maxMessagesPerSecond) {
+      this.deps.metrics.rejectedEvents.inc({ code: 'rate_limited' });
+      this.terminate(CloseCode.RateLimited, 'rate_limited', `More than ${limits.maxMessagesPerSecond} messages in one second. Slow down: 20 ms audio appends are 50 a second.`);
+      return;
+    }
+    // MUST copy: uWS frees `message` when this handler returns, and the upstream may queue the frame.
+    const frame = new Uint8Array(message.byteLength);
+    frame.set(new Uint8Array(message));
+    if (isBinary) {
+      this.reject('binary_not_supported', 'Binary frames are not part of the Realtime protocol. Send JSON text events.', null);
+      return;
+    }
+    const type = peekType(frame);
+    if (type === null) {
+      this.reject('invalid_json', 'The relay could not read this event: send one JSON object with a string "type".', null);
+      return;
+    }
+    const policy = this.deps.config.policy;
+    if (!(policy.allowedClientEvents as readonly string[]).includes(type)) {
+      this.reject('event_type_not_allowed', `Events of type '${type.slice(0, 64)}' are not allowed on this relay.`, clientEventId(frame), 'type');
+      return;
+    }
+    if (type === 'session.update') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(frame).toString('utf8'));
+      } catch {
+        this.reject('invalid_json', 'The relay could not parse this session.update.', null);
+        return;
+      }
+      const verdict = checkSessionUpdate(policy, parsed);
+      if (!verdict.ok) {
+        this.reject(verdict.code, verdict.message, clientEventId(frame), verdict.param);
+        return;
+      }
+    }
+    const upstream = this.upstream;
+    if (!upstream) return;
+    upstream.send(frame);
+    this.deps.metrics.messages.inc({ direction: 'client_to_upstream' });
+    this.deps.metrics.bytes.inc({ direction: 'client_to_upstream' }, frame.byteLength);
+    this.hooks.onClientFrame(type, frame);
+    if (upstream.bufferedAmount() > limits.upstreamBufferHardBytes) {
+      this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
+      return;
+    }
+    if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
+      this.deps.metrics.relayLatency.observe({ direction: 'client_to_upstream' }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private reject(code: string, message: string, eventId: string | null, param: string | null = null): void {
+    this.deps.metrics.rejectedEvents.inc({ code });
+    this.toClient(relayErrorEvent(code, message, param, eventId));
+  }
+
+  // ---- upstream → client ---------------------------------------------------------------------------------
+
+  private fromUpstream(frame: Frame): void {
+    if (this.ended) return;
+    const started = performance.now();
+    const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
+    const type = peekType(bytes) ?? 'unknown';
+    if (type === 'error' || type === 'response.done') this.inspectControl(type, bytes);
+    this.toClient(frame);
+    this.deps.metrics.messages.inc({ direction: 'upstream_to_client' });
+    this.deps.metrics.bytes.inc({ direction: 'upstream_to_client' }, bytes.byteLength);
+    this.hooks.onServerFrame(type, frame);
+    if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
+      this.deps.metrics.relayLatency.observe({ direction: 'upstream_to_client' }, (performance.now() - started) / 1000);
+    }
+    this.applyBackpressure();
+  }
+
+  /** Small control events the relay acts on: the provider's session expiry, and the token budget. */
+  private inspectControl(type: string, bytes: Uint8Array): void {
+    try {
+      const event = JSON.parse(Buffer.from(bytes).toString('utf8')) as { error?: { code?: string }; response?: { usage?: { total_tokens?: number } } };
+      if (type === 'error' && event.error?.code === 'session_expired') this.sessionExpired = true;
+      const budget = this.deps.config.limits.sessionTokenBudget;
+      if (type === 'response.done' && budget > 0) {
+        this.tokensUsed += event.response?.usage?.total_tokens ?? 0;
+        if (this.tokensUsed >= budget) {
+          setImmediate(() => this.terminate(CloseCode.SessionLimit, 'session_token_budget', `This conversation used its budget of ${budget} tokens. Start a new one to go on.`));
+        }
+      }
+    } catch {
+      // Not JSON: forwarded as is; the client will complain.
+    }
+  }
+
+  private applyBackpressure(): void {
+    if (!this.clientOpen) return;
+    const buffered = this.ws.getBufferedAmount();
+    const { clientBufferSoftBytes, clientBufferHardBytes } = this.deps.config.limits;
+    if (buffered > clientBufferHardBytes) {
+      this.terminate(CloseCode.Backpressure, 'client_too_slow', 'Your connection is too slow to receive the audio. The conversation was stopped; try again on a better network.');
+    } else if (buffered > clientBufferSoftBytes && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upstream?.pause();
+    }
+  }
+
+  onDrain(): void {
+    if (!this.upstreamPaused || !this.clientOpen) return;
+    if (this.ws.getBufferedAmount() < this.deps.config.limits.clientBufferSoftBytes / 2) {
+      this.upstreamPaused = false;
+      this.upstream?.resume();
+    }
+  }
+
+  private upstreamClosed(code: number, reason: string, failure?: UpstreamFailure): void {
+    this.upstream = null;
+    if (this.ended) return;
+    if (failure) this.deps.metrics.upstreamErrors.inc({ kind: failure.kind });
+    if (this.sessionExpired || reason === 'session_expired') {
+      this.endWith(CloseCode.SessionExpired, 'session expired');
+      return;
+    }
+    if (failure?.kind === 'rejected' && (failure.status === 401 || failure.status === 403)) {
+      this.terminate(CloseCode.UpstreamAuth, 'upstream_auth_failed', `The AI provider refused this relay's API key (HTTP ${failure.status}): ${failure.message} Tell your operator.`);
+      return;
+    }
+    if (failure) {
+      const what = failure.kind === 'unreachable' ? 'could not be reached' : failure.kind === 'rejected' ? `refused the connection (HTTP ${failure.status})` : 'dropped the connection';
+      this.terminate(CloseCode.UpstreamUnavailable, 'upstream_unavailable', `The AI provider ${what}. The app will try again; if it keeps failing, tell your operator.`);
+      return;
+    }
+    this.endWith(code === 1000 ? CloseCode.Normal : CloseCode.UpstreamUnavailable, 'upstream closed');
+  }
+
+  // ---- endings -------------------------------------------------------------------------------------------
+
+  private toClient(frame: Frame): void {
+    if (!this.clientOpen) return;
+    this.ws.cork(() => {
+      this.ws.send(frame, false);
+    });
+  }
+
+  /** Sends a Realtime-shaped error, then closes with `code`. Safe to call at any time, more than once. */
+  terminate(code: number, errorCode: string, message: string): void {
+    if (this.ended) return;
+    this.deps.log.info({ session: this.info.sessionId, user: this.info.userId, code, errorCode }, 'session terminated');
+    this.toClient(relayErrorEvent(errorCode, message));
+    this.endWith(code, errorCode);
+  }
+
+  /** Closes the client (if still open) and the upstream, once. */
+  endWith(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.clientOpen) {
+      this.clientOpen = false;
+      this.ws.end(code, reason.slice(0, 120));
+    }
+    this.cleanup(code);
+  }
+
+  /** uWS close handler: the socket is gone and MUST NOT be touched again. */
+  onClientClose(code: number): void {
+    this.clientOpen = false;
+    if (this.ended) return;
+    this.ended = true;
+    this.cleanup(code);
+  }
+
+  private cleanup(code: number): void {
+    clearTimeout(this.limitTimer);
+    const upstream = this.upstream;
+    this.upstream = null;
+    upstream?.close(1000, 'client gone');
+    this.deps.metrics.closes.inc({ code: String(code) });
+    this.deps.metrics.sessionDuration.observe((Date.now() - this.info.startedAt) / 1000);
+    try {
+      this.hooks.onEnd();
+    } finally {
+      this.deps.onEnd(this);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Extension points of a relay session, so accounting and quotas plug in without the bridge knowing them.
+import type { Frame } from '../upstream/upstream.ts';
+
+export interface SessionInfo {
+  sessionId: string;
+  userId: string;
+  tokenId: string;
+  startedAt: number;
+}
+
+export interface SessionControl {
+  /** Ends the session: a Realtime-shaped `error` event with `errorCode`/`message`, then close with `code`. */
+  terminate(code: number, errorCode: string, message: string): void;
+}
+
+export interface SessionHooks {
+  /** Every client frame forwarded upstream. Must be cheap: it runs on the per-frame path. */
+  onClientFrame(type: string, frame: Uint8Array): void;
+  /** Every server frame forwarded to the client. */
+  onServerFrame(type: string, frame: Frame): void;
+  onEnd(): void;
+}
+
+export type SessionHooksFactory = (info: SessionInfo, control: SessionControl) => SessionHooks;
+
+export const noHooks: SessionHooksFactory = () => ({ onClientFrame() {}, onServerFrame() {}, onEnd() {} });

@@ -1,0 +1,111 @@
+// The network upstream: one `ws` client per session toward the provider (or anything that speaks its GA
+// protocol: Azure, a standalone simulator). No `OpenAI-Beta` header — the beta protocol is switched off.
+import WebSocket from 'ws';
+import type { Frame, UpstreamFactory, UpstreamFailure } from './upstream.ts';
+
+export interface WsUpstreamOptions {
+  url: string;
+  apiKey?: string;
+  /** `authorization` → `Authorization: Bearer <key>` (OpenAI); `api-key` → `api-key: <key>` (Azure). */
+  authHeader: 'authorization' | 'api-key';
+  connectTimeoutMs: number;
+  /** Largest server frame accepted; provider frames are small, so this only guards against a broken peer. */
+  maxPayload?: number;
+}
+
+export function upstreamUrlFor(base: string, model: string): string {
+  const url = new URL(base);
+  if (!url.searchParams.has('model')) url.searchParams.set('model', model);
+  return url.toString();
+}
+
+export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFactory {
+  return (open, handlers) => {
+    const headers: Record<string, string> = {};
+    if (options.apiKey) {
+      if (options.authHeader === 'api-key') headers['api-key'] = options.apiKey;
+      else headers.authorization = `Bearer ${options.apiKey}`;
+    }
+    let finished = false;
+    let opened = false;
+    const queue: Frame[] = [];
+    let failure: UpstreamFailure | undefined;
+
+    const finish = (code: number, reason: string): void => {
+      if (finished) return;
+      finished = true;
+      handlers.onClose(code, reason, failure);
+    };
+
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(upstreamUrlFor(options.url, open.model), {
+        headers,
+        perMessageDeflate: false,
+        handshakeTimeout: options.connectTimeoutMs,
+        maxPayload: options.maxPayload ?? 32 * 1024 * 1024,
+      });
+    } catch (err) {
+      failure = { kind: 'unreachable', message: (err as Error).message };
+      setImmediate(() => finish(1011, 'upstream unreachable'));
+      return { send() {}, bufferedAmount: () => 0, pause() {}, resume() {}, close() {} };
+    }
+
+    socket.on('open', () => {
+      opened = true;
+      for (const frame of queue.splice(0)) socket.send(frame, { binary: false });
+      handlers.onOpen();
+    });
+    socket.on('message', (data, isBinary) => {
+      if (finished || isBinary) return;
+      handlers.onMessage(data as Buffer);
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        if (body.length < 4096) body += chunk.toString();
+      });
+      res.on('end', () => {
+        let message = `upstream refused the connection with HTTP ${res.statusCode}`;
+        try {
+          const parsed = JSON.parse(body) as { error?: { message?: string } };
+          if (parsed.error?.message) message = parsed.error.message;
+        } catch {
+          // non-JSON body: keep the status line
+        }
+        failure = { kind: 'rejected', status: res.statusCode ?? 0, message };
+        socket.terminate();
+        finish(1011, 'upstream rejected');
+      });
+    });
+    socket.on('error', (err) => {
+      failure ??= opened ? { kind: 'dropped', code: 1006, message: err.message } : { kind: 'unreachable', message: err.message };
+    });
+    socket.on('close', (code, reason) => {
+      if (!opened) failure ??= { kind: 'unreachable', message: 'connection closed before the upgrade completed' };
+      else if (code !== 1000 && code !== 1001 && !failure) failure = { kind: 'dropped', code, message: reason.toString() || `closed with ${code}` };
+      finish(code, reason.toString());
+    });
+
+    return {
+      send(frame) {
+        if (finished) return;
+        if (!opened) queue.push(frame);
+        else socket.send(frame, { binary: false });
+      },
+      bufferedAmount: () => socket.bufferedAmount,
+      pause() {
+        if (opened && !finished) socket.pause();
+      },
+      resume() {
+        if (opened && !finished) socket.resume();
+      },
+      close(code = 1000, reason = '') {
+        if (finished) return;
+        if (socket.readyState === WebSocket.OPEN) socket.close(code, reason);
+        else socket.terminate();
+        finish(code, reason);
+      },
+    };
+  };
+}
