@@ -79,11 +79,11 @@ export const configSchema = z.object({
       idleTimeoutSeconds: z.number().int().min(8).default(60),
       failedAuthPerMinute: z.number().int().min(1).default(10),
     })
-    .default({} as never),
-  policy: policySchema.default({} as never),
+    .prefault({}),
+  policy: policySchema.prefault({}),
   /** Expose per-user counters in /metrics (off by default: one series per user). */
   perUserMetrics: z.boolean().default(false),
-  simulator: z.object({ maxSessionMs: z.number().int().min(100).optional(), pitchShift: z.boolean().default(true) }).default({} as never),
+  simulator: z.object({ maxSessionMs: z.number().int().min(100).optional(), pitchShift: z.boolean().default(true) }).prefault({}),
 });
 
 export type RelayConfig = z.infer<typeof configSchema>;
