@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     hooksFactory: accounting.hooksFactory,
     quotaExceeded: (userId) => accounting.quotaExceeded(userId, relay.store.getUser(userId)),
   });
-  accounting.attachStore(relay.store);
+  // The relay opens the user store and metrics; accounting reads quotas from one and adds per-user counters to the other.
+  accounting.attach({ store: relay.store, metrics: relay.metrics });
   const backend = backendOf(config);
   log.info(
     {

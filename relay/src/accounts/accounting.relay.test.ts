@@ -1,0 +1,182 @@
+// Accounting wired into the real relay (uWS on loopback, real `ws` clients, in-process simulator upstream):
+// exact metering, quota cut-off mid-session and at connect, session limits, per-session rate/size limits.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import pino from 'pino';
+import { CloseCode } from '../../../protocol/close-codes.ts';
+import { RealtimeTestClient, speechPcm16 } from '../testing/realtime-client.ts';
+import { startTestRelay, tempDataDir, type DeepPartial, type TestRelay } from '../testing/start-relay.ts';
+import type { RelayConfig } from '../config/config.ts';
+import { createAccounting, type Accounting } from './accounting.ts';
+
+const FRAME = Buffer.alloc(960); // 20 ms of pcm16 silence
+const appendEvent = JSON.stringify({ type: 'input_audio_buffer.append', audio: FRAME.toString('base64') });
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+interface Rig {
+  relay: TestRelay;
+  acc: Accounting;
+  stop(): Promise<void>;
+}
+
+async function rig(overrides: DeepPartial<RelayConfig> = {}): Promise<Rig> {
+  const dataDir = tempDataDir('earshot-acct-relay-');
+  const acc = await createAccounting({ dataDir, log: pino({ level: 'silent' }), flushIntervalMs: 100 });
+  const relay = await startTestRelay({ ...overrides, dataDir, perUserMetrics: true }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u) => acc.quotaExceeded(u) });
+  acc.attach({ store: relay.store, metrics: relay.metrics });
+  return {
+    relay,
+    acc,
+    async stop() {
+      await relay.stop();
+      await acc.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function refused(url: string, token: string): Promise<{ status: number; code: string }> {
+  try {
+    const c = await RealtimeTestClient.connect(url, bearer(token));
+    await c.close();
+  } catch (err) {
+    const e = err as { status: number; body: string };
+    return { status: e.status, code: (JSON.parse(e.body) as { error: { code: string } }).error.code };
+  }
+  throw new Error('upgrade was accepted');
+}
+
+/** Streams 20 ms appends in bursts (under the default rate limit) until `frames` are sent or the socket closes. */
+async function stream(c: RealtimeTestClient, frames: number, burst = 10, gapMs = 60): Promise<number> {
+  let sent = 0;
+  while (sent < frames && c.socket.readyState === c.socket.OPEN) {
+    for (let i = 0; i < burst && sent < frames; i++, sent++) c.send(appendEvent);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return sent;
+}
+
+const until = async (check: () => boolean, timeoutMs = 5_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('accounting through the relay', () => {
+  let r: Rig;
+  beforeAll(async () => {
+    r = await rig();
+  });
+  afterAll(async () => {
+    await r.stop();
+  });
+
+  it('meters exactly the input audio a client streamed and the output audio it received, and the turn tokens', async () => {
+    const token = await r.relay.mint('alice');
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    const speech = speechPcm16('how much did I say', 0.5);
+    c.appendAudio(speech);
+    await c.waitFor('response.done', { timeoutMs: 15_000 });
+    const received = c.of('response.output_audio.delta').reduce((n, e) => n + Buffer.from(e.delta, 'base64').length, 0);
+    const usage = c.of('response.done')[0]!.response.usage!;
+    await c.close();
+    await until(() => r.acc.totals('alice').liveSessions === 0);
+    const today = r.acc.totals('alice').today;
+    expect(today.sessions).toBe(1);
+    expect(today.inputAudioBytes).toBe(speech.length);
+    expect(today.outputAudioBytes).toBe(received);
+    expect(received).toBeGreaterThan(0);
+    expect(today.audioInputTokens).toBe(usage.input_token_details?.audio_tokens);
+    expect(today.audioOutputTokens).toBe(usage.output_token_details?.audio_tokens);
+    const metrics = await (await fetch(`${r.relay.url}/metrics`)).text();
+    expect(metrics).toMatch(/earshot_user_audio_seconds_total\{user="alice",direction="input"\} [1-9]/);
+    expect(metrics).toMatch(/earshot_session_duration_seconds_count [1-9]/);
+  });
+
+  it('sends a quota_exhausted error and closes with 4002 when the daily quota runs out mid-session', async () => {
+    const token = await r.relay.mint('quinn', { user: { dailyMinutes: 0.02 } }); // 1.2 spoken seconds
+    const opened = r.relay.upstreamsOpened();
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    const sent = await stream(c, 250); // 5 s offered; the relay must stop it long before
+    const closed = await c.closed;
+    expect(closed.code).toBe(CloseCode.QuotaExhausted);
+    const error = c.of('error').at(-1)!;
+    expect(error.error.code).toBe('quota_exhausted');
+    expect(error.error.message).toMatch(/^You have used your 0\.02 spoken minutes for today — /);
+    expect(sent).toBeLessThan(250);
+    expect(r.relay.upstreamsOpened()).toBe(opened + 1);
+
+    // And a new connection is refused before the upgrade, without opening an upstream.
+    expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'quota_exhausted' });
+    expect(r.relay.upstreamsOpened()).toBe(opened + 1);
+    // The operator raises the quota from the CLI's store: the user gets in again at once.
+    r.relay.store.upsertUser({ id: 'quinn', dailyMinutes: 10 });
+    const again = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await again.waitFor('session.created');
+    await again.close();
+  });
+
+  it('refuses a session over the concurrency limit with 429 too_many_sessions and frees the slot when one ends', async () => {
+    const token = await r.relay.mint('rita', { user: { maxSessions: 1 } });
+    const first = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await first.waitFor('session.created');
+    const opened = r.relay.upstreamsOpened();
+    expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'too_many_sessions' });
+    expect(r.relay.upstreamsOpened()).toBe(opened);
+    await first.close();
+    await until(() => r.acc.totals('rita').liveSessions === 0);
+    const second = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await second.waitFor('session.created');
+    await second.close();
+    await until(() => r.acc.totals('rita').liveSessions === 0);
+    expect(r.acc.totals('rita').today.sessions).toBe(2);
+  });
+});
+
+describe('per-session limits (enforced by the bridge) and what gets billed', () => {
+  let r: Rig;
+  beforeAll(async () => {
+    r = await rig({ limits: { maxMessagesPerSecond: 20, maxFrameBytes: 4096 } });
+  });
+  afterAll(async () => {
+    await r.stop();
+  });
+
+  it('keeps a session that stays at the message-rate limit', async () => {
+    const token = await r.relay.mint('steady');
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    await stream(c, 30, 10, 600); // 10 messages per 0.6 s window: under 20 per second
+    expect(c.socket.readyState).toBe(c.socket.OPEN);
+    await c.close();
+    await until(() => r.acc.totals('steady').liveSessions === 0);
+    expect(r.acc.totals('steady').today.inputAudioBytes).toBe(30 * FRAME.length);
+  });
+
+  it('cuts a flooding client with 4007 rate_limited and bills only the frames it forwarded', async () => {
+    const token = await r.relay.mint('flood');
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    for (let i = 0; i < 60; i++) c.send(appendEvent);
+    expect((await c.closed).code).toBe(CloseCode.RateLimited);
+    expect(c.of('error').at(-1)?.error.code).toBe('rate_limited');
+    await until(() => r.acc.totals('flood').liveSessions === 0);
+    // The session.update from the relay itself is not a client message; at most 20 client frames got through.
+    expect(r.acc.totals('flood').today.inputAudioBytes).toBeLessThanOrEqual(20 * FRAME.length);
+  });
+
+  it('refuses an oversized append with 1009 frame_too_large and does not bill it', async () => {
+    const token = await r.relay.mint('big');
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    c.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(9600).toString('base64') });
+    expect((await c.closed).code).toBe(CloseCode.MessageTooBig);
+    expect(c.of('error').at(-1)?.error.code).toBe('frame_too_large');
+    await until(() => r.acc.totals('big').liveSessions === 0);
+    expect(r.acc.totals('big').today).toMatchObject({ sessions: 1, inputAudioBytes: 0 });
+  });
+});

@@ -1,0 +1,285 @@
+// Accounting driven through its public hooks with a real UserStore on disk and a controlled clock.
+// (The same hooks wired into a real relay are exercised in accounts.relay.test.ts.)
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { CloseCode } from '../../../protocol/close-codes.ts';
+import { UserStore } from '../auth/store.ts';
+import { createMetrics } from '../http/metrics.ts';
+import type { SessionHooks } from '../session/hooks.ts';
+import { createAccounting, type Accounting } from './accounting.ts';
+import { checkpointFile, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { PCM16_BYTES_PER_SECOND } from './meter.ts';
+import { emptyPeriod } from './totals.ts';
+import { monthFile } from './usage-log.ts';
+
+const silent = pino({ level: 'silent' });
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'earshot-acct-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const enc = new TextEncoder();
+/** One append carrying `seconds` of pcm16 audio. */
+const append = (seconds: number): Uint8Array =>
+  enc.encode(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(Math.round(seconds * PCM16_BYTES_PER_SECOND)).toString('base64') }));
+const outDelta = (seconds: number): string =>
+  JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'i', output_index: 0, content_index: 0, delta: Buffer.alloc(Math.round(seconds * PCM16_BYTES_PER_SECOND)).toString('base64') });
+
+interface Harness {
+  acc: Accounting;
+  store: UserStore;
+  clock: { t: number };
+  open(userId: string, sessionId: string): { hooks: SessionHooks; terminated: Array<{ code: number; errorCode: string; message: string }> };
+}
+
+async function harness(dataDir: string, start = Date.UTC(2026, 10, 24, 10)): Promise<Harness> {
+  const clock = { t: start };
+  const store = await UserStore.open(dataDir);
+  // A huge interval: these tests drive ticks with flush() so nothing depends on timing.
+  const acc = await createAccounting({ dataDir, store, log: silent, now: () => clock.t, flushIntervalMs: 3_600_000 });
+  return {
+    acc,
+    store,
+    clock,
+    open(userId, sessionId) {
+      const terminated: Array<{ code: number; errorCode: string; message: string }> = [];
+      let hooks: SessionHooks;
+      const control = {
+        terminate(code: number, errorCode: string, message: string) {
+          terminated.push({ code, errorCode, message });
+          hooks.onEnd(); // as the bridge does: terminate ends the session at once
+        },
+      };
+      hooks = acc.hooksFactory({ sessionId, userId, tokenId: 't', startedAt: clock.t }, control);
+      return { hooks, terminated };
+    },
+  };
+}
+
+describe('accounting', () => {
+  it('stores each session durably and rebuilds the same totals after a restart', async () => {
+    const dir = tempDir();
+    const h = await harness(dir);
+    h.store.upsertUser({ id: 'alice' });
+    const a = h.open('alice', 's1');
+    for (let i = 0; i < 100; i++) a.hooks.onClientFrame('input_audio_buffer.append', append(0.02));
+    a.hooks.onServerFrame('response.output_audio.delta', outDelta(1.5));
+    h.clock.t += 3_000;
+    await h.acc.flush();
+    a.hooks.onServerFrame('response.done', JSON.stringify({ type: 'response.done', response: { usage: { input_token_details: { text_tokens: 1, audio_tokens: 2 }, output_token_details: { text_tokens: 3, audio_tokens: 4 } } } }));
+    h.clock.t += 1_000;
+    a.hooks.onEnd();
+    const b = h.open('alice', 's2');
+    b.hooks.onClientFrame('input_audio_buffer.append', append(0.5));
+    h.clock.t += 500;
+    const before = h.acc.totals('alice');
+    expect(before.liveSessions).toBe(1);
+    expect(before.today).toMatchObject({ sessions: 1, connectedMs: 4_500, inputAudioBytes: 2.5 * PCM16_BYTES_PER_SECOND, outputAudioBytes: 1.5 * PCM16_BYTES_PER_SECOND, textInputTokens: 1, audioInputTokens: 2, textOutputTokens: 3, audioOutputTokens: 4 });
+    await h.acc.close(); // s2 still open: its usage so far is stored too
+
+    const again = await harness(dir, h.clock.t);
+    const after = again.acc.totals('alice');
+    expect(after.liveSessions).toBe(0);
+    expect(after.today).toEqual({ ...before.today, sessions: 2 });
+    expect(after.month).toEqual(after.today);
+    await again.acc.close();
+  });
+
+  it('cuts a session off with 4002 and a sentence naming the daily limit once live usage reaches it', async () => {
+    const h = await harness(tempDir());
+    h.store.upsertUser({ id: 'bob', dailyMinutes: 0.05 }); // 3 spoken seconds
+    const s = h.open('bob', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(1));
+    s.hooks.onServerFrame('response.output_audio.delta', outDelta(1));
+    h.clock.t += 2_000;
+    await h.acc.flush();
+    expect(s.terminated).toEqual([]);
+    expect(h.acc.quotaExceeded('bob')).toBe(false);
+    s.hooks.onClientFrame('input_audio_buffer.append', append(1));
+    h.clock.t += 1_000;
+    await h.acc.flush();
+    expect(s.terminated).toHaveLength(1);
+    expect(s.terminated[0]).toMatchObject({ code: CloseCode.QuotaExhausted, errorCode: 'quota_exhausted' });
+    expect(s.terminated[0]!.message).toMatch(/^You have used your 0\.05 spoken minutes for today — .*midnight UTC/);
+    expect(h.acc.totals('bob').quota).toMatchObject({ ok: false, period: 'day' });
+    await h.acc.close();
+  });
+
+  it('refuses a new session when usage still unsaved in a live session already reached the quota', async () => {
+    const h = await harness(tempDir());
+    h.store.upsertUser({ id: 'carol', dailyMinutes: 1 });
+    const s = h.open('carol', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(60));
+    expect(h.acc.quotaExceeded('carol')).toBe(true); // no tick yet: pending counters count
+    expect(h.acc.quotaExceeded('nobody')).toBe(false);
+    h.store.upsertUser({ id: 'zero', dailyMinutes: 0 });
+    expect(h.acc.quotaExceeded('zero')).toBe(true);
+    await h.acc.close();
+  });
+
+  it('attributes usage to the UTC day it was counted in, while the month quota spans days', async () => {
+    const h = await harness(tempDir(), Date.UTC(2026, 10, 23, 23, 59, 0));
+    h.store.upsertUser({ id: 'dave', dailyMinutes: 2, monthlyMinutes: 3 });
+    const s = h.open('dave', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(90));
+    h.clock.t += 30_000; // 23:59:30 on the 23rd
+    await h.acc.flush(); // 1.5 min on the 23rd: under both limits
+    expect(s.terminated).toEqual([]);
+    h.clock.t += 31_000; // 00:00:01 on the 24th: a new day, the same month
+    expect(h.acc.totals('dave').today.inputAudioBytes).toBe(0);
+    expect(h.acc.totals('dave').month.inputAudioBytes).toBe(90 * PCM16_BYTES_PER_SECOND);
+    s.hooks.onClientFrame('input_audio_buffer.append', append(60));
+    await h.acc.flush(); // 1 min today (under 2), but 2.5 min this month (under 3)
+    expect(s.terminated).toEqual([]);
+    s.hooks.onClientFrame('input_audio_buffer.append', append(45));
+    await h.acc.flush(); // 1.75 min today, 3.25 min this month: the month runs out first
+    expect(s.terminated[0]?.message).toMatch(/for this month/);
+    await h.acc.close();
+  });
+
+  it('names the month and when it renews when the monthly quota runs out', async () => {
+    const h = await harness(tempDir(), Date.UTC(2026, 11, 10));
+    h.store.upsertUser({ id: 'erin', monthlyMinutes: 1 });
+    const s = h.open('erin', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(61));
+    h.clock.t += 1_000;
+    await h.acc.flush();
+    expect(s.terminated[0]?.message).toMatch(/^You have used your 1 spoken minute for this month — more becomes available on 1 January \(UTC\)/);
+    await h.acc.close();
+  });
+
+  it('applies a quota lowered from another process (the users CLI) to a live session', async () => {
+    const dir = tempDir();
+    const h = await harness(dir);
+    h.store.upsertUser({ id: 'fay' });
+    const s = h.open('fay', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(30));
+    h.clock.t += 1_000;
+    await h.acc.flush();
+    expect(s.terminated).toEqual([]);
+    const cli = await UserStore.open(dir);
+    await new Promise((r) => setTimeout(r, 20)); // a distinct mtime for the store's change check
+    cli.upsertUser({ id: 'fay', dailyMinutes: 0.25 });
+    await h.acc.flush();
+    expect(s.terminated[0]?.code).toBe(CloseCode.QuotaExhausted);
+    await h.acc.close();
+  });
+
+  it('terminates every live session of a user who runs out, and only theirs', async () => {
+    const h = await harness(tempDir());
+    h.store.upsertUser({ id: 'gus', dailyMinutes: 1, maxSessions: 3 });
+    h.store.upsertUser({ id: 'hal', dailyMinutes: 1 });
+    const a = h.open('gus', 'a');
+    const b = h.open('gus', 'b');
+    const c = h.open('hal', 'c');
+    a.hooks.onClientFrame('input_audio_buffer.append', append(40));
+    b.hooks.onClientFrame('input_audio_buffer.append', append(40));
+    c.hooks.onClientFrame('input_audio_buffer.append', append(40));
+    h.clock.t += 1_000;
+    await h.acc.flush();
+    expect([a.terminated.length, b.terminated.length, c.terminated.length]).toEqual([1, 1, 0]);
+    await h.acc.close();
+  });
+
+  it('adds per-user audio counters to the metrics only when per-user metrics are enabled', async () => {
+    for (const perUser of [true, false]) {
+      const h = await harness(tempDir());
+      const metrics = createMetrics({ perUser });
+      h.acc.attach({ metrics });
+      const s = h.open('ivy', 's1');
+      s.hooks.onClientFrame('input_audio_buffer.append', append(2));
+      s.hooks.onServerFrame('response.output_audio.delta', outDelta(1));
+      h.clock.t += 1_000;
+      await h.acc.flush();
+      const text = await metrics.render();
+      if (perUser) {
+        expect(text).toContain('earshot_user_audio_seconds_total{user="ivy",direction="input"} 2');
+        expect(text).toContain('earshot_user_audio_seconds_total{user="ivy",direction="output"} 1');
+      } else {
+        expect(text).not.toContain('user="ivy"');
+      }
+      await h.acc.close();
+    }
+  });
+
+  it('makes hooks created after close inert instead of throwing into a session', async () => {
+    const h = await harness(tempDir());
+    await h.acc.close();
+    const s = h.open('jo', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(1));
+    s.hooks.onEnd();
+    expect(h.acc.totals('jo').today.inputAudioBytes).toBe(0);
+  });
+});
+
+describe('accounting checkpoints', () => {
+  const usageDir = (dir: string) => join(dir, 'usage');
+
+  async function session(h: Harness, user: string, id: string, seconds: number): Promise<void> {
+    const s = h.open(user, id);
+    s.hooks.onClientFrame('input_audio_buffer.append', append(seconds));
+    h.clock.t += 1_000;
+    s.hooks.onEnd();
+    await h.acc.flush();
+  }
+
+  it('restarts from the checkpoint written at shutdown and replays only the log written after it', async () => {
+    const dir = tempDir();
+    const first = await harness(dir);
+    await session(first, 'kim', 'k1', 10);
+    await first.acc.close();
+    const cp = readCheckpoint(usageDir(dir), '2026-11');
+    expect(cp?.offset).toBe(statSync(monthFile(usageDir(dir), '2026-11')).size);
+
+    // Damage the first record in place: a full re-read would now skip it; a checkpointed start does not read it.
+    const path = monthFile(usageDir(dir), '2026-11');
+    const bytes = readFileSync(path);
+    bytes[5] = bytes[5] === 0x31 ? 0x32 : 0x31;
+    writeFileSync(path, bytes);
+
+    const second = await harness(dir, first.clock.t);
+    expect(second.acc.totals('kim').today).toMatchObject({ sessions: 1, inputAudioBytes: 10 * PCM16_BYTES_PER_SECOND });
+    await session(second, 'kim', 'k2', 5);
+    // No close: as after kill -9. The third start takes the checkpoint and replays k2 from the log.
+    const third = await harness(dir, second.clock.t);
+    expect(third.acc.totals('kim').today).toMatchObject({ sessions: 2, inputAudioBytes: 15 * PCM16_BYTES_PER_SECOND });
+    await second.acc.close();
+    await third.acc.close();
+  });
+
+  it('ignores a checkpoint that does not fit its log and reads the whole month', async () => {
+    const dir = tempDir();
+    const first = await harness(dir);
+    await session(first, 'lee', 'l1', 4);
+    await session(first, 'lee', 'l2', 6);
+    await first.acc.close();
+    const size = statSync(monthFile(usageDir(dir), '2026-11')).size;
+    const fudge = [{ offset: size + 100 }, { offset: 7 }]; // past the end; not at a line start
+    for (const { offset } of fudge) {
+      writeCheckpoint(usageDir(dir), { version: 1, month: '2026-11', offset, days: [['lee|2026-11-24', { ...emptyPeriod(), sessions: 99 }]] });
+      const again = await harness(dir, first.clock.t);
+      expect(again.acc.totals('lee').today).toMatchObject({ sessions: 2, inputAudioBytes: 10 * PCM16_BYTES_PER_SECOND });
+      await again.acc.close();
+    }
+  });
+
+  it('treats a damaged checkpoint file as absent', async () => {
+    const dir = tempDir();
+    const first = await harness(dir);
+    await session(first, 'max', 'm1', 3);
+    await first.acc.close();
+    writeFileSync(checkpointFile(usageDir(dir), '2026-11'), '{"version":1,"month":"2026-11","offset":0,"days":[["max|2026-11-24",{"sessions":"x"}]]}');
+    expect(readCheckpoint(usageDir(dir), '2026-11')).toBeNull();
+    const again = await harness(dir, first.clock.t);
+    expect(again.acc.totals('max').today.inputAudioBytes).toBe(3 * PCM16_BYTES_PER_SECOND);
+    await again.acc.close();
+  });
+});

@@ -1,0 +1,259 @@
+// Per-session usage counters, fed by the session bridge's hooks (../session/hooks.ts) on every frame.
+// HOT PATH: an `input_audio_buffer.append` arrives every 20 ms per session and is ~1.3 KB. Counting it costs a
+// string compare on the type, a few native `indexOf` jumps to find the `"audio":"` value and its closing quote,
+// and integer adds — no JSON.parse, no base64 decode, no allocation. accounting.ts drains the counters as
+// deltas on its group-commit tick.
+import { WIRE_SAMPLE_RATE } from '../../../protocol/constants.ts';
+
+/** pcm16 mono at the wire rate: 48 000 bytes per second of audio, both directions. */
+export const PCM16_BYTES_PER_SECOND = WIRE_SAMPLE_RATE * 2;
+
+/** Everything metered for a session (or summed for a user): integers, so totals add up exactly. */
+export interface UsageCounters {
+  connectedMs: number;
+  inputAudioBytes: number;
+  outputAudioBytes: number;
+  textInputTokens: number;
+  textOutputTokens: number;
+  audioInputTokens: number;
+  audioOutputTokens: number;
+}
+
+export function zeroCounters(): UsageCounters {
+  return { connectedMs: 0, inputAudioBytes: 0, outputAudioBytes: 0, textInputTokens: 0, textOutputTokens: 0, audioInputTokens: 0, audioOutputTokens: 0 };
+}
+
+export function addCounters(into: UsageCounters, delta: UsageCounters): void {
+  into.connectedMs += delta.connectedMs;
+  into.inputAudioBytes += delta.inputAudioBytes;
+  into.outputAudioBytes += delta.outputAudioBytes;
+  into.textInputTokens += delta.textInputTokens;
+  into.textOutputTokens += delta.textOutputTokens;
+  into.audioInputTokens += delta.audioInputTokens;
+  into.audioOutputTokens += delta.audioOutputTokens;
+}
+
+function subtract(a: UsageCounters, b: UsageCounters): UsageCounters {
+  return {
+    connectedMs: a.connectedMs - b.connectedMs,
+    inputAudioBytes: a.inputAudioBytes - b.inputAudioBytes,
+    outputAudioBytes: a.outputAudioBytes - b.outputAudioBytes,
+    textInputTokens: a.textInputTokens - b.textInputTokens,
+    textOutputTokens: a.textOutputTokens - b.textOutputTokens,
+    audioInputTokens: a.audioInputTokens - b.audioInputTokens,
+    audioOutputTokens: a.audioOutputTokens - b.audioOutputTokens,
+  };
+}
+
+export function isZero(c: UsageCounters): boolean {
+  return (
+    c.connectedMs === 0 &&
+    c.inputAudioBytes === 0 &&
+    c.outputAudioBytes === 0 &&
+    c.textInputTokens === 0 &&
+    c.textOutputTokens === 0 &&
+    c.audioInputTokens === 0 &&
+    c.audioOutputTokens === 0
+  );
+}
+
+/** Seconds of pcm16 audio in `bytes`. */
+export function audioSeconds(bytes: number): number {
+  return bytes / PCM16_BYTES_PER_SECOND;
+}
+
+/**
+ * "Spoken" seconds, the unit quotas are written in: audio the user sent plus audio the assistant produced —
+ * what the provider bills as audio. Note a hands-free client streams its mic all the time (server VAD needs
+ * it), so the input half is close to connected time.
+ */
+export function spokenSeconds(c: Pick<UsageCounters, 'inputAudioBytes' | 'outputAudioBytes'>): number {
+  return audioSeconds(c.inputAudioBytes + c.outputAudioBytes);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const EQUALS = 0x3d;
+const COLON = 0x3a;
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Bytes that `chars` base64 characters decode to, `padding` of them being trailing `=`. Unpadded works too. */
+export function base64DecodedBytes(chars: number, padding: number): number {
+  return Math.floor(((chars - padding) * 3) / 4);
+}
+
+/**
+ * Decoded byte length of the base64 string value of key `key` in a JSON event frame, without parsing or
+ * decoding it. A quoted `"key"` followed by `:` cannot occur inside a JSON string (its quotes would be
+ * escaped), so the first such match is a real key. Falls back to JSON.parse when the value holds escapes, or
+ * when the rest of the frame is bigger than `maxOverhead` — so a client cannot hide its audio behind a small
+ * decoy `audio` key nested elsewhere. 0 when there is no such string value.
+ */
+export function base64FieldBytes(frame: string | Uint8Array, key: string, maxOverhead = Infinity): number {
+  const span = typeof frame === 'string' ? spanInString(frame, key) : spanInBytes(frame, key);
+  if (span === 'slow') return slow(frame, key);
+  if (span === null) return frame.length > maxOverhead ? slow(frame, key) : 0;
+  const [start, end, padding] = span;
+  if (frame.length - (end - start) > maxOverhead) return slow(frame, key);
+  return base64DecodedBytes(end - start, padding);
+}
+
+type Span = [start: number, end: number, padding: number] | 'slow' | null;
+
+function spanInString(frame: string, key: string): Span {
+  const needle = `"${key}"`;
+  for (let at = frame.indexOf(needle); at !== -1; at = frame.indexOf(needle, at + 1)) {
+    let i = at + needle.length;
+    while (isSpace(frame.charCodeAt(i))) i++;
+    if (frame.charCodeAt(i) !== COLON) continue;
+    i++;
+    while (isSpace(frame.charCodeAt(i))) i++;
+    if (frame.charCodeAt(i) !== QUOTE) return 'slow';
+    const start = i + 1;
+    const end = frame.indexOf('"', start);
+    if (end === -1) return null;
+    const bs = frame.indexOf('\\', start);
+    if (bs !== -1 && bs < end) return 'slow';
+    let padding = 0;
+    if (end > start && frame.charCodeAt(end - 1) === EQUALS) padding++;
+    if (end - 1 > start && frame.charCodeAt(end - 2) === EQUALS) padding++;
+    return [start, end, padding];
+  }
+  return null;
+}
+
+const encoder = new TextEncoder();
+const needles = new Map<string, Uint8Array>();
+
+// Node's Buffer#indexOf is memchr in C++ and accepts any Uint8Array as `this` — ~20 ns for a 1.3 KB append,
+// where %TypedArray%.prototype.indexOf walks it element by element (~400 ns) and wrapping the frame in a
+// Buffer view first costs ~100 ns.
+const bufferIndexOf = Buffer.prototype.indexOf;
+function memchr(frame: Uint8Array, byte: number, from: number): number {
+  return bufferIndexOf.call(frame as Buffer, byte, from);
+}
+
+function spanInBytes(frame: Uint8Array, key: string): Span {
+  let needle = needles.get(key);
+  if (!needle) needles.set(key, (needle = encoder.encode(`"${key}"`)));
+  // Jump from quote to quote (native indexOf): the key is among the first few string tokens, and base64
+  // contains no quotes, so a frame costs a handful of jumps plus one scan to the value's closing quote.
+  for (let q = memchr(frame, QUOTE, 0); q !== -1; q = memchr(frame, QUOTE, q + 1)) {
+    let match = true;
+    for (let k = 1; k < needle.length; k++) {
+      if (frame[q + k] !== needle[k]) {
+        match = false;
+        break;
+      }
+    }
+    if (!match) continue;
+    let i = q + needle.length;
+    while (isSpace(frame[i])) i++;
+    if (frame[i] !== COLON) continue;
+    i++;
+    while (isSpace(frame[i])) i++;
+    if (frame[i] !== QUOTE) return 'slow';
+    const start = i + 1;
+    const end = memchr(frame, QUOTE, start);
+    if (end === -1) return null;
+    const bs = memchr(frame, BACKSLASH, start);
+    if (bs !== -1 && bs < end) return 'slow';
+    let padding = 0;
+    if (end > start && frame[end - 1] === EQUALS) padding++;
+    if (end - 1 > start && frame[end - 2] === EQUALS) padding++;
+    return [start, end, padding];
+  }
+  return null;
+}
+
+const decoder = new TextDecoder();
+
+/** The careful path for odd frames: parse, and let Buffer count the base64 (byteLength does not decode). */
+function slow(frame: string | Uint8Array, key: string): number {
+  try {
+    const value: unknown = JSON.parse(typeof frame === 'string' ? frame : decoder.decode(frame));
+    const field = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    return typeof field === 'string' ? Buffer.byteLength(field, 'base64') : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Appends carry ~60-100 bytes besides the audio (type, event_id); a frame with more gets a full parse. */
+export const MAX_APPEND_OVERHEAD = 512;
+
+interface UsageShape {
+  input_token_details?: { text_tokens?: unknown; audio_tokens?: unknown };
+  output_token_details?: { text_tokens?: unknown; audio_tokens?: unknown };
+}
+
+function tokens(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+/** Counters of one live session. Single-threaded: the bridge and the accounting tick share one event loop. */
+export class SessionMeter {
+  private readonly total = zeroCounters();
+  /** What take() has already handed out. */
+  private taken = zeroCounters();
+  private markAt: number;
+
+  constructor(startedAt: number) {
+    this.markAt = startedAt;
+  }
+
+  onClientFrame(type: string, frame: string | Uint8Array): void {
+    if (type === 'input_audio_buffer.append') this.total.inputAudioBytes += base64FieldBytes(frame, 'audio', MAX_APPEND_OVERHEAD);
+  }
+
+  onServerFrame(type: string, frame: string | Uint8Array): void {
+    if (type === 'response.output_audio.delta') this.total.outputAudioBytes += base64FieldBytes(frame, 'delta');
+    else if (type === 'response.done') this.addUsage(frame);
+  }
+
+  /** `response.done` carries no audio and comes once per response: parsing it is fine. */
+  private addUsage(frame: string | Uint8Array): void {
+    let usage: UsageShape | undefined;
+    try {
+      const event = JSON.parse(typeof frame === 'string' ? frame : decoder.decode(frame)) as { response?: { usage?: UsageShape } };
+      usage = event.response?.usage;
+    } catch {
+      return;
+    }
+    if (!usage) return;
+    this.total.textInputTokens += tokens(usage.input_token_details?.text_tokens);
+    this.total.audioInputTokens += tokens(usage.input_token_details?.audio_tokens);
+    this.total.textOutputTokens += tokens(usage.output_token_details?.text_tokens);
+    this.total.audioOutputTokens += tokens(usage.output_token_details?.audio_tokens);
+  }
+
+  /** Everything counted so far, connected time up to `now`. */
+  snapshot(now: number): UsageCounters {
+    this.advance(now);
+    return { ...this.total };
+  }
+
+  /** Counted since the previous take() (connected time up to `now`); marks it taken. */
+  take(now: number): UsageCounters {
+    this.advance(now);
+    const delta = subtract(this.total, this.taken);
+    this.taken = { ...this.total };
+    return delta;
+  }
+
+  /** Counted but not yet taken: what quota checks add on top of the stored totals. */
+  pending(now: number): UsageCounters {
+    this.advance(now);
+    return subtract(this.total, this.taken);
+  }
+
+  private advance(now: number): void {
+    if (now > this.markAt) {
+      this.total.connectedMs += now - this.markAt;
+      this.markAt = now;
+    }
+  }
+}
