@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { peekType } from './peek-type.ts';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('peekType', () => {
+  it('reads the type of a big append from its first bytes', () => {
+    expect(peekType(enc(`{"type":"input_audio_buffer.append","audio":"${'A'.repeat(100_000)}"}`))).toBe('input_audio_buffer.append');
+    expect(peekType(enc(' { "type" : "response.create" }'))).toBe('response.create');
+  });
+
+  it('finds a top-level type that is not first, and ignores nested ones', () => {
+    expect(peekType(enc('{"event_id":"x","type":"response.cancel"}'))).toBe('response.cancel');
+    expect(peekType(enc('{"item":{"type":"message"},"type":"conversation.item.create"}'))).toBe('conversation.item.create');
+    expect(peekType(enc('{"item":{"type":"message"}}'))).toBeNull();
+  });
+
+  it('returns null for non-objects and bad JSON', () => {
+    for (const s of ['', '[]', '"type"', '{"type":5}', 'null', '{"type":"x\\"y"}x', '{"a":1,"type":"b"']) expect(peekType(enc(s))).toBeNull();
+  });
+
+  it('does not validate the rest of a fast-path frame: the provider answers broken JSON itself', () => {
+    expect(peekType(enc('{"type":"input_audio_buffer.append","audio":"AAA'))).toBe('input_audio_buffer.append');
+  });
+
+  it('agrees with JSON.parse on any JSON object', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })), fc.option(fc.string({ maxLength: 40 })), (obj, type) => {
+        const value: Record<string, unknown> = type === null ? obj : { type, ...obj };
+        const json = JSON.stringify(value);
+        const expected = typeof (JSON.parse(json) as { type?: unknown }).type === 'string' ? (JSON.parse(json) as { type: string }).type : null;
+        expect(peekType(enc(json))).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
