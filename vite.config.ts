@@ -1,6 +1,14 @@
 // Builds the PWA from client/ into dist/client, which the relay serves.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
+
+// Pages: the app, plus the audio lab (a test harness page for the audio engine's browser tests).
+const clientDir = fileURLToPath(new URL('./client/', import.meta.url));
+const pages = Object.fromEntries(
+  [['main', 'index.html'], ['audio-lab', 'audio-lab.html']].filter(([, file]) => existsSync(clientDir + file)).map(([name, file]) => [name, clientDir + file]),
+);
 
 export default defineConfig({
   root: 'client',
@@ -11,6 +19,7 @@ export default defineConfig({
     outDir: '../dist/client',
     emptyOutDir: true,
     target: 'es2022',
+    rollupOptions: { input: pages },
   },
   server: {
     // `npm run dev` proxies the relay so the dev server behaves like production.

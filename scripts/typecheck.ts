@@ -11,6 +11,7 @@ const projects = [
   'client/tsconfig.json',
   'client/tsconfig.worker.json',
   'client/tsconfig.worklet.json',
+  'client/tsconfig.test.json',
 ];
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 let failed = 0;

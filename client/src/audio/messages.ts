@@ -1,0 +1,55 @@
+// Every message that crosses a worklet/worker boundary, one union per direction. Audio travels as transferable
+// Float32Array buffers over MessagePorts that connect worklets and workers directly (never via the main thread).
+import type { Levels } from '../dsp/levels.ts';
+
+/** Main thread -> capture worklet (node.port). */
+export type MainToCapture =
+  | { kind: 'connect'; codec: MessagePort; waveform: MessagePort | null }
+  | { kind: 'mute'; muted: boolean }
+  | { kind: 'close' };
+
+/** Capture worklet -> codec worker: one exact 20 ms frame at the context rate. */
+export type CaptureToCodec = { kind: 'frame'; samples: Float32Array; rms: number; peak: number };
+
+/** Either worklet -> waveform worker: one frame's level and its min/max outline. */
+export type ToWaveform = { kind: 'wave'; source: 'input' | 'output'; levels: Levels; outline: Float32Array };
+
+/** Main thread -> playback worklet (node.port). */
+export type MainToPlayback = { kind: 'connect'; codec: MessagePort; waveform: MessagePort | null } | { kind: 'close' };
+
+/** Codec worker -> playback worklet. */
+export type CodecToPlayback =
+  | { kind: 'chunk'; itemId: string; samples: Float32Array }
+  /** No more audio for this item: play out the rest even below the jitter target, then report `drained`. */
+  | { kind: 'end'; itemId: string }
+  /** Silence within one render quantum; answered by `flushed`. */
+  | { kind: 'flush' };
+
+/** Playback worklet -> codec worker. `taken` counts every sample that left the ring (played or flushed). */
+export type PlaybackToCodec =
+  | { kind: 'started'; itemId: string; frame: number }
+  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number }
+  | { kind: 'drained'; itemId: string; taken: number }
+  | { kind: 'underrun'; itemId: string }
+  | { kind: 'overflow'; dropped: number }
+  | { kind: 'flushed'; items: Array<{ itemId: string; played: number }>; taken: number; frame: number };
+
+/** Main thread -> waveform worker. */
+export type MainToWaveform =
+  | { kind: 'init'; canvas: OffscreenCanvas; input: MessagePort; output: MessagePort; width: number; height: number; dpr: number; theme: WaveTheme }
+  | { kind: 'resize'; width: number; height: number; dpr: number }
+  | { kind: 'theme'; theme: WaveTheme }
+  /** A new session's worklet ports for a canvas already owned by this worker (a canvas transfers only once). */
+  | { kind: 'attach'; input: MessagePort; output: MessagePort }
+  /** Session ended: close the ports and stop drawing; the worker keeps the canvas for the next start. */
+  | { kind: 'detach' }
+  | { kind: 'close' };
+
+export interface WaveTheme {
+  background: string;
+  input: string;
+  output: string;
+}
+
+/** Message for the playback worklet's optional error channel to the main thread (node.port). */
+export type WorkletToMain = { kind: 'error'; where: string; message: string };

@@ -1,0 +1,398 @@
+// The conversation state machine: maps provider events and playback reports to EngineEvents and outgoing
+// client events. Owns the barge-in rules (flush, cancel, truncate capped at what was received and never when
+// nothing was heard), hold-to-talk, transcripts and turn latency. No I/O: the codec worker passes collaborators
+// in, unit tests pass fakes and read what was sent.
+import type { ClientEvent, ServerEvent } from '../../../protocol/realtime.ts';
+import { WIRE_SAMPLE_RATE } from '../../../protocol/constants.ts';
+import type { ConversationMode, EngineEvent, EngineState } from './engine-api.ts';
+import { isBenignProviderError, isSessionExpired, providerError } from './errors.ts';
+
+export interface PlaybackControl {
+  /** Queue 24 kHz samples of `itemId` (the worker resamples them for the playback worklet). */
+  enqueue(itemId: string, samples: Float32Array): void;
+  /** No more audio will come for `itemId`: play out what is queued even below the jitter target. */
+  end(itemId: string): void;
+  /** Silence now; the worklet answers with a `flushed` report carrying exact played counts. */
+  flush(): void;
+}
+
+export interface ConversationDeps {
+  send(event: ClientEvent): void;
+  emit(event: EngineEvent): void;
+  playback: PlaybackControl;
+  /** Milliseconds, monotonic (performance.now in the worker). */
+  now(): number;
+  /** Called when the provider says the session expired (the runner starts a new one). */
+  onSessionExpired(): void;
+  decode(base64: string): Float32Array;
+}
+
+/** Reports from the playback worklet; `played` counts samples at `rate` (the AudioContext's rate). */
+export type PlaybackReport =
+  | { kind: 'started'; itemId: string }
+  | { kind: 'progress'; itemId: string; played: number; rate: number }
+  | { kind: 'drained'; itemId: string }
+  | { kind: 'flushed'; items: Array<{ itemId: string; played: number }>; rate: number };
+
+interface ItemRecord {
+  role: 'user' | 'assistant';
+  text: string;
+  final: boolean;
+  /** Assistant audio received, in 24 kHz samples. */
+  received: number;
+  /** Assistant audio actually played, in ms. */
+  playedMs: number;
+  /** Barge-in dropped the rest of this item's audio. */
+  cut: boolean;
+  /** The audio finished playing to the end. */
+  drained: boolean;
+}
+
+export interface HistoryLine {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+let textItemCounter = 0;
+
+export class Conversation {
+  private readonly deps: ConversationDeps;
+  private mode: ConversationMode;
+  private connected = false;
+  private userSpeaking = false;
+  private pendingTurn = false;
+  private responseInFlight: string | null = null;
+  /** Assistant item whose audio is queued or playing. */
+  private audibleItem: string | null = null;
+  private playing = false;
+  private readonly items = new Map<string, ItemRecord>();
+  private readonly order: string[] = [];
+  /** Items cut by a barge-in whose truncate waits for the worklet's exact played count. */
+  private readonly awaitingTruncate = new Set<string>();
+  private turnEndedAt: number | null = null;
+  private lastState: EngineState | null = null;
+
+  constructor(deps: ConversationDeps, mode: ConversationMode) {
+    this.deps = deps;
+    this.mode = mode;
+  }
+
+  // ---- queries used by the worker -----------------------------------------------------------------------
+
+  /** Whether mic frames should go to the provider now (hold-to-talk sends only while held). */
+  get capturing(): boolean {
+    return this.connected && (this.mode === 'hands-free' || this.userSpeaking);
+  }
+
+  /** Whether assistant audio is queued or playing (the barge-in guard raises its threshold then). */
+  get assistantAudible(): boolean {
+    return this.audibleItem !== null;
+  }
+
+  get state(): EngineState | null {
+    return this.lastState;
+  }
+
+  /** The conversation so far as text, in order, for carrying into a fresh session. */
+  history(): HistoryLine[] {
+    const lines: HistoryLine[] = [];
+    for (const id of this.order) {
+      const item = this.items.get(id);
+      if (item && item.text.trim() !== '') lines.push({ role: item.role, text: item.text.trim() });
+    }
+    return lines;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------------------
+
+  /** The socket is open and the session configured. */
+  connectedChanged(connected: boolean): void {
+    this.connected = connected;
+    if (!connected) {
+      // Whatever was in flight died with the socket; stop any audio of it.
+      if (this.audibleItem !== null) this.deps.playback.flush();
+      this.audibleItem = null;
+      this.playing = false;
+      this.responseInFlight = null;
+      this.pendingTurn = false;
+      this.userSpeaking = false;
+      this.turnEndedAt = null;
+      this.lastState = null;
+    } else this.publishState();
+  }
+
+  setMode(mode: ConversationMode): void {
+    this.mode = mode;
+    this.userSpeaking = false;
+    this.publishState();
+  }
+
+  // ---- person's actions -----------------------------------------------------------------------------------
+
+  interrupt(): void {
+    this.bargeIn();
+    this.pendingTurn = false;
+    this.publishState();
+  }
+
+  setTalking(down: boolean): void {
+    if (!this.connected || this.mode !== 'hold-to-talk') return;
+    if (down) {
+      if (this.userSpeaking) return;
+      this.bargeIn();
+      this.deps.send({ type: 'input_audio_buffer.clear' });
+      this.userSpeaking = true;
+    } else {
+      if (!this.userSpeaking) return;
+      this.userSpeaking = false;
+      this.deps.send({ type: 'input_audio_buffer.commit' });
+      this.deps.send({ type: 'response.create' });
+      this.pendingTurn = true;
+      this.turnEndedAt = this.deps.now();
+    }
+    this.publishState();
+  }
+
+  sendText(text: string): void {
+    const trimmed = text.trim();
+    if (!this.connected || trimmed === '') return;
+    this.bargeIn();
+    const id = `item_text_${Date.now().toString(36)}_${(textItemCounter++).toString(36)}`.slice(0, 32);
+    this.deps.send({ type: 'conversation.item.create', item: { id, type: 'message', role: 'user', content: [{ type: 'input_text', text: trimmed }] } });
+    this.deps.send({ type: 'response.create' });
+    this.setText(id, 'user', trimmed, true);
+    this.pendingTurn = true;
+    this.turnEndedAt = this.deps.now();
+    this.publishState();
+  }
+
+  // ---- provider events ------------------------------------------------------------------------------------
+
+  onServerEvent(event: ServerEvent): void {
+    switch (event.type) {
+      case 'input_audio_buffer.speech_started':
+        if (this.audibleItem !== null || this.responseInFlight !== null) this.bargeIn();
+        this.userSpeaking = true;
+        this.turnEndedAt = null;
+        break;
+      case 'input_audio_buffer.speech_stopped':
+        this.userSpeaking = false;
+        this.pendingTurn = true;
+        this.turnEndedAt = this.deps.now();
+        break;
+      case 'input_audio_buffer.committed':
+        this.ensureItem(event.item_id, 'user');
+        break;
+      case 'conversation.item.input_audio_transcription.delta': {
+        const item = this.ensureItem(event.item_id, 'user');
+        this.setText(event.item_id, 'user', item.text + (event.delta ?? ''), false);
+        break;
+      }
+      case 'conversation.item.input_audio_transcription.completed':
+        this.setText(event.item_id, 'user', event.transcript, true);
+        break;
+      case 'response.created':
+        this.responseInFlight = event.response.id ?? 'response';
+        this.pendingTurn = false;
+        break;
+      case 'response.output_audio.delta': {
+        const item = this.ensureItem(event.item_id, 'assistant');
+        if (item.cut) break; // audio of a response the person talked over: never play it
+        const samples = this.deps.decode(event.delta);
+        item.received += samples.length;
+        this.audibleItem = event.item_id;
+        this.deps.playback.enqueue(event.item_id, samples);
+        break;
+      }
+      case 'response.output_audio.done': {
+        const item = this.items.get(event.item_id);
+        if (item && !item.cut) this.deps.playback.end(event.item_id);
+        break;
+      }
+      case 'response.output_audio_transcript.delta':
+      case 'response.output_text.delta': {
+        const item = this.ensureItem(event.item_id, 'assistant');
+        this.setText(event.item_id, 'assistant', item.text + event.delta, false);
+        break;
+      }
+      case 'response.output_audio_transcript.done':
+        this.finishAssistantText(event.item_id, event.transcript);
+        break;
+      case 'response.output_text.done':
+        this.finishAssistantText(event.item_id, event.text);
+        break;
+      case 'response.done': {
+        if (this.responseInFlight === (event.response.id ?? this.responseInFlight)) this.responseInFlight = null;
+        this.pendingTurn = false;
+        const status = event.response.status;
+        if (status === 'failed') {
+          const err = (event.response.status_details as { error?: { type?: string; code?: string; message?: string } } | undefined)?.error;
+          this.deps.emit({
+            kind: 'notice',
+            error: providerError({ type: err?.type ?? 'server_error', code: err?.code ?? null, message: err?.message ?? 'The response failed.' }),
+          });
+        }
+        // A response without audio (text only, or cancelled before any) leaves nothing to wait for.
+        if (this.audibleItem !== null && !this.playing) {
+          const item = this.items.get(this.audibleItem);
+          if (item && item.received === 0) this.audibleItem = null;
+        }
+        break;
+      }
+      case 'error':
+        if (isSessionExpired(event.error)) {
+          this.deps.onSessionExpired();
+          break;
+        }
+        if (isBenignProviderError(event.error)) break;
+        this.deps.emit({ kind: 'notice', error: providerError(event.error) });
+        break;
+      default:
+        break;
+    }
+    this.publishState();
+  }
+
+  // ---- playback worklet reports ---------------------------------------------------------------------------
+
+  onPlayback(report: PlaybackReport): void {
+    switch (report.kind) {
+      case 'started': {
+        const item = this.items.get(report.itemId);
+        if (item?.cut) break;
+        this.playing = true;
+        if (this.turnEndedAt !== null) {
+          this.deps.emit({ kind: 'turn-latency', ms: Math.round(this.deps.now() - this.turnEndedAt) });
+          this.turnEndedAt = null;
+        }
+        break;
+      }
+      case 'progress': {
+        const item = this.items.get(report.itemId);
+        if (item) item.playedMs = Math.max(item.playedMs, (report.played * 1000) / report.rate);
+        break;
+      }
+      case 'drained': {
+        const item = this.items.get(report.itemId);
+        if (item) item.drained = true;
+        if (this.audibleItem === report.itemId) {
+          this.audibleItem = null;
+          this.playing = false;
+        }
+        break;
+      }
+      case 'flushed':
+        for (const { itemId, played } of report.items) {
+          const item = this.items.get(itemId);
+          if (item) item.playedMs = Math.max(item.playedMs, (played * 1000) / report.rate);
+        }
+        for (const itemId of this.awaitingTruncate) this.sendTruncate(itemId);
+        this.awaitingTruncate.clear();
+        break;
+    }
+    this.publishState();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------------
+
+  /**
+   * Stop the assistant: flush playback now, cancel a response still being generated, and (once the worklet
+   * reports exactly how much was played) truncate the item so the model remembers only what was heard.
+   */
+  private bargeIn(): void {
+    if (this.responseInFlight !== null) {
+      this.deps.send({ type: 'response.cancel', response_id: this.responseInFlight });
+      this.responseInFlight = null;
+    }
+    const itemId = this.audibleItem;
+    if (itemId === null) return;
+    const item = this.items.get(itemId);
+    this.audibleItem = null;
+    this.playing = false;
+    this.deps.playback.flush();
+    if (item && !item.drained) {
+      item.cut = true;
+      this.awaitingTruncate.add(itemId);
+    }
+  }
+
+  private sendTruncate(itemId: string): void {
+    const item = this.items.get(itemId);
+    if (!item) return;
+    const truncate = truncatePlan(item.playedMs, item.received);
+    if (truncate === null) return; // nothing was heard: the provider rejects audio_end_ms 0 and there is nothing to forget
+    this.deps.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: truncate });
+    // Keep the transcript roughly in step with what was heard (the model's memory is truncated exactly).
+    const receivedMs = (item.received * 1000) / WIRE_SAMPLE_RATE;
+    if (item.text !== '' && receivedMs > 0 && truncate < receivedMs) {
+      const words = item.text.split(/\s+/);
+      const heard = words.slice(0, Math.max(1, Math.round((words.length * truncate) / receivedMs))).join(' ');
+      this.setText(itemId, 'assistant', `${heard}…`, true);
+    }
+  }
+
+  private finishAssistantText(itemId: string, text: string): void {
+    const item = this.ensureItem(itemId, 'assistant');
+    if (item.cut && item.final) return; // already cut to what was heard
+    this.setText(itemId, 'assistant', text, true);
+  }
+
+  private ensureItem(itemId: string, role: 'user' | 'assistant'): ItemRecord {
+    let item = this.items.get(itemId);
+    if (!item) {
+      item = { role, text: '', final: false, received: 0, playedMs: 0, cut: false, drained: false };
+      this.items.set(itemId, item);
+      this.order.push(itemId);
+    }
+    return item;
+  }
+
+  private setText(itemId: string, role: 'user' | 'assistant', text: string, final: boolean): void {
+    const item = this.ensureItem(itemId, role);
+    if (item.final && item.cut && role === 'assistant') return;
+    item.text = text;
+    item.final = final;
+    this.deps.emit({ kind: 'transcript', role, itemId, text, final });
+  }
+
+  private deriveState(): EngineState {
+    if (this.userSpeaking) return { kind: 'hearing' };
+    if (this.playing) return { kind: 'speaking' };
+    if (this.pendingTurn || this.responseInFlight !== null || this.audibleItem !== null) return { kind: 'thinking' };
+    return { kind: 'listening' };
+  }
+
+  private publishState(): void {
+    if (!this.connected) return;
+    const next = this.deriveState();
+    if (this.lastState?.kind === next.kind) return;
+    this.lastState = next;
+    this.deps.emit({ kind: 'state', state: next });
+  }
+}
+
+/**
+ * `audio_end_ms` for a truncate: what was played, capped at the audio actually received (the provider rejects a
+ * longer one), floored to whole ms; null when nothing was played (no truncate at all).
+ */
+export function truncatePlan(playedMs: number, receivedSamples24k: number): number | null {
+  const receivedMs = (receivedSamples24k * 1000) / WIRE_SAMPLE_RATE;
+  const end = Math.floor(Math.min(playedMs, receivedMs));
+  return end > 0 ? end : null;
+}
+
+/** A system message carrying the conversation so far into a fresh session (after expiry). */
+export function contextCarryEvent(history: HistoryLine[], maxChars = 6000): ClientEvent | null {
+  if (history.length === 0) return null;
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const line = `${history[i]!.role === 'user' ? 'User' : 'Assistant'}: ${history[i]!.text}`;
+    if (size + line.length > maxChars) break;
+    lines.unshift(line);
+    size += line.length + 1;
+  }
+  if (lines.length === 0) return null;
+  const text = `The previous session reached its time limit. This is the conversation so far; continue it naturally without mentioning the restart.\n${lines.join('\n')}`;
+  return { type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text }] } };
+}

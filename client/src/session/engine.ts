@@ -1,0 +1,354 @@
+// Main-thread engine: wires the AudioContext, microphone, worklets, codec worker, waveform worker and the
+// echo-cancel loopback, then gets out of the way. No audio sample or socket byte passes through this thread.
+// createEngine() is what the UI calls (see engine-api.ts for the contract).
+import * as Comlink from 'comlink';
+import captureWorkletUrl from '../audio/capture.worklet.ts?worker&url';
+import playbackWorkletUrl from '../audio/playback.worklet.ts?worker&url';
+import { makeLoopback, type Loopback } from '../audio/loopback.ts';
+import type { MainToCapture, MainToPlayback, MainToWaveform, WaveTheme, WorkletToMain } from '../audio/messages.ts';
+import { makeMainThreadWaveform, type WaveformView } from '../waveform/main-thread-waveform.ts';
+import { DEFAULT_THEME } from '../waveform/wave-history.ts';
+import type { CodecWorkerApi } from './codec-api.ts';
+import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions } from './engine-api.ts';
+import { micError } from './errors.ts';
+
+export interface EngineOptions {
+  /** Route playback through the WebRTC loopback so the browser's echo canceller sees it (default true). */
+  echoLoopback?: boolean;
+  waveTheme?: WaveTheme;
+  /**
+   * Tests only: force the AudioContext rate (e.g. 44100) to exercise another capture/playback resampling path.
+   * The app must leave this unset: the context runs at the device's native rate (Firefox rejects a mic source at
+   * another rate, and iOS ignores the request).
+   */
+  sampleRate?: number;
+}
+
+interface Graph {
+  ctx: AudioContext;
+  stream: MediaStream;
+  source: MediaStreamAudioSourceNode;
+  capture: AudioWorkletNode;
+  playback: AudioWorkletNode;
+  destination: MediaStreamAudioDestinationNode | null;
+  loopback: Loopback | null;
+  worker: Worker;
+  codec: Comlink.Remote<CodecWorkerApi>;
+  waveWorker: Worker | null;
+  waveView: WaveformView | null;
+  resizeObserver: ResizeObserver | null;
+  cleanups: Array<() => void>;
+}
+
+function micConstraints(settings: EngineSettings): MediaStreamConstraints {
+  return {
+    audio: {
+      ...(settings.deviceId ? { deviceId: { exact: settings.deviceId } } : {}),
+      channelCount: 1,
+      echoCancellation: settings.echoCancellation,
+      noiseSuppression: settings.noiseSuppression,
+      autoGainControl: settings.autoGainControl,
+    },
+    video: false,
+  };
+}
+
+class EngineError_ extends Error {
+  constructor(readonly error: EngineError) {
+    super(error.message);
+  }
+}
+
+async function getMic(settings: EngineSettings): Promise<MediaStream> {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw new EngineError_({ reason: 'audio_failed', message: 'This browser cannot record audio here. Open the app over https in a current browser.', fatal: true });
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia(micConstraints(settings));
+  } catch (err) {
+    // A chosen device that vanished: fall back to the default microphone rather than fail.
+    if (settings.deviceId && (err as DOMException).name === 'OverconstrainedError') {
+      return getMic({ ...settings, deviceId: undefined });
+    }
+    throw new EngineError_(micError((err as DOMException).name ?? 'Error', navigator.userAgent));
+  }
+}
+
+/**
+ * A canvas can be transferred to a worker only once, so its waveform worker outlives a single start/stop (and a
+ * single engine): module-level, keyed by the element.
+ */
+const waveWorkers = new WeakMap<HTMLCanvasElement, Worker>();
+
+export function createEngine(engineOptions: EngineOptions = {}): Engine & Required<Pick<Engine, 'debugStats'>> {
+  const listeners = new Set<(event: EngineEvent) => void>();
+  let graph: Graph | null = null;
+  let settings: EngineSettings | null = null;
+  let starting: Promise<void> | null = null;
+
+  let lastState = '';
+  const emit = (event: EngineEvent) => {
+    if (event.kind === 'state') {
+      // The engine and the worker both announce some states (e.g. connecting); listeners see each change once.
+      const key = JSON.stringify(event.state);
+      if (key === lastState) return;
+      lastState = key;
+    }
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        console.error('[engine] listener failed', err);
+      }
+    }
+  };
+
+  async function swapMic(g: Graph, next: EngineSettings): Promise<void> {
+    const stream = await getMic(next);
+    const source = g.ctx.createMediaStreamSource(stream);
+    g.source.disconnect();
+    for (const track of g.stream.getTracks()) track.stop();
+    source.connect(g.capture);
+    g.stream = stream;
+    g.source = source;
+    watchTrack(g);
+  }
+
+  function watchTrack(g: Graph): void {
+    const track = g.stream.getAudioTracks()[0];
+    if (!track) return;
+    // Headset unplugged / device revoked: re-acquire the default (or chosen) mic without touching the session.
+    track.onended = () => {
+      if (graph === g && settings) swapMic(g, settings).catch((err) => reportMicError(err));
+    };
+  }
+
+  function reportMicError(err: unknown): void {
+    const error = err instanceof EngineError_ ? err.error : micError('Error');
+    emit({ kind: 'notice', error: { ...error, fatal: false } });
+  }
+
+  async function build(options: EngineStartOptions): Promise<Graph> {
+    const cleanups: Array<() => void> = [];
+    const ctx = new AudioContext({ latencyHint: 'interactive', ...(engineOptions.sampleRate ? { sampleRate: engineOptions.sampleRate } : {}) });
+    cleanups.push(() => void ctx.close().catch(() => undefined));
+    try {
+      // Must start inside the user's gesture on iOS: resume before any await.
+      const resumed = ctx.resume();
+      await Promise.all([ctx.audioWorklet.addModule(captureWorkletUrl), ctx.audioWorklet.addModule(playbackWorkletUrl), resumed]);
+      const stream = await getMic(options.settings);
+      cleanups.push(() => stream.getTracks().forEach((t) => t.stop()));
+      const source = ctx.createMediaStreamSource(stream);
+      const capture = new AudioWorkletNode(ctx, 'capture.worklet', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
+      const playback = new AudioWorkletNode(ctx, 'playback.worklet', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
+      for (const node of [capture, playback]) {
+        node.onprocessorerror = () => emit({ kind: 'notice', error: { reason: 'audio_failed', message: 'The audio engine hit an error. Stop and start the conversation again.', fatal: false } });
+        node.port.onmessage = (e: MessageEvent<WorkletToMain>) => console.error(`[engine] ${e.data.where}: ${e.data.message}`);
+      }
+      source.connect(capture);
+
+      let destination: MediaStreamAudioDestinationNode | null = null;
+      let loopback: Loopback | null = null;
+      if (engineOptions.echoLoopback !== false && typeof RTCPeerConnection === 'function') {
+        destination = ctx.createMediaStreamDestination();
+        playback.connect(destination);
+        try {
+          loopback = await makeLoopback(destination.stream);
+          cleanups.push(() => loopback?.close());
+        } catch (err) {
+          console.warn('[engine] echo loopback unavailable, playing directly', err);
+          playback.disconnect();
+          destination = null;
+        }
+      }
+      if (!loopback) playback.connect(ctx.destination);
+
+      // Data paths: worklet <-> codec worker, worklets -> waveform drawer. The main thread keeps none of these ports.
+      const captureToCodec = new MessageChannel();
+      const playbackToCodec = new MessageChannel();
+      const captureWave = options.canvas ? new MessageChannel() : null;
+      const playbackWave = options.canvas ? new MessageChannel() : null;
+
+      const worker = new Worker(new URL('./codec.worker.ts', import.meta.url), { type: 'module', name: 'codec' });
+      cleanups.push(() => worker.terminate());
+      const codec = Comlink.wrap<CodecWorkerApi>(worker);
+      await codec.init(
+        Comlink.transfer({ contextRate: ctx.sampleRate, capture: captureToCodec.port2, playback: playbackToCodec.port2 }, [captureToCodec.port2, playbackToCodec.port2]),
+        Comlink.proxy((event: EngineEvent) => emit(event)),
+      );
+      const connectCapture: MainToCapture = { kind: 'connect', codec: captureToCodec.port1, waveform: captureWave?.port1 ?? null };
+      capture.port.postMessage(connectCapture, [captureToCodec.port1, ...(captureWave ? [captureWave.port1] : [])]);
+      const connectPlayback: MainToPlayback = { kind: 'connect', codec: playbackToCodec.port1, waveform: playbackWave?.port1 ?? null };
+      playback.port.postMessage(connectPlayback, [playbackToCodec.port1, ...(playbackWave ? [playbackWave.port1] : [])]);
+
+      let waveWorker: Worker | null = null;
+      let waveView: WaveformView | null = null;
+      let resizeObserver: ResizeObserver | null = null;
+      const canvas = options.canvas;
+      if (canvas && captureWave && playbackWave) {
+        const rect = () => ({ width: canvas.clientWidth || canvas.width || 300, height: canvas.clientHeight || canvas.height || 80, dpr: globalThis.devicePixelRatio || 1 });
+        const known = waveWorkers.get(canvas);
+        if (known) {
+          // This canvas was transferred on an earlier start: hand its worker the new ports.
+          waveWorker = known;
+          known.postMessage({ kind: 'attach', input: captureWave.port2, output: playbackWave.port2 } satisfies MainToWaveform, [captureWave.port2, playbackWave.port2]);
+          known.postMessage({ kind: 'resize', ...rect() } satisfies MainToWaveform);
+        } else if (typeof canvas.transferControlToOffscreen === 'function') {
+          waveWorker = new Worker(new URL('../waveform/waveform.worker.ts', import.meta.url), { type: 'module', name: 'waveform' });
+          const w = waveWorker;
+          waveWorkers.set(canvas, w);
+          const offscreen = canvas.transferControlToOffscreen();
+          const init: MainToWaveform = { kind: 'init', canvas: offscreen, input: captureWave.port2, output: playbackWave.port2, ...rect(), theme: engineOptions.waveTheme ?? DEFAULT_THEME };
+          w.postMessage(init, [offscreen, captureWave.port2, playbackWave.port2]);
+        }
+        if (waveWorker) {
+          const w = waveWorker;
+          if (typeof ResizeObserver === 'function') {
+            resizeObserver = new ResizeObserver(() => w.postMessage({ kind: 'resize', ...rect() } satisfies MainToWaveform));
+            resizeObserver.observe(canvas);
+          }
+        } else {
+          const view = makeMainThreadWaveform(canvas, captureWave.port2, playbackWave.port2);
+          waveView = view;
+          const r = rect();
+          view.resize(r.width, r.height, r.dpr);
+          if (typeof ResizeObserver === 'function') {
+            resizeObserver = new ResizeObserver(() => {
+              const s = rect();
+              view.resize(s.width, s.height, s.dpr);
+            });
+            resizeObserver.observe(canvas);
+          }
+        }
+      }
+
+      const g: Graph = { ctx, stream, source, capture, playback, destination, loopback, worker, codec, waveWorker, waveView, resizeObserver, cleanups };
+      watchTrack(g);
+
+      // Suspended/interrupted context (iOS call, tab in background, autoplay policy): resume on return or gesture.
+      const resume = () => {
+        if (graph === g && ctx.state !== 'running' && ctx.state !== 'closed') void ctx.resume().catch(() => undefined);
+      };
+      const onVisibility = () => {
+        if (document.visibilityState === 'visible') resume();
+      };
+      const onDeviceChange = () => {
+        if (graph === g && settings && !settings.deviceId) swapMic(g, settings).catch((err) => reportMicError(err));
+      };
+      document.addEventListener('visibilitychange', onVisibility);
+      document.addEventListener('pointerdown', resume, true);
+      document.addEventListener('keydown', resume, true);
+      navigator.mediaDevices.addEventListener?.('devicechange', onDeviceChange);
+      ctx.onstatechange = resume;
+      cleanups.push(() => {
+        document.removeEventListener('visibilitychange', onVisibility);
+        document.removeEventListener('pointerdown', resume, true);
+        document.removeEventListener('keydown', resume, true);
+        navigator.mediaDevices.removeEventListener?.('devicechange', onDeviceChange);
+        ctx.onstatechange = null;
+      });
+      return g;
+    } catch (err) {
+      for (const cleanup of cleanups.reverse()) cleanup();
+      throw err;
+    }
+  }
+
+  async function teardown(g: Graph): Promise<void> {
+    try {
+      await Promise.race([g.codec.dispose(), new Promise((r) => setTimeout(r, 500))]);
+    } catch {
+      // worker already gone
+    }
+    g.codec[Comlink.releaseProxy]();
+    g.capture.port.postMessage({ kind: 'close' } satisfies MainToCapture);
+    g.playback.port.postMessage({ kind: 'close' } satisfies MainToPlayback);
+    // The waveform worker keeps its (transferred) canvas for the next start; only the ports go.
+    g.waveWorker?.postMessage({ kind: 'detach' } satisfies MainToWaveform);
+    g.waveView?.close();
+    g.resizeObserver?.disconnect();
+    g.source.disconnect();
+    g.capture.disconnect();
+    g.playback.disconnect();
+    g.capture.port.close();
+    g.playback.port.close();
+    for (const track of g.stream.getTracks()) track.stop();
+    for (const cleanup of g.cleanups.reverse()) cleanup();
+  }
+
+  const engine: Engine & Required<Pick<Engine, 'debugStats'>> = {
+    async start(options) {
+      if (graph || starting) await engine.stop();
+      settings = { ...options.settings };
+      emit({ kind: 'state', state: { kind: 'connecting' } });
+      starting = (async () => {
+        try {
+          graph = await build(options);
+          await graph.codec.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings });
+        } catch (err) {
+          const error: EngineError = err instanceof EngineError_ ? err.error : { reason: 'audio_failed', message: `Audio could not start: ${String((err as Error)?.message ?? err)}`, fatal: true };
+          if (graph) await teardown(graph).catch(() => undefined);
+          graph = null;
+          emit({ kind: 'state', state: { kind: 'error', error } });
+        }
+      })();
+      try {
+        await starting;
+      } finally {
+        starting = null;
+      }
+    },
+    async stop() {
+      if (starting) await starting.catch(() => undefined);
+      const g = graph;
+      graph = null;
+      if (!g) return;
+      await teardown(g);
+      emit({ kind: 'state', state: { kind: 'idle' } });
+    },
+    setMuted(muted) {
+      if (!graph) return;
+      graph.capture.port.postMessage({ kind: 'mute', muted } satisfies MainToCapture);
+      void graph.codec.mute(muted);
+    },
+    interrupt() {
+      void graph?.codec.interrupt();
+    },
+    setTalking(down) {
+      void graph?.codec.setTalking(down);
+    },
+    sendText(text) {
+      void graph?.codec.sendText(text);
+    },
+    async updateSettings(patch) {
+      if (!settings) return;
+      const prev = settings;
+      settings = { ...settings, ...patch };
+      const g = graph;
+      if (!g) return;
+      const micChanged =
+        prev.deviceId !== settings.deviceId ||
+        prev.echoCancellation !== settings.echoCancellation ||
+        prev.noiseSuppression !== settings.noiseSuppression ||
+        prev.autoGainControl !== settings.autoGainControl;
+      if (micChanged) await swapMic(g, settings).catch((err) => reportMicError(err));
+      await g.codec.configure(patch);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async debugStats(): Promise<EngineDebugStats> {
+      const g = graph;
+      if (!g) return { context: null, output: 'none', loopback: null, codec: null, waveform: 'none' };
+      return {
+        context: { sampleRate: g.ctx.sampleRate, state: g.ctx.state, baseLatency: g.ctx.baseLatency ?? 0, outputLatency: g.ctx.outputLatency ?? 0 },
+        output: g.loopback ? 'webrtc-loopback' : 'direct',
+        loopback: g.loopback ? await g.loopback.stats() : null,
+        codec: await g.codec.stats(),
+        waveform: g.waveWorker ? 'offscreen-worker' : g.waveView ? 'main-thread' : 'none',
+      };
+    },
+  };
+  return engine;
+}

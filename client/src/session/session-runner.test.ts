@@ -1,0 +1,253 @@
+// The session runner against a real `ws` server on 127.0.0.1: token check, subprotocols, reconnect with
+// backoff, a fresh session on expiry carrying the conversation, and fatal closes.
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { CloseCode } from '../../../protocol/close-codes.ts';
+import type { SessionCheckBody } from '../../../protocol/relay-http.ts';
+import type { CodecToPlayback } from '../audio/messages.ts';
+import type { EngineEvent, EngineSettings } from './engine-api.ts';
+import { PlaybackFeeder } from './playback-feeder.ts';
+import { SessionRunner, relayUrls, type SocketLike } from './session-runner.ts';
+
+const settings: EngineSettings = { mode: 'hands-free', echoCancellation: true, noiseSuppression: true, autoGainControl: true, farField: true };
+const policy: SessionCheckBody['policy'] = { mutableFields: ['type', 'audio.input.turn_detection', 'audio.input.noise_reduction'], voice: 'marin', voices: ['marin'], instructions: '', model: 'gpt-realtime' };
+
+interface Stub {
+  url: string;
+  http: Server;
+  wss: WebSocketServer;
+  sockets: WebSocket[];
+  received: Array<Record<string, unknown> & { type: string }>;
+  protocols: string[][];
+  checkStatus: number;
+  close(): Promise<void>;
+}
+
+async function stub(): Promise<Stub> {
+  const s = { sockets: [], received: [], protocols: [], checkStatus: 200 } as unknown as Stub;
+  s.http = createServer((req, res) => {
+    const ok = s.checkStatus === 200 && req.headers.authorization === 'Bearer tok';
+    res.writeHead(ok ? 200 : s.checkStatus === 200 ? 401 : s.checkStatus, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(ok ? { user: 'ann', tokenId: 't', expiresAt: 0, policy, backend: 'simulator' } : { error: { code: s.checkStatus === 503 ? 'shutting_down' : 'token_expired', message: 'no' } }));
+  });
+  s.wss = new WebSocketServer({ server: s.http, handleProtocols: (p) => (p.has('earshot.v1') ? 'earshot.v1' : false) });
+  s.wss.on('connection', (ws, req) => {
+    s.protocols.push(String(req.headers['sec-websocket-protocol']).split(',').map((p) => p.trim()));
+    s.sockets.push(ws);
+    ws.on('message', (d) => s.received.push(JSON.parse(d.toString())));
+    ws.send(JSON.stringify({ type: 'session.created', event_id: 'e', session: {} }));
+  });
+  await new Promise<void>((r) => s.http.listen(0, '127.0.0.1', r));
+  const addr = s.http.address();
+  s.url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  s.close = () =>
+    new Promise<void>((r) => {
+      for (const ws of s.sockets) ws.terminate();
+      s.wss.close();
+      s.http.close(() => r());
+      s.http.closeAllConnections();
+    });
+  return s;
+}
+
+function makeRunner() {
+  const events: EngineEvent[] = [];
+  const playbackMsgs: CodecToPlayback[] = [];
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const runner = new SessionRunner({
+    fetch: async (url, init) => {
+      const res = await fetch(url, { headers: init.headers });
+      return { status: res.status, json: () => res.json() };
+    },
+    openSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
+    setTimeout: (fn, ms) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+      return t;
+    },
+    clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+    random: () => 0,
+    now: () => performance.now(),
+    wallNow: () => Date.now(),
+    emit: (e) => events.push(e),
+    playback: new PlaybackFeeder({ postMessage: (m) => playbackMsgs.push(m) }, 48_000),
+    contextRate: 48_000,
+  });
+  return { runner, events, playbackMsgs, cleanup: () => timers.forEach(clearTimeout) };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false | null, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const states = (events: EngineEvent[]) => events.filter((e) => e.kind === 'state').map((e) => (e as { state: { kind: string } }).state.kind);
+
+let cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+describe('SessionRunner', () => {
+  it('derives the check and socket URLs from the relay URL', () => {
+    expect(relayUrls('https://earshot.example/app/')).toEqual({ check: 'https://earshot.example/api/session-check', socket: 'wss://earshot.example/v1/realtime' });
+    expect(relayUrls('http://127.0.0.1:8080')).toEqual({ check: 'http://127.0.0.1:8080/api/session-check', socket: 'ws://127.0.0.1:8080/v1/realtime' });
+  });
+
+  it('checks the token, offers the earshot subprotocols and configures the session', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    expect(s.protocols[0]).toEqual(['earshot.v1', 'earshot-token.tok']);
+    expect(r.events.find((e) => e.kind === 'session')).toMatchObject({ user: 'ann', backend: 'simulator' });
+    const update = await until('session.update', () => s.received.find((e) => e.type === 'session.update'));
+    expect(JSON.stringify(update)).toContain('far_field');
+    expect(states(r.events)).toEqual(['connecting', 'listening']);
+  });
+
+  it('sends 20 ms appends for capture frames once connected, and none while muted', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    for (let i = 0; i < 5; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1);
+    r.runner.setMuted(true);
+    for (let i = 0; i < 5; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1);
+    r.runner.sendText('marker');
+    await until('marker', () => s.received.some((e) => e.type === 'conversation.item.create'));
+    expect(s.received.filter((e) => e.type === 'input_audio_buffer.append')).toHaveLength(5);
+    expect(r.events).toContainEqual({ kind: 'muted', muted: true });
+  });
+
+  it('reconnects with backoff and a countdown after the relay drops the socket', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    s.sockets[0]!.close(CloseCode.GoingAway, 'restart');
+    const reconnecting = await until('reconnecting', () => r.events.find((e) => e.kind === 'state' && e.state.kind === 'reconnecting'));
+    expect(reconnecting).toMatchObject({ state: { kind: 'reconnecting', attempt: 1 } });
+    expect((reconnecting as { state: { retryAt: number } }).state.retryAt).toBeGreaterThan(Date.now() - 1000);
+    await until('second socket', () => s.sockets.length === 2);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+  });
+
+  it('keeps retrying while the relay is unreachable and counts the attempts up', async () => {
+    const s = await stub();
+    const url = s.url;
+    await s.close();
+    const r = makeRunner();
+    cleanups.push(() => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: url, token: 'tok', settings });
+    await until('attempt 2', () => r.events.some((e) => e.kind === 'state' && e.state.kind === 'reconnecting' && e.state.attempt === 2));
+    expect(r.events.some((e) => e.kind === 'notice' && e.error.reason === 'relay_unreachable')).toBe(true);
+  });
+
+  it('starts a fresh session on expiry and carries the conversation so far into it', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    r.runner.sendText('Remember the number forty-two.');
+    await until('text sent', () => s.received.some((e) => e.type === 'conversation.item.create'));
+    s.sockets[0]!.send(JSON.stringify({ type: 'error', event_id: 'e', error: { type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' } }));
+    await until('second socket', () => s.sockets.length === 2);
+    const carry = await until('context carried', () => s.received.find((e) => e.type === 'conversation.item.create' && JSON.stringify(e).includes('previous session')));
+    expect(JSON.stringify(carry)).toContain('User: Remember the number forty-two.');
+    expect(states(r.events)).not.toContain('error');
+  });
+
+  it('also renews the session when the relay closes with 4008', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    s.sockets[0]!.close(CloseCode.SessionExpired, 'expired');
+    await until('second socket', () => s.sockets.length === 2);
+    expect(states(r.events)).not.toContain('reconnecting');
+  });
+
+  it('stops with a fatal error when the token is revoked mid-conversation', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    s.sockets[0]!.close(CloseCode.Revoked, 'revoked');
+    const error = await until('error', () => r.events.find((e) => e.kind === 'state' && e.state.kind === 'error'));
+    expect(error).toMatchObject({ state: { error: { reason: 'token_revoked', fatal: true } } });
+    await new Promise((res) => setTimeout(res, 400));
+    expect(s.sockets).toHaveLength(1);
+  });
+
+  it('refuses to connect with a rejected token and says why', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'wrong', settings });
+    const error = await until('error', () => r.events.find((e) => e.kind === 'state' && e.state.kind === 'error'));
+    expect(error).toMatchObject({ state: { error: { reason: 'token_expired', fatal: true } } });
+    expect(s.sockets).toHaveLength(0);
+  });
+
+  it('retries instead of failing while the relay is shutting down', async () => {
+    const s = await stub();
+    s.checkStatus = 503;
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    s.checkStatus = 200;
+    await until('listening', () => states(r.events).includes('listening'));
+  });
+
+  it('queues assistant audio for the playback worklet at the context rate', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    const delta = Buffer.alloc(4800 * 2).toString('base64');
+    s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
+    await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+    const chunk = r.playbackMsgs.find((m) => m.kind === 'chunk') as { samples: Float32Array; itemId: string };
+    expect(chunk.itemId).toBe('a');
+    expect(chunk.samples.length).toBe(9600);
+  });
+});
+
+describe('SessionRunner resilience', () => {
+  it('drops a delta with corrupt base64 and keeps playing the next one', async () => {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    cleanups.push(() => (console.error = original));
+    const good = Buffer.alloc(480 * 2).toString('base64');
+    for (const delta of ['!!!not base64!!!', good]) {
+      s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
+    }
+    await until('good chunk', () => r.playbackMsgs.some((m) => m.kind === 'chunk'));
+    expect(errors).toHaveLength(1);
+  });
+});

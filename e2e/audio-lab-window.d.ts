@@ -1,0 +1,43 @@
+// Types for `window.lab` (client/src/audio-lab/main.ts) as the browser tests see it inside page.evaluate().
+// The root tsconfig has no DOM lib, so this mirrors the lab's surface with the few shapes the tests touch.
+import type { EngineDebugStats, EngineEvent, EngineSettings } from '../client/src/session/engine-api.ts';
+
+type Report =
+  | { kind: 'started'; itemId: string; frame: number }
+  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number }
+  | { kind: 'drained'; itemId: string; taken: number }
+  | { kind: 'underrun'; itemId: string }
+  | { kind: 'overflow'; dropped: number }
+  | { kind: 'flushed'; items: Array<{ itemId: string; played: number }>; taken: number; frame: number };
+
+type ToPlayback = { kind: 'chunk'; itemId: string; samples: Float32Array } | { kind: 'end'; itemId: string } | { kind: 'flush' };
+
+interface Rig {
+  sampleRate: number;
+  send(msg: ToPlayback): void;
+  reports: Report[];
+  recorded(sinceFrame?: number): { frame: number; samples: number[] };
+  close(): Promise<void>;
+}
+
+interface LabEngine {
+  debugStats(): Promise<EngineDebugStats>;
+  setMuted(muted: boolean): void;
+  interrupt(): void;
+  setTalking(down: boolean): void;
+}
+
+declare global {
+  // engine-api.ts names the DOM canvas type; it is opaque here.
+  interface HTMLCanvasElement {}
+  const window: {
+    lab: {
+      events: EngineEvent[];
+      startEngine(options: { relayUrl: string; token: string; settings: EngineSettings; withCanvas?: boolean; sampleRate?: number }): Promise<void>;
+      engine(): LabEngine | null;
+      stopEngine(): Promise<void>;
+      playbackRig(): Promise<Rig>;
+      rig: Rig | null;
+    };
+  };
+}
