@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
+import { VitePWA } from 'vite-plugin-pwa';
 
 // Pages: the app, plus the audio lab (a test harness page for the audio engine's browser tests).
 const clientDir = fileURLToPath(new URL('./client/', import.meta.url));
@@ -13,7 +14,37 @@ const pages = Object.fromEntries(
 export default defineConfig({
   root: 'client',
   publicDir: 'public',
-  plugins: [solid()],
+  plugins: [
+    solid(),
+    VitePWA({
+      // The person decides when to update: an in-app "New version available — Reload" prompt.
+      registerType: 'prompt',
+      injectRegister: false,
+      // Every icon (192, 512, maskable, apple-touch, favicon) is generated from this one image at build time.
+      pwaAssets: { image: 'public/icon.svg', preset: 'minimal-2023', overrideManifestIcons: true, injectThemeColor: false },
+      manifest: {
+        name: 'Earshot',
+        short_name: 'Earshot',
+        description: 'Talk hands-free with your AI assistant.',
+        theme_color: '#0f766e',
+        background_color: '#0b1220',
+        display: 'standalone',
+        orientation: 'portrait',
+        start_url: '/',
+        scope: '/',
+        categories: ['productivity', 'utilities'],
+      },
+      workbox: {
+        // The app shell opens offline; the relay's live endpoints never go through the cache.
+        globPatterns: ['**/*.{js,css,html,svg,png,ico,webmanifest}'],
+        globIgnores: ['**/audio-lab*', '**/assets/audio-lab*', '**/assets/tap.worklet*'],
+        navigateFallback: '/index.html',
+        navigateFallbackDenylist: [/^\/v1\//, /^\/api\//, /^\/metrics/, /^\/healthz/, /^\/audio-lab/],
+        runtimeCaching: [],
+        cleanupOutdatedCaches: true,
+      },
+    }),
+  ],
   worker: { format: 'es' },
   build: {
     outDir: '../dist/client',

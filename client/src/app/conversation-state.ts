@@ -1,0 +1,88 @@
+// The conversation as the UI shows it, derived from engine events by a pure reducer (testable without a DOM).
+import type { EngineError, EngineEvent, EngineState } from '../session/engine-api.ts';
+import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
+
+export interface TranscriptLine {
+  itemId: string;
+  role: 'user' | 'assistant';
+  text: string;
+  final: boolean;
+}
+
+export interface ConversationView {
+  state: EngineState;
+  lines: TranscriptLine[];
+  lastLatencyMs: number | null;
+  muted: boolean;
+  notice: EngineError | null;
+  policy: ClientPolicyView | null;
+  backend: 'simulator' | 'provider' | null;
+  user: string | null;
+  inputLevel: number;
+}
+
+export const initialView: ConversationView = {
+  state: { kind: 'idle' },
+  lines: [],
+  lastLatencyMs: null,
+  muted: false,
+  notice: null,
+  policy: null,
+  backend: null,
+  user: null,
+  inputLevel: 0,
+};
+
+/** Keeps the transcript bounded so a long conversation does not grow the DOM forever. */
+const MAX_LINES = 200;
+
+export function reduce(view: ConversationView, event: EngineEvent): ConversationView {
+  switch (event.kind) {
+    case 'state':
+      return { ...view, state: event.state, ...(event.state.kind === 'listening' ? { notice: null } : {}) };
+    case 'transcript': {
+      const i = view.lines.findIndex((l) => l.itemId === event.itemId);
+      const line: TranscriptLine = { itemId: event.itemId, role: event.role, text: event.text, final: event.final };
+      const lines = i >= 0 ? view.lines.map((l, j) => (j === i ? line : l)) : [...view.lines, line].slice(-MAX_LINES);
+      return { ...view, lines };
+    }
+    case 'turn-latency':
+      return { ...view, lastLatencyMs: Math.round(event.ms) };
+    case 'notice':
+      return { ...view, notice: event.error };
+    case 'session':
+      return { ...view, policy: event.policy, backend: event.backend, user: event.user };
+    case 'muted':
+      return { ...view, muted: event.muted };
+    case 'level':
+      return { ...view, inputLevel: event.input };
+  }
+}
+
+/** The state line: always says what is happening, in words. `now` drives the reconnect countdown. */
+export function stateText(state: EngineState, now: number): string {
+  switch (state.kind) {
+    case 'idle':
+      return 'Ready. Tap Start to talk.';
+    case 'connecting':
+      return 'Connecting…';
+    case 'listening':
+      return 'Listening';
+    case 'hearing':
+      return 'Hearing you…';
+    case 'thinking':
+      return 'Thinking…';
+    case 'speaking':
+      return 'Speaking';
+    case 'reconnecting': {
+      const s = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
+      return s > 0 ? `Connection lost — reconnecting in ${s} s (attempt ${state.attempt})` : `Reconnecting… (attempt ${state.attempt})`;
+    }
+    case 'error':
+      return state.error.message;
+  }
+}
+
+export function isActive(state: EngineState): boolean {
+  return state.kind !== 'idle' && state.kind !== 'error';
+}

@@ -1,0 +1,36 @@
+// The user's relay token: taken from the onboarding link (`…/#token=…`, removed from the address bar at once so
+// it is not left in history or screenshots), or pasted; kept in localStorage.
+const KEY = 'earshot.token';
+
+export interface TokenStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** Reads `#token=` from a hash; returns the token and the hash without it. */
+export function takeTokenFromHash(hash: string): { token: string | null; rest: string } {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const token = params.get('token');
+  params.delete('token');
+  const rest = params.toString();
+  return { token: token && token.trim().length > 0 ? token.trim() : null, rest: rest ? `#${rest}` : '' };
+}
+
+export function makeTokenStore(storage: TokenStorage) {
+  return {
+    get: (): string | null => storage.getItem(KEY),
+    set: (token: string): void => storage.setItem(KEY, token.trim()),
+    clear: (): void => storage.removeItem(KEY),
+  };
+}
+
+export type TokenStore = ReturnType<typeof makeTokenStore>;
+
+/** On startup: move a token from the URL into storage and clean the address bar. */
+export function adoptTokenFromLocation(store: TokenStore, location: Location, history: History): void {
+  const { token, rest } = takeTokenFromHash(location.hash);
+  if (token === null) return;
+  store.set(token);
+  history.replaceState(history.state, '', `${location.pathname}${location.search}${rest}`);
+}

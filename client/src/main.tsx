@@ -1,0 +1,33 @@
+// Entry of the PWA (main thread: UI only). Wires the real engine, relay check, storage and service worker.
+import { render } from 'solid-js/web';
+import { useRegisterSW } from 'virtual:pwa-register/solid';
+import { App } from './ui/App.tsx';
+import { createEngine } from './session/engine.ts';
+import { adoptTokenFromLocation, makeTokenStore } from './app/token-store.ts';
+import { checkToken } from './app/session-check.ts';
+import './ui/styles.css';
+
+const tokens = makeTokenStore(localStorage);
+adoptTokenFromLocation(tokens, location, history);
+const relayUrl = location.origin;
+const engine = createEngine();
+
+function Root() {
+  const {
+    needRefresh: [needRefresh, setNeedRefresh],
+    offlineReady: [offlineReady],
+    updateServiceWorker,
+  } = useRegisterSW({ immediate: true });
+  return (
+    <App
+      engine={engine}
+      relayUrl={relayUrl}
+      tokens={tokens}
+      storage={localStorage}
+      check={(token) => checkToken(relayUrl, token)}
+      update={{ needRefresh, offlineReady, reload: () => void updateServiceWorker(true), dismiss: () => setNeedRefresh(false) }}
+    />
+  );
+}
+
+render(() => <Root />, document.getElementById('root')!);
