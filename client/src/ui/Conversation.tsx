@@ -186,7 +186,8 @@ export function Conversation(props: ConversationProps) {
             disabled={!active()}
             aria-pressed={talking()}
             onPointerDown={(e) => {
-              e.currentTarget.setPointerCapture(e.pointerId);
+              // Keep receiving pointerup even if the finger slides off the button.
+              e.currentTarget.setPointerCapture?.(e.pointerId);
               talk(true);
             }}
             onPointerUp={() => talk(false)}

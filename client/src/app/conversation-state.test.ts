@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { initialView, isActive, reduce, stateText } from './conversation-state.ts';
+
+describe('conversation view', () => {
+  it('keeps one transcript line per item and replaces its text as deltas arrive', () => {
+    let v = reduce(initialView, { kind: 'transcript', role: 'user', itemId: 'u1', text: 'hel', final: false });
+    v = reduce(v, { kind: 'transcript', role: 'assistant', itemId: 'a1', text: 'Echo', final: false });
+    v = reduce(v, { kind: 'transcript', role: 'user', itemId: 'u1', text: 'hello', final: true });
+    expect(v.lines).toEqual([
+      { itemId: 'u1', role: 'user', text: 'hello', final: true },
+      { itemId: 'a1', role: 'assistant', text: 'Echo', final: false },
+    ]);
+  });
+
+  it('bounds the transcript', () => {
+    let v = initialView;
+    for (let i = 0; i < 250; i++) v = reduce(v, { kind: 'transcript', role: 'user', itemId: `u${i}`, text: 'x', final: true });
+    expect(v.lines).toHaveLength(200);
+    expect(v.lines[0]!.itemId).toBe('u50');
+  });
+
+  it('records latency, mute, notices, and clears a notice once listening again', () => {
+    let v = reduce(initialView, { kind: 'turn-latency', ms: 412.6 });
+    v = reduce(v, { kind: 'muted', muted: true });
+    v = reduce(v, { kind: 'notice', error: { reason: 'upstream_error', message: 'Provider hiccup.', fatal: false } });
+    expect([v.lastLatencyMs, v.muted, v.notice?.message]).toEqual([413, true, 'Provider hiccup.']);
+    v = reduce(v, { kind: 'state', state: { kind: 'listening' } });
+    expect(v.notice).toBeNull();
+  });
+
+  it('says what is happening in every state, with a live reconnect countdown', () => {
+    const texts = (['idle', 'connecting', 'listening', 'hearing', 'thinking', 'speaking'] as const).map((kind) => stateText({ kind }, 0));
+    expect(texts).toEqual(['Ready. Tap Start to talk.', 'Connecting…', 'Listening', 'Hearing you…', 'Thinking…', 'Speaking']);
+    expect(stateText({ kind: 'reconnecting', attempt: 2, retryAt: 10_000 }, 6_100)).toBe('Connection lost — reconnecting in 4 s (attempt 2)');
+    expect(stateText({ kind: 'reconnecting', attempt: 2, retryAt: 10_000 }, 10_500)).toBe('Reconnecting… (attempt 2)');
+    expect(stateText({ kind: 'error', error: { reason: 'mic_denied', message: 'Allow the mic.', fatal: true } }, 0)).toBe('Allow the mic.');
+    expect(isActive({ kind: 'idle' })).toBe(false);
+    expect(isActive({ kind: 'reconnecting', attempt: 1, retryAt: 0 })).toBe(true);
+  });
+});
