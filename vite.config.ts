@@ -36,7 +36,8 @@ export default defineConfig({
       },
       workbox: {
         // The app shell opens offline; the relay's live endpoints never go through the cache.
-        globPatterns: ['**/*.{js,css,html,svg,png,ico,webmanifest}'],
+        // The plugin adds the manifest itself; globbing it too makes a conflicting duplicate precache entry.
+        globPatterns: ['**/*.{js,css,html,svg,png,ico}'],
         globIgnores: ['**/audio-lab*', '**/assets/audio-lab*', '**/assets/tap.worklet*'],
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/v1\//, /^\/api\//, /^\/metrics/, /^\/healthz/, /^\/audio-lab/],

@@ -277,9 +277,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     });
   });
 
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port} (in use, or not permitted)`))));
-  });
+  const listenSocket = await listenWithRetry(app, config, log);
   const port = uWS.us_socket_local_port(listenSocket);
   const scheme = config.tlsCert ? 'https' : 'http';
   const url = `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -304,4 +302,25 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       return closing;
     },
   };
+}
+
+/**
+ * This uWS build sets no SO_REUSEADDR, so after a restart the port stays taken while the previous process's
+ * closed connections sit in TIME_WAIT (up to 60 s on Linux). Retry instead of failing, and say why.
+ */
+async function listenWithRetry(app: uWS.TemplatedApp, config: RelayConfig, log: Logger): Promise<uWS.us_listen_socket> {
+  const deadline = Date.now() + config.listenRetrySeconds * 1000;
+  let warned = false;
+  for (;;) {
+    const socket = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen(config.host, config.port, resolve));
+    if (socket) return socket;
+    if (config.port === 0 || Date.now() >= deadline) {
+      throw new Error(`cannot listen on ${config.host}:${config.port}: the port is in use (or not permitted)`);
+    }
+    if (!warned) {
+      warned = true;
+      log.warn({ host: config.host, port: config.port, retrySeconds: config.listenRetrySeconds }, 'port busy (another process, or connections of the previous run in TIME_WAIT); retrying');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }

@@ -50,6 +50,8 @@ export const policySchema = z.object({
 export const configSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
+  /** How long to keep retrying a busy port at startup (a restart waits out the old process's TIME_WAIT). */
+  listenRetrySeconds: z.number().int().min(0).default(90),
   publicUrl: z.string().url().optional(),
   dataDir: z.string().default('./data'),
   staticDir: z.string().default('dist/client'),
@@ -97,6 +99,7 @@ export class ConfigError extends Error {
 const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['HOST', 'host', String],
   ['PORT', 'port', Number],
+  ['LISTEN_RETRY_SECONDS', 'listenRetrySeconds', Number],
   ['PUBLIC_URL', 'publicUrl', String],
   ['EARSHOT_DATA_DIR', 'dataDir', String],
   ['STATIC_DIR', 'staticDir', String],
