@@ -1,5 +1,5 @@
 // Types for `window.lab` (client/src/audio-lab/main.ts) as the browser tests see it inside page.evaluate().
-// The root tsconfig has no DOM lib, so this mirrors the lab's surface with the few shapes the tests touch.
+// It mirrors the lab's surface with the few shapes the tests touch (the root tsconfig has the DOM lib).
 import type { EngineDebugStats, EngineEvent, EngineSettings } from '../client/src/session/engine-api.ts';
 
 type Report =
@@ -28,9 +28,7 @@ interface LabEngine {
 }
 
 declare global {
-  // engine-api.ts names the DOM canvas type; it is opaque here.
-  interface HTMLCanvasElement {}
-  const window: {
+  interface Window {
     lab: {
       events: EngineEvent[];
       startEngine(options: { relayUrl: string; token: string; settings: EngineSettings; withCanvas?: boolean; sampleRate?: number }): Promise<void>;
@@ -39,5 +37,5 @@ declare global {
       playbackRig(): Promise<Rig>;
       rig: Rig | null;
     };
-  };
+  }
 }
