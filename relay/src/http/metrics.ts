@@ -32,7 +32,12 @@ export function createMetrics(options: { perUser?: boolean; defaults?: boolean }
     userSeconds: new Counter({ name: 'earshot_user_audio_seconds_total', help: 'Audio seconds per user (PER_USER_METRICS only)', labelNames: ['user', 'direction'] as const, registers: [registry] }),
     render: () => registry.metrics(),
   };
-  return metrics;
+  // Label lookups hash the label object on every call; the per-frame path uses children bound once.
+  const hot = {
+    up: { messages: metrics.messages.labels('client_to_upstream'), bytes: metrics.bytes.labels('client_to_upstream'), latency: metrics.relayLatency.labels('client_to_upstream') },
+    down: { messages: metrics.messages.labels('upstream_to_client'), bytes: metrics.bytes.labels('upstream_to_client'), latency: metrics.relayLatency.labels('upstream_to_client') },
+  };
+  return { ...metrics, hot };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -131,15 +131,16 @@ export class RelaySession {
     const upstream = this.upstream;
     if (!upstream) return;
     upstream.send(frame);
-    this.deps.metrics.messages.inc({ direction: 'client_to_upstream' });
-    this.deps.metrics.bytes.inc({ direction: 'client_to_upstream' }, frame.byteLength);
+    const hot = this.deps.metrics.hot.up;
+    hot.messages.inc();
+    hot.bytes.inc(frame.byteLength);
     this.hooks.onClientFrame(type, frame);
     if (upstream.bufferedAmount() > limits.upstreamBufferHardBytes) {
       this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
       return;
     }
     if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
-      this.deps.metrics.relayLatency.observe({ direction: 'client_to_upstream' }, (performance.now() - started) / 1000);
+      hot.latency.observe((performance.now() - started) / 1000);
     }
   }
 
@@ -157,11 +158,12 @@ export class RelaySession {
     const type = peekType(bytes) ?? 'unknown';
     if (type === 'error' || type === 'response.done') this.inspectControl(type, bytes);
     this.toClient(frame);
-    this.deps.metrics.messages.inc({ direction: 'upstream_to_client' });
-    this.deps.metrics.bytes.inc({ direction: 'upstream_to_client' }, bytes.byteLength);
+    const hot = this.deps.metrics.hot.down;
+    hot.messages.inc();
+    hot.bytes.inc(bytes.byteLength);
     this.hooks.onServerFrame(type, frame);
     if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
-      this.deps.metrics.relayLatency.observe({ direction: 'upstream_to_client' }, (performance.now() - started) / 1000);
+      hot.latency.observe((performance.now() - started) / 1000);
     }
     this.applyBackpressure();
   }

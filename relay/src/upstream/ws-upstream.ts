@@ -42,6 +42,9 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
       socket = new WebSocket(upstreamUrlFor(options.url, open.model), {
         headers,
         perMessageDeflate: false,
+        // The provider is trusted and frames go on to clients verbatim (browsers validate UTF-8 themselves):
+        // validating here too only costs CPU on the hottest path.
+        skipUTF8Validation: true,
         handshakeTimeout: options.connectTimeoutMs,
         maxPayload: options.maxPayload ?? 32 * 1024 * 1024,
       });
