@@ -28,7 +28,7 @@ const baseHr = process.hrtime.bigint();
 const baseMs = Date.now();
 const windowStartNs = baseHr + BigInt(Math.round((job.windowStart - baseMs) * 1e6));
 const windowEndNs = baseHr + BigInt(Math.round((job.windowEnd - baseMs) * 1e6));
-const audio = Buffer.alloc(960, 0).map((_, i) => (i * 37) & 0xff).toString('base64');
+const audio = Buffer.from(Uint8Array.from({ length: 960 }, (_, i) => (i * 37) & 0xff)).toString('base64');
 const prefix = '{"type":"input_audio_buffer.append","event_id":"t:';
 const suffix = `","audio":"${audio}"}`;
 const sockets: WebSocket[] = [];
