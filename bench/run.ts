@@ -1,0 +1,23 @@
+// `npm run bench`: relay, codec and latency benchmarks in one run; prints every table. Results also go to
+// bench/results/ (not committed). BENCH_SIZES, BENCH_WINDOW_MS, LATENCY_TURNS tune it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../relay/src/testing/start-relay.ts';
+import { codecTable, runCodecBench } from './codec.ts';
+import { latencyTable, runLatencyBench } from './latency.ts';
+import { relayTable, runRelayBench } from './relay.ts';
+
+const started = Date.now();
+const codec = runCodecBench();
+console.log('## Audio path (bench:codec)\n');
+console.log(codecTable(codec.rows));
+for (const q of codec.quality) console.log(`- ${q}`);
+const latency = await runLatencyBench(Number(process.env.LATENCY_TURNS ?? 10));
+console.log('\n## Latency (bench:latency)\n');
+console.log(latencyTable(latency));
+const relay = await runRelayBench();
+console.log('\n## Relay (bench:relay)\n');
+console.log(relayTable(relay));
+console.log(`\n(total ${((Date.now() - started) / 60_000).toFixed(1)} min)`);
+mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
+writeFileSync(join(REPO_ROOT, 'bench/results/all.json'), JSON.stringify({ codec, latency, relay }, null, 2));
