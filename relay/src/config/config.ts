@@ -3,20 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MODEL, PROVIDER_MAX_SESSION_MS } from '../../../protocol/constants.ts';
-
-const CLIENT_EVENT_TYPES = [
-  'session.update',
-  'input_audio_buffer.append',
-  'input_audio_buffer.commit',
-  'input_audio_buffer.clear',
-  'conversation.item.create',
-  'conversation.item.truncate',
-  'conversation.item.delete',
-  'conversation.item.retrieve',
-  'response.create',
-  'response.cancel',
-  'output_audio_buffer.clear',
-] as const;
+import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
 
 const turnDetection = z.union([
   z.null(),

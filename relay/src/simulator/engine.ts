@@ -8,6 +8,7 @@ import type {
   RealtimeServerEvent,
 } from 'openai/resources/realtime/realtime';
 import { PROVIDER_MAX_SESSION_MS, WIRE_SAMPLE_RATE } from '../../../protocol/constants.ts';
+import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
 import { EnergyVad, type VadConfig } from './vad.ts';
 import { applySessionUpdate, defaultSession, type SessionConfig } from './session-config.ts';
 import { chime, decodePcm16, encodePcm16, pitchShift } from './pcm.ts';
@@ -34,20 +35,6 @@ const DELTA_SAMPLES = (WIRE_SAMPLE_RATE * DELTA_MS) / 1000;
 const MAX_UTTERANCE_SAMPLES = WIRE_SAMPLE_RATE * 60;
 const MIN_COMMIT_MS = 100;
 const PITCH_FACTOR = 1.12;
-
-const CLIENT_EVENT_TYPES = [
-  'session.update',
-  'input_audio_buffer.append',
-  'input_audio_buffer.commit',
-  'input_audio_buffer.clear',
-  'conversation.item.create',
-  'conversation.item.truncate',
-  'conversation.item.delete',
-  'conversation.item.retrieve',
-  'response.create',
-  'response.cancel',
-  'output_audio_buffer.clear',
-] as const;
 
 interface StoredItem {
   item: ConversationItem & { id: string };
