@@ -12,7 +12,8 @@ import type { LoadgenJob, LoadgenResult } from './loadgen-worker.ts';
 import { procStats, summarize } from './stats.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '100,500,1000').split(',').map(Number);
-const RAMP_MS = Number(process.env.BENCH_RAMP_MS ?? 4000);
+// Long enough for every process's JIT to settle before the measured window (a short ramp measured warm-up).
+const RAMP_MS = Number(process.env.BENCH_RAMP_MS ?? 10_000);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 10_000);
 /** Load generator processes (the machine has 2 cores; the relay under test and the upstream need the rest). */
 const WORKERS = 2;
