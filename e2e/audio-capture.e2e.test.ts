@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { launchChromium } from './browser.ts';
 import { speechWav, soxToRawPcm16 } from './audio-fixtures.ts';
 import { bestCyclicLag, loudestWindow, pearson } from './audio-analysis.ts';
-import { startLabServer, type LabServer } from './audio-lab-server.ts';
+import { startLabServer, type LabConnection, type LabServer } from './audio-lab-server.ts';
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. One, two, three, four.';
 const settings = { mode: 'hands-free', echoCancellation: false, noiseSuppression: false, autoGainControl: false, farField: false } as const;
@@ -28,6 +28,16 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** Opens the lab page for one test and always closes it, so a failing test leaves no live socket behind. */
+async function withLab(test: (page: Page) => Promise<void>): Promise<void> {
+  const page = await openLab();
+  try {
+    await test(page);
+  } finally {
+    await page.close();
+  }
+}
+
 async function openLab(): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.error('[page error]', err));
@@ -39,8 +49,8 @@ async function openLab(): Promise<Page> {
   return page;
 }
 
-function appendedPcm(since: number): Int16Array {
-  const chunks = server.received.slice(since).filter((e) => e.type === 'input_audio_buffer.append').map((e) => Buffer.from(String(e.audio), 'base64'));
+function appendedPcm(conn: LabConnection): Int16Array {
+  const chunks = conn.received.filter((e) => e.type === 'input_audio_buffer.append').map((e) => Buffer.from(String(e.audio), 'base64'));
   const all = Buffer.concat(chunks);
   return new Int16Array(all.buffer, all.byteOffset, all.length / 2);
 }
@@ -58,70 +68,71 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
 describe('capture path (production build, fake microphone)', () => {
   for (const rate of [48_000, 44_100]) {
     it(`sends 20 ms pcm16 appends that correlate >= 0.95 with the sox-resampled WAV (context ${rate} Hz)`, async () => {
-      const page = await openLab();
-      const since = server.received.length;
-      await page.evaluate(
-        ([relayUrl, s, sampleRate]) => window.lab.startEngine({ relayUrl, token: 'good-token', settings: s, withCanvas: true, sampleRate }),
-        [server.url, settings, rate] as const,
-      );
-      const stats0 = await page.evaluate(() => window.lab.engine()!.debugStats());
-      expect(stats0.context?.sampleRate).toBe(rate);
-      expect(stats0.waveform).toBe('offscreen-worker');
-      // Collect ~5 s of audio (the fake mic loops the WAV).
-      await waitFor('5 s of appends', () => appendedPcm(since).length >= 24_000 * 5, 30_000);
-      // The waveform worker drew the mic on the transferred canvas: input-coloured (#4f8cff) pixels on screen.
-      const shot = await page.locator('#wave').screenshot();
-      const { data } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
-      let inputPixels = 0;
-      for (let i = 0; i + 2 < data.length; i += 3) if (data[i]! < 120 && data[i + 2]! > 200 && data[i + 1]! > 100 && data[i + 1]! < 180) inputPixels++;
-      expect(inputPixels).toBeGreaterThan(50);
-      const appends = server.received.slice(since).filter((e) => e.type === 'input_audio_buffer.append');
-      const sizes = new Set(appends.map((e) => Buffer.from(String(e.audio), 'base64').length));
-      expect(sizes).toEqual(new Set([960])); // exactly 20 ms at 24 kHz each
+      await withLab(async (page) => {
+        const index = server.connections.length;
+        await page.evaluate(
+          ([relayUrl, s, sampleRate]) => window.lab.startEngine({ relayUrl, token: 'good-token', settings: s, withCanvas: true, sampleRate }),
+          [server.url, settings, rate] as const,
+        );
+        const stats0 = await page.evaluate(() => window.lab.engine()!.debugStats());
+        expect(stats0.context?.sampleRate).toBe(rate);
+        expect(stats0.waveform).toBe('offscreen-worker');
+        const conn = await server.connection(index);
+        // Collect ~5 s of audio (the fake mic loops the WAV).
+        await waitFor('5 s of appends', () => appendedPcm(conn).length >= 24_000 * 5, 30_000);
+        // The waveform worker drew the mic on the transferred canvas: input-coloured (#4f8cff) pixels on screen.
+        const shot = await page.locator('#wave').screenshot();
+        const { data } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+        let inputPixels = 0;
+        for (let i = 0; i + 2 < data.length; i += 3) if (data[i]! < 120 && data[i + 2]! > 200 && data[i + 1]! > 100 && data[i + 1]! < 180) inputPixels++;
+        expect(inputPixels).toBeGreaterThan(50);
+        const appends = conn.received.filter((e) => e.type === 'input_audio_buffer.append');
+        const sizes = new Set(appends.map((e) => Buffer.from(String(e.audio), 'base64').length));
+        expect(sizes).toEqual(new Set([960])); // exactly 20 ms at 24 kHz each
 
-      const pcm = appendedPcm(since);
-      if (process.env.EARSHOT_DUMP_AUDIO) (await import('node:fs')).writeFileSync(`/tmp/earshot-capture-${rate}.s16`, pcm);
-      const captured = Float64Array.from(pcm, (v) => v / 32768);
-      const refBytes = readFileSync(soxToRawPcm16(wav, 24_000));
-      const reference = Float64Array.from(new Int16Array(refBytes.buffer, refBytes.byteOffset, refBytes.length / 2), (v) => v / 32768);
-      // A 1.5 s window of speech from the capture (skip the first 0.5 s while the graph settles).
-      const usable = captured.subarray(12_000);
-      const start = loudestWindow(usable, 36_000);
-      const segment = usable.subarray(start, start + 36_000);
-      const lag = bestCyclicLag(segment, reference);
-      const aligned = Float64Array.from(segment, (_, k) => reference[(lag + k) % reference.length]!);
-      const r = pearson(segment, aligned);
-      const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
-      console.log(
-        `capture ${rate} Hz -> wire: correlation with sox ${r.toFixed(4)} at lag ${lag} samples; appends ${appends.length}; ` +
-          `codec frame handling ${stats.codec?.meanFrameHandlingMs.toFixed(3)} ms/frame; baseLatency ${(stats.context!.baseLatency * 1000).toFixed(1)} ms`,
-      );
-      expect(r).toBeGreaterThanOrEqual(0.95);
-      await page.evaluate(() => window.lab.stopEngine());
-      await page.close();
+        const pcm = appendedPcm(conn);
+        if (process.env.EARSHOT_DUMP_AUDIO) (await import('node:fs')).writeFileSync(`/tmp/earshot-capture-${rate}.s16`, pcm);
+        const captured = Float64Array.from(pcm, (v) => v / 32768);
+        const refBytes = readFileSync(soxToRawPcm16(wav, 24_000));
+        const reference = Float64Array.from(new Int16Array(refBytes.buffer, refBytes.byteOffset, refBytes.length / 2), (v) => v / 32768);
+        // A 1.5 s window of speech from the capture (skip the first 0.5 s while the graph settles).
+        const usable = captured.subarray(12_000);
+        const start = loudestWindow(usable, 36_000);
+        const segment = usable.subarray(start, start + 36_000);
+        const lag = bestCyclicLag(segment, reference);
+        const aligned = Float64Array.from(segment, (_, k) => reference[(lag + k) % reference.length]!);
+        const r = pearson(segment, aligned);
+        const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
+        console.log(
+          `capture ${rate} Hz -> wire: correlation with sox ${r.toFixed(4)} at lag ${lag} samples; appends ${appends.length}; ` +
+            `codec frame handling ${stats.codec?.meanFrameHandlingMs.toFixed(3)} ms/frame; baseLatency ${(stats.context!.baseLatency * 1000).toFixed(1)} ms`,
+        );
+        expect(r).toBeGreaterThanOrEqual(0.95);
+        await page.evaluate(() => window.lab.stopEngine());
+      });
     });
   }
 
-  it('plays assistant audio from the socket through the echo-cancel loopback and reports the turn', async () => {
-    const page = await openLab();
+  it('plays assistant audio from the socket through the echo-cancel loopback and reports the turn', () => withLab(async (page) => {
+    const index = server.connections.length;
     await page.evaluate(([relayUrl, s]) => window.lab.startEngine({ relayUrl, token: 'good-token', settings: s }), [server.url, settings] as const);
-    await waitFor('session.update', () => server.received.find((e) => e.type === 'session.update'));
-    const update = server.received.find((e) => e.type === 'session.update') as unknown as { session: { audio: { input: { turn_detection: { type: string } } } } };
+    const conn = await server.connection(index);
+    const update = (await waitFor('session.update', () => conn.received.find((e) => e.type === 'session.update'))) as unknown as { session: { audio: { input: { turn_detection: { type: string } } } } };
     expect(update.session.audio.input.turn_detection.type).toBe('server_vad');
     const before = await page.evaluate(() => window.lab.engine()!.debugStats());
     expect(before.output).toBe('webrtc-loopback');
 
     // One assistant turn: 1.2 s of a 440 Hz tone in 200 ms deltas.
-    server.sendToAll({ type: 'input_audio_buffer.speech_started', event_id: 'e1', audio_start_ms: 0, item_id: 'u1' });
-    server.sendToAll({ type: 'input_audio_buffer.speech_stopped', event_id: 'e2', audio_end_ms: 800, item_id: 'u1' });
-    server.sendToAll({ type: 'response.created', event_id: 'e3', response: { id: 'r1', status: 'in_progress' } });
+    conn.send({ type: 'input_audio_buffer.speech_started', event_id: 'e1', audio_start_ms: 0, item_id: 'u1' });
+    conn.send({ type: 'input_audio_buffer.speech_stopped', event_id: 'e2', audio_end_ms: 800, item_id: 'u1' });
+    conn.send({ type: 'response.created', event_id: 'e3', response: { id: 'r1', status: 'in_progress' } });
     for (let d = 0; d < 6; d++) {
       const pcm = Buffer.alloc(4800 * 2);
       for (let i = 0; i < 4800; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * (d * 4800 + i)) / 24_000)), i * 2);
-      server.sendToAll({ type: 'response.output_audio.delta', event_id: `d${d}`, response_id: 'r1', item_id: 'a1', output_index: 0, content_index: 0, delta: pcm.toString('base64') });
+      conn.send({ type: 'response.output_audio.delta', event_id: `d${d}`, response_id: 'r1', item_id: 'a1', output_index: 0, content_index: 0, delta: pcm.toString('base64') });
     }
-    server.sendToAll({ type: 'response.output_audio.done', event_id: 'e4', response_id: 'r1', item_id: 'a1', output_index: 0, content_index: 0 });
-    server.sendToAll({ type: 'response.done', event_id: 'e5', response: { id: 'r1', status: 'completed' } });
+    conn.send({ type: 'response.output_audio.done', event_id: 'e4', response_id: 'r1', item_id: 'a1', output_index: 0, content_index: 0 });
+    conn.send({ type: 'response.done', event_id: 'e5', response: { id: 'r1', status: 'completed' } });
 
     await page.waitForFunction(() => window.lab.events.some((e) => e.kind === 'state' && e.state.kind === 'speaking'), null, { timeout: 10_000 });
     await page.waitForTimeout(600);
@@ -145,28 +156,27 @@ describe('capture path (production build, fake microphone)', () => {
     await page.evaluate(() => window.lab.stopEngine());
     const after = await page.evaluate(() => window.lab.engine()!.debugStats());
     expect(after.output).toBe('none');
-    await page.close();
-  });
+  }));
 
-  it('on barge-in stops playback at once, cancels the response and truncates at the played position', async () => {
-    const page = await openLab();
-    const since = server.received.length;
+  it('on barge-in stops playback at once, cancels the response and truncates at the played position', () => withLab(async (page) => {
+    const index = server.connections.length;
     await page.evaluate(([relayUrl, s]) => window.lab.startEngine({ relayUrl, token: 'good-token', settings: s }), [server.url, settings] as const);
     await page.waitForFunction(() => window.lab.events.some((e) => e.kind === 'state' && e.state.kind === 'listening'), null, { timeout: 10_000 });
-    server.sendToAll({ type: 'response.created', event_id: 'b1', response: { id: 'r2', status: 'in_progress' } });
+    const conn = await server.connection(index);
+    conn.send({ type: 'response.created', event_id: 'b1', response: { id: 'r2', status: 'in_progress' } });
     const receivedMs = 3000;
     for (let d = 0; d < receivedMs / 200; d++) {
       const pcm = Buffer.alloc(4800 * 2);
       for (let i = 0; i < 4800; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 330 * (d * 4800 + i)) / 24_000)), i * 2);
-      server.sendToAll({ type: 'response.output_audio.delta', event_id: `bd${d}`, response_id: 'r2', item_id: 'a2', output_index: 0, content_index: 0, delta: pcm.toString('base64') });
+      conn.send({ type: 'response.output_audio.delta', event_id: `bd${d}`, response_id: 'r2', item_id: 'a2', output_index: 0, content_index: 0, delta: pcm.toString('base64') });
     }
     await page.waitForFunction(() => window.lab.events.some((e) => e.kind === 'state' && e.state.kind === 'speaking'), null, { timeout: 10_000 });
     const e0 = (await page.evaluate(() => window.lab.engine()!.debugStats())).loopback!.inbound.totalAudioEnergy;
     await page.waitForTimeout(600);
     const e1 = (await page.evaluate(() => window.lab.engine()!.debugStats())).loopback!.inbound.totalAudioEnergy;
-    server.sendToAll({ type: 'input_audio_buffer.speech_started', event_id: 'b2', audio_start_ms: 5000, item_id: 'u9' });
-    const truncate = (await waitFor('truncate', () => server.received.slice(since).find((e) => e.type === 'conversation.item.truncate'))) as unknown as { item_id: string; audio_end_ms: number };
-    const cancel = server.received.slice(since).find((e) => e.type === 'response.cancel');
+    conn.send({ type: 'input_audio_buffer.speech_started', event_id: 'b2', audio_start_ms: 5000, item_id: 'u9' });
+    const truncate = (await waitFor('truncate', () => conn.received.find((e) => e.type === 'conversation.item.truncate'))) as unknown as { item_id: string; audio_end_ms: number };
+    const cancel = conn.received.find((e) => e.type === 'response.cancel');
     // Let the loopback's own pipeline (Opus frame + jitter buffer) drain, then measure a quiet window of equal length.
     await page.waitForTimeout(300);
     const s1 = await page.evaluate(() => window.lab.engine()!.debugStats());
@@ -183,30 +193,28 @@ describe('capture path (production build, fake microphone)', () => {
     const last = await page.evaluate(() => window.lab.events.filter((e) => e.kind === 'state').at(-1));
     expect(last).toMatchObject({ state: { kind: 'hearing' } });
     await page.evaluate(() => window.lab.stopEngine());
-    await page.close();
-  });
+  }));
 
-  it('stops cleanly and starts again on the same page with the same waveform canvas', async () => {
-    const page = await openLab();
+  it('stops cleanly and starts again on the same page with the same waveform canvas', () => withLab(async (page) => {
     const start = () => page.evaluate(([relayUrl, s]) => window.lab.startEngine({ relayUrl, token: 'good-token', settings: s, withCanvas: true }), [server.url, settings] as const);
     const listening = () => page.waitForFunction(() => window.lab.events.filter((e) => e.kind === 'state').at(-1)?.kind === 'state' && (window.lab.events.filter((e) => e.kind === 'state').at(-1) as { state: { kind: string } }).state.kind === 'listening', null, { timeout: 10_000 });
+    const index = server.connections.length;
     await start();
     await listening();
-    const sockets = server.sockets.length;
+    const first = await server.connection(index);
     await page.evaluate(() => window.lab.stopEngine());
     expect(await page.evaluate(() => window.lab.engine()!.debugStats())).toMatchObject({ output: 'none', codec: null });
-    await waitFor('socket closed', () => server.sockets.slice(0, sockets).every((ws) => ws.readyState === ws.CLOSED));
+    await waitFor('socket closed', () => first.ws.readyState === first.ws.CLOSED);
     await start();
     await listening();
+    expect(server.connections.length).toBe(index + 2);
     const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
     expect(stats.waveform).toBe('offscreen-worker');
     expect(await page.evaluate(() => window.lab.events.some((e) => e.kind === 'state' && e.state.kind === 'error'))).toBe(false);
     await page.evaluate(() => window.lab.stopEngine());
-    await page.close();
-  });
+  }));
 
-  it('reports a rejected token as a fatal error with a human sentence and opens no socket', async () => {
-    const page = await openLab();
+  it('reports a rejected token as a fatal error with a human sentence and opens no socket', () => withLab(async (page) => {
     const upgrades = server.tokens.length;
     await page.evaluate(([relayUrl, s]) => window.lab.startEngine({ relayUrl, token: 'bad-token', settings: s }), [server.url, settings] as const);
     const error = await page.waitForFunction(() => window.lab.events.map((e) => (e.kind === 'state' && e.state.kind === 'error' ? e.state.error : null)).find(Boolean), null, { timeout: 10_000 });
@@ -216,8 +224,7 @@ describe('capture path (production build, fake microphone)', () => {
     expect(value.message).toMatch(/new link/);
     expect(server.tokens.length).toBe(upgrades);
     await page.evaluate(() => window.lab.stopEngine());
-    await page.close();
-  });
+  }));
 
   it('reports a blocked microphone as mic_denied with instructions', async () => {
     const denied = await launchChromium({ fakeMicWav: wav, grantMic: false });

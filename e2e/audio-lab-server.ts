@@ -10,14 +10,23 @@ import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type SessionCheckBody } from '..
 const DIST = join(import.meta.dirname, '..', 'dist', 'client');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
 
+export type LabEvent = { type: string; [k: string]: unknown };
+
+/** One accepted WebSocket. Tests talk to their own connection only: pages of earlier tests may still be closing. */
+export interface LabConnection {
+  ws: WebSocket;
+  /** Every parsed client event on this connection, in order. */
+  received: LabEvent[];
+  send(event: unknown): void;
+}
+
 export interface LabServer {
   url: string;
-  /** Every parsed client event, in order. */
-  received: Array<{ type: string; [k: string]: unknown }>;
   /** Tokens seen on upgrades. */
   tokens: string[];
-  sockets: WebSocket[];
-  sendToAll(event: unknown): void;
+  connections: LabConnection[];
+  /** Resolves with connections[index] once it has been accepted. */
+  connection(index: number, timeoutMs?: number): Promise<LabConnection>;
   close(): Promise<void>;
 }
 
@@ -30,9 +39,8 @@ export const LAB_POLICY: SessionCheckBody['policy'] = {
 };
 
 export async function startLabServer(): Promise<LabServer> {
-  const received: LabServer['received'] = [];
   const tokens: string[] = [];
-  const sockets: WebSocket[] = [];
+  const connections: LabConnection[] = [];
   const http: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/api/session-check') {
@@ -68,7 +76,8 @@ export async function startLabServer(): Promise<LabServer> {
     }
     tokens.push(token);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.push(ws);
+      const received: LabEvent[] = [];
+      connections.push({ ws, received, send: (event) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(event)) });
       ws.on('message', (data) => received.push(JSON.parse(data.toString())));
       ws.send(JSON.stringify({ type: 'session.created', event_id: 'ev_1', session: { type: 'realtime', id: 'sess_lab' } }));
     });
@@ -78,15 +87,19 @@ export async function startLabServer(): Promise<LabServer> {
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
-    received,
     tokens,
-    sockets,
-    sendToAll(event) {
-      for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
+    connections,
+    async connection(index, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!connections[index]) {
+        if (Date.now() > deadline) throw new Error(`no WebSocket connection #${index} within ${timeoutMs} ms (have ${connections.length})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return connections[index]!;
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const ws of sockets) ws.terminate();
+        for (const { ws } of connections) ws.terminate();
         wss.close();
         http.close(() => resolve());
         http.closeAllConnections();
