@@ -1,18 +1,26 @@
 // Streaming rational-ratio resampler: a polyphase FIR whose prototype is a Kaiser-windowed sinc.
 // Used by the codec worker for capture (context rate -> 24 kHz) and playback (24 kHz -> context rate).
 // For in -> out we upsample by L and decimate by M (L/M = out/in reduced), but only ever compute the
-// phase that an output sample needs, so the cost is K taps per output sample (K ~ 100-200).
+// phase that an output sample needs, so the cost is K taps per output sample.
 //
-// Design: passband edge 0.4375 * min(in, out) (10.5 kHz for a 24 kHz side), stopband edge at the lower
-// Nyquist (12 kHz), 100 dB Kaiser stopband. A tone above 12 kHz therefore folds back attenuated by >= 100 dB
-// in theory; the unit test measures it and prints the number.
+// Design: passband edge 0.4 * min(in, out) (9.6 kHz for a 24 kHz side), stopband edge at the lower Nyquist
+// (12 kHz), 80 dB Kaiser stopband: 104 taps at 48k -> 24k and 96 taps/phase at 44.1k -> 24k, against 205 for the
+// former 10.5 kHz / 100 dB design. Why 9.6 kHz: speech has next to no energy above ~8-9 kHz, so a 9.6-12 kHz
+// transition band loses nothing audible, while taps grow as 1/(transition width) — the 1.5 kHz transition of the
+// old design alone cost 60 % more taps than this 2.4 kHz one. The stopband stays at exactly 12 kHz so that *any*
+// tone above it, not just one well past it, folds back attenuated by the full stopband (measured >= 79 dB from
+// 12.05 kHz up); 80 dB leaves ~20 dB over the 60 dB alias requirement, and the passband ripple of an 80 dB Kaiser
+// design is ~1e-3 dB. The unit tests measure all of this and print the numbers.
 
 export interface ResamplerOptions {
-  /** Stopband attenuation in dB (default 100). */
+  /** Stopband attenuation in dB (default 80). */
   attenuationDb?: number;
-  /** Passband edge as a fraction of the lower rate (default 0.4375; Nyquist is 0.5). */
+  /** Passband edge as a fraction of the lower rate (default 0.4; Nyquist is 0.5). */
   passband?: number;
 }
+
+/** Taps per phase are a multiple of this, so the inner loop needs no remainder handling. */
+const UNROLL = 4;
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
@@ -42,10 +50,17 @@ export class Resampler {
   readonly taps: number;
   /** Group delay in output samples (the filter is linear phase). */
   readonly delayOut: number;
-  /** phases[p][k] multiplies x[t - k]. */
-  private readonly phases: Float32Array[];
-  /** Last `taps - 1` input samples followed by the current chunk. */
-  private history: Float32Array;
+  /**
+   * All phases in one flat array, each phase's taps reversed: coeffs[p*K + j] multiplies x[t - (K-1-j)].
+   * Reversed so the inner loop walks coefficients and samples forward together; flat so the hot loop indexes
+   * one typed array instead of chasing an array of arrays.
+   */
+  private readonly coeffs: Float64Array;
+  /**
+   * The last K-1 input samples, followed by room for the current chunk. Reused across calls (grown only when a
+   * chunk is longer than any before), so a steady stream of 20 ms frames allocates nothing here.
+   */
+  private buf: Float64Array;
   private phase = 0;
 
   constructor(inRate: number, outRate: number, options: ResamplerOptions = {}) {
@@ -59,18 +74,19 @@ export class Resampler {
     const M = inRate / g;
     this.up = L;
     this.down = M;
-    const atten = options.attenuationDb ?? 100;
-    const passband = options.passband ?? 0.4375;
+    const atten = options.attenuationDb ?? 80;
+    const passband = options.passband ?? 0.4;
     const low = Math.min(inRate, outRate);
     const fPass = passband * low;
     const fStop = 0.5 * low;
     const protoRate = inRate * L;
     const cutoff = (fPass + fStop) / 2 / protoRate; // cycles per prototype sample
     const width = (2 * Math.PI * (fStop - fPass)) / protoRate;
-    const beta = atten > 50 ? 0.1102 * (atten - 8.7) : 0.5842 * (atten - 21) ** 0.4 + 0.07886 * (atten - 21);
-    let length = Math.ceil((atten - 7.95) / (2.285 * width)) + 1;
-    const K = Math.max(2, Math.ceil(length / L));
-    length = K * L;
+    const beta = atten > 50 ? 0.1102 * (atten - 8.7) : atten >= 21 ? 0.5842 * (atten - 21) ** 0.4 + 0.07886 * (atten - 21) : 0;
+    const minLength = Math.ceil((atten - 7.95) / (2.285 * width)) + 1;
+    // Rounding K up to the unroll width lengthens the prototype a little, which only improves the stopband.
+    const K = Math.max(UNROLL, Math.ceil(minLength / L / UNROLL) * UNROLL);
+    const length = K * L;
     this.taps = K;
     const center = (length - 1) / 2;
     const i0beta = besselI0(beta);
@@ -82,14 +98,12 @@ export class Resampler {
       const w = besselI0(beta * Math.sqrt(Math.max(0, 1 - r * r))) / i0beta;
       proto[n] = sinc * w * L; // gain L restores amplitude after zero-stuffing
     }
-    this.phases = [];
+    this.coeffs = new Float64Array(L * K);
     for (let p = 0; p < L; p++) {
-      const h = new Float32Array(K);
-      for (let k = 0; k < K; k++) h[k] = proto[p + k * L]!;
-      this.phases.push(h);
+      for (let k = 0; k < K; k++) this.coeffs[p * K + (K - 1 - k)] = proto[p + k * L]!;
     }
     this.delayOut = center / M;
-    this.history = new Float32Array(K - 1);
+    this.buf = new Float64Array(K - 1 + Math.ceil(inRate / 50));
   }
 
   /** How many output samples `process` will return for an input of `inputLength` samples right now. */
@@ -99,27 +113,94 @@ export class Resampler {
     return Math.max(0, Math.ceil((inputLength * this.up - this.phase) / this.down));
   }
 
-  /** Resamples the next chunk of a continuous stream. Chunks may have any length. */
+  /**
+   * Resamples the next chunk of a continuous stream. Chunks may have any length.
+   * The result is a fresh array on purpose: the playback feeder transfers its buffer to the worklet.
+   */
   process(input: Float32Array): Float32Array {
     const K = this.taps;
     const L = this.up;
     const M = this.down;
-    const buf = new Float32Array(K - 1 + input.length);
-    buf.set(this.history);
-    buf.set(input, K - 1);
-    const out = new Float32Array(this.outputLength(input.length));
-    let acc = this.phase; // position in prototype-rate units relative to input[0]
-    for (let n = 0; n < out.length; n++) {
-      const t = Math.floor(acc / L);
-      const h = this.phases[acc - t * L]!;
-      const base = K - 1 + t; // index of x[t] in buf
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += h[k]! * buf[base - k]!;
-      out[n] = sum;
-      acc += M;
+    const len = input.length;
+    const keep = K - 1;
+    if (this.buf.length < keep + len) {
+      const grown = new Float64Array(keep + len);
+      grown.set(this.buf.subarray(0, keep));
+      this.buf = grown;
     }
-    this.phase = acc - input.length * L;
-    this.history = buf.slice(buf.length - (K - 1));
+    const buf = this.buf;
+    buf.set(input, keep);
+    const n = this.outputLength(len);
+    const out = new Float32Array(n);
+    const c = this.coeffs;
+    // Position of the next output in prototype-rate units: input index t, phase p (acc = t*L + p).
+    const stepT = Math.floor(M / L);
+    const stepP = M - stepT * L;
+    let t = Math.floor(this.phase / L);
+    let p = this.phase - t * L;
+    let i = 0;
+    if (L === 1 && M === 2) {
+      // 48 kHz -> 24 kHz, the common capture case: one phase, so two neighbouring outputs share every
+      // coefficient and overlap in all but two samples. Computing them together loads 10 values per 8
+      // multiply-adds instead of 16, ~1.7x faster in V8. Same summation order as the general loop below, so the
+      // output is bit-identical to it (and to any other chunking of the stream).
+      for (; i + 1 < n; i += 2, t += 4) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let b0 = 0;
+        let b1 = 0;
+        let b2 = 0;
+        let b3 = 0;
+        let bi = t;
+        for (let j = 0; j < K; j += 4, bi += 4) {
+          const c0 = c[j]!;
+          const c1 = c[j + 1]!;
+          const c2 = c[j + 2]!;
+          const c3 = c[j + 3]!;
+          const x2 = buf[bi + 2]!;
+          const x3 = buf[bi + 3]!;
+          a0 += c0 * buf[bi]!;
+          a1 += c1 * buf[bi + 1]!;
+          a2 += c2 * x2;
+          a3 += c3 * x3;
+          b0 += c0 * x2;
+          b1 += c1 * x3;
+          b2 += c2 * buf[bi + 4]!;
+          b3 += c3 * buf[bi + 5]!;
+        }
+        out[i] = a0 + a1 + (a2 + a3);
+        out[i + 1] = b0 + b1 + (b2 + b3);
+      }
+    }
+    for (; i < n; i++) {
+      // x[t - (K-1-j)] sits at buf[t + j]; four accumulators break the add-latency chain of a single sum.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let ci = p * K;
+      let bi = t;
+      const end = bi + K;
+      for (; bi < end; bi += 4, ci += 4) {
+        s0 += c[ci]! * buf[bi]!;
+        s1 += c[ci + 1]! * buf[bi + 1]!;
+        s2 += c[ci + 2]! * buf[bi + 2]!;
+        s3 += c[ci + 3]! * buf[bi + 3]!;
+      }
+      out[i] = s0 + s1 + (s2 + s3);
+      t += stepT;
+      p += stepP;
+      if (p >= L) {
+        p -= L;
+        t++;
+      }
+    }
+    this.phase = t * L + p - len * L;
+    // Keep the last K-1 samples of history+input as the next call's history (copyWithin handles the overlap
+    // when the chunk is shorter than the history).
+    buf.copyWithin(0, len, len + keep);
     return out;
   }
 
@@ -130,7 +211,7 @@ export class Resampler {
 
   /** Forget the stream (after a barge-in flush) so stale samples do not leak into the next item. */
   reset(): void {
-    this.history.fill(0);
+    this.buf.fill(0);
     this.phase = 0;
   }
 }
