@@ -222,7 +222,13 @@ export class RelaySession {
       this.terminate(CloseCode.UpstreamUnavailable, 'upstream_unavailable', `The AI provider ${what}. The app will try again; if it keeps failing, tell your operator.`);
       return;
     }
-    this.endWith(code === 1000 ? CloseCode.Normal : CloseCode.UpstreamUnavailable, 'upstream closed');
+    if (code !== 1000) {
+      // A clean close the relay did not ask for (e.g. 1001: the provider is going away), possibly mid-response:
+      // the client must learn why, like any other provider failure, not just see a bare close code.
+      this.terminate(CloseCode.UpstreamUnavailable, 'upstream_unavailable', `The AI provider ended the connection (code ${code}). The app will try again; if it keeps failing, tell your operator.`);
+      return;
+    }
+    this.endWith(CloseCode.Normal, 'upstream closed');
   }
 
   // ---- endings -------------------------------------------------------------------------------------------
