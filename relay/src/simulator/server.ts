@@ -106,16 +106,21 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
     app.listen(host, options.port ?? 0, (socket) => (socket ? resolve(socket) : reject(new Error(`simulator could not listen on ${host}:${options.port ?? 0}`))));
   });
   const port = uWS.us_socket_local_port(listenSocket);
+  let closing: Promise<void> | null = null;
   return {
     url: `ws://${host}:${port}/v1/realtime`,
     port,
     sessions: () => live,
     upgrades: () => upgrades,
-    async close() {
-      uWS.us_listen_socket_close(listenSocket);
-      for (const ws of [...sockets]) ws.end(1001, 'simulator shutting down');
-      // Let uWS run the close handlers before callers look at counters.
-      await new Promise((r) => setImmediate(r));
+    close() {
+      // Once only: closing a uWS listen socket twice aborts the process (libuv `uv__io_stop` assertion).
+      closing ??= (async () => {
+        uWS.us_listen_socket_close(listenSocket);
+        for (const ws of [...sockets]) ws.end(1001, 'simulator shutting down');
+        // Let uWS run the close handlers before callers look at counters.
+        await new Promise((r) => setImmediate(r));
+      })();
+      return closing;
     },
   };
 }
