@@ -61,6 +61,11 @@ describe('relay process', () => {
     const c = await RealtimeTestClient.connect(ws, { headers: { authorization: `Bearer ${token}` } });
     await c.waitFor('session.updated');
     expect((await fetch(`${proc.url}/healthz`)).status).toBe(200);
+    // The startup log names the backend and that uWS runs its native binding.
+    const listening = JSON.parse(proc.lines.find((l) => l.includes('"msg":"listening"'))!) as { backend: string; uws: string };
+    expect(listening.backend).toBe('simulator');
+    expect(listening.uws).toMatch(/^native \(uws_[a-z0-9]+_[a-z0-9]+_\d+\.node\)$/);
+    expect(proc.lines.some((l) => l.includes('talking to the built-in simulator'))).toBe(true);
     const code = await proc.stop('SIGTERM');
     expect((await c.closed).code).toBe(CloseCode.GoingAway);
     expect(code).toBe(0);

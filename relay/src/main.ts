@@ -1,5 +1,6 @@
 // `npm start` / `npm run serve`: checks the platform, loads the config, starts the relay, and drains on
 // SIGTERM/SIGINT (stop accepting, /healthz 503, close sessions with 1001, flush, exit 0).
+import { basename } from 'node:path';
 import { assertNativeUws } from './native-check.ts';
 import { ConfigError, backendOf, loadConfig, PROVIDER_URL } from './config/config.ts';
 import { log } from './log.ts';
@@ -9,8 +10,9 @@ import { ensureFirstUser } from './cli/first-run.ts';
 
 async function main(): Promise<void> {
   let config;
+  let uwsBinding: string;
   try {
-    assertNativeUws();
+    uwsBinding = assertNativeUws();
     config = loadConfig();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
       upstream: backend === 'simulator' ? 'in-process simulator' : (config.upstreamUrl ?? PROVIDER_URL),
       staticDir: config.staticDir,
       dataDir: config.dataDir,
+      // Said once at startup so an operator can see the fast path is in use (the check above refuses the shim).
+      uws: `native (${basename(uwsBinding)})`,
     },
     'listening',
   );

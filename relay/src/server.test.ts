@@ -1,4 +1,5 @@
 // The relay end to end on loopback: real uWS server, real `ws` clients, the simulator as upstream.
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { CloseCode } from '../../protocol/close-codes.ts';
@@ -109,7 +110,8 @@ describe('relay: rejections happen before the upgrade and open no upstream', () 
   it('403 for a disabled user and for an origin not on the allow-list', async () => {
     const strict = await startTestRelay({ allowedOrigins: ['https://earshot.example'] });
     const token = await strict.mint('frank');
-    expect((await refused(strict.wsUrl, { ...bearer(token), headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' } })).status).toBe(403);
+    const foreign = await refused(strict.wsUrl, { headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' } });
+    expect([foreign.status, foreign.body.error.code]).toEqual([403, 'origin_not_allowed']);
     const ok = await RealtimeTestClient.connect(strict.wsUrl, { headers: { authorization: `Bearer ${token}`, origin: 'https://earshot.example' } });
     await ok.close();
     strict.store.setEnabled('frank', false);
@@ -134,6 +136,46 @@ describe('relay: rejections happen before the upgrade and open no upstream', () 
     expect([blocked.status, blocked.body.error.code]).toEqual([429, 'too_many_failed_attempts']);
     expect(r2.upstreamsOpened()).toBe(2);
     await r2.stop();
+  });
+});
+
+/** Writes one raw HTTP/1.1 request on a kept-alive socket and resolves with the response head and body. */
+function rawRequest(socket: Socket, request: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    let buffer = '';
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString();
+      const head = buffer.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(buffer)?.[1];
+      if (head < 0 || length === undefined || buffer.length < head + 4 + Number(length)) return;
+      socket.off('data', onData);
+      resolve({ status: Number(buffer.split(' ')[1]), body: buffer.slice(head + 4, head + 4 + Number(length)) });
+    };
+    socket.on('data', onData);
+    socket.write(request);
+  });
+}
+
+describe('relay: draining', () => {
+  it('answers /healthz and a new upgrade with 503 shutting_down while it drains, opening no upstream', async () => {
+    const r = await startTestRelay();
+    const token = await r.mint('late');
+    // A connection opened before the drain (keep-alive, e.g. a proxy's pool) still reaches the relay after it.
+    const socket = connect(r.port, '127.0.0.1');
+    await new Promise((res) => socket.once('connect', res));
+    expect((await rawRequest(socket, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')).status).toBe(200);
+    const closing = r.close();
+    const health = await rawRequest(socket, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect([health.status, JSON.parse(health.body)]).toEqual([503, { ok: false, sessions: 0, backend: 'simulator' }]);
+    const upgrade = await rawRequest(
+      socket,
+      `GET /v1/realtime HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 2).toString('base64')}\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
+    expect([upgrade.status, (JSON.parse(upgrade.body) as { error: { code: string } }).error.code]).toEqual([503, 'shutting_down']);
+    expect(r.upstreamsOpened()).toBe(0);
+    socket.destroy();
+    await closing;
+    await r.stop();
   });
 });
 
@@ -176,6 +218,31 @@ describe('relay: policy and limits', () => {
     expect(c.of('error').at(-1)?.error.code).toBe('frame_too_large');
   });
 
+  it("closes with 4003 session_limit at the relay's own maximum session length, and frees the upstream", async () => {
+    const r = await startTestRelay({ limits: { maxSessionMs: 1000 } });
+    const c = await RealtimeTestClient.connect(r.wsUrl, bearer(await r.mint('tess')));
+    await c.waitFor('session.updated');
+    const started = Date.now();
+    expect((await c.closed).code).toBe(CloseCode.SessionLimit);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(c.of('error').at(-1)?.error.code).toBe('session_limit');
+    expect(r.sessions().size).toBe(0);
+    await r.stop();
+  });
+
+  it('closes with 4003 session_token_budget once response.done usage reaches the per-session budget', async () => {
+    const r = await startTestRelay({ limits: { sessionTokenBudget: 1 } });
+    const c = await RealtimeTestClient.connect(r.wsUrl, bearer(await r.mint('uma')));
+    await c.waitFor('session.updated');
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'spend it' }] } });
+    c.send({ type: 'response.create' });
+    const done = await c.waitFor('response.done');
+    expect(done.response.usage?.total_tokens).toBeGreaterThanOrEqual(1);
+    expect((await c.closed).code).toBe(CloseCode.SessionLimit);
+    expect(c.of('error').at(-1)?.error.code).toBe('session_token_budget');
+    await r.stop();
+  });
+
   it('closes with 4007 when a client floods messages', async () => {
     const r = await startTestRelay({ limits: { maxMessagesPerSecond: 20 } });
     const c = await RealtimeTestClient.connect(r.wsUrl, bearer(await r.mint('kim')));
@@ -198,6 +265,22 @@ describe('relay: upstream faults', () => {
     await sim.close();
   });
 
+  it("talks to an Azure-style upstream with the key in an api-key header, and maps a wrong key to 4006", async () => {
+    const sim = await startSimulatorServer({ port: 0, apiKey: 'azure-key' });
+    const azure = (apiKey: string) => createWsUpstreamFactory({ url: `${sim.url}?api-version=2025-08-28`, apiKey, authHeader: 'api-key', connectTimeoutMs: 2000 });
+    const ok = await startTestRelay({}, { upstreamFactory: azure('azure-key') });
+    const c = await RealtimeTestClient.connect(ok.wsUrl, bearer(await ok.mint('vic')));
+    await c.waitFor('session.updated');
+    await c.close();
+    await ok.stop();
+    const wrong = await startTestRelay({}, { upstreamFactory: azure('not-the-key') });
+    const c2 = await RealtimeTestClient.connect(wrong.wsUrl, bearer(await wrong.mint('vic')));
+    expect((await c2.closed).code).toBe(CloseCode.UpstreamAuth);
+    expect(c2.of('error').at(-1)?.error.code).toBe('upstream_auth_failed');
+    await wrong.stop();
+    await sim.close();
+  });
+
   it('closes with 4005 when the provider cannot be reached', async () => {
     const r = await startTestRelay({}, { upstreamFactory: createWsUpstreamFactory({ url: 'ws://127.0.0.1:9/v1/realtime', authHeader: 'authorization', connectTimeoutMs: 2000 }) });
     const c = await RealtimeTestClient.connect(r.wsUrl, bearer(await r.mint('max')));
@@ -212,7 +295,8 @@ describe('relay: upstream faults', () => {
     const c = await RealtimeTestClient.connect(r.wsUrl, bearer(await r.mint('ned')));
     await c.waitFor('session.updated');
     await sim.close(); // ends every session with 1001 going-away: a drop from the relay's point of view
-    expect([CloseCode.Normal, CloseCode.UpstreamUnavailable]).toContain((await c.closed).code);
+    expect((await c.closed).code).toBe(CloseCode.UpstreamUnavailable);
+    expect(c.of('error').at(-1)?.error.code).toBe('upstream_unavailable');
     await r.stop();
     const shortSim = await startSimulatorServer({ port: 0, maxSessionMs: 300 });
     const r2 = await startTestRelay({}, { upstreamFactory: createWsUpstreamFactory({ url: shortSim.url, authHeader: 'authorization', connectTimeoutMs: 2000 }) });

@@ -6,10 +6,20 @@ import { UserStore, validUserId } from '../auth/store.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { dataDir, fail, onboardingLink, publicUrl } from './data-dir.ts';
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { user: { type: 'string' }, days: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } },
-});
+const USAGE = 'usage: npm run token -- create --user NAME [--days 30] [--json] | list [--json] | revoke <tokenId|userId>';
+
+function parse() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: { user: { type: 'string' }, days: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } },
+    });
+  } catch (err) {
+    // An unknown flag or a missing value: a sentence and the usage line, not a stack trace.
+    return fail(`${(err as Error).message}\n${USAGE}`);
+  }
+}
+const { positionals, values } = parse();
 const [command, target] = positionals;
 const store = await UserStore.open(dataDir());
 
@@ -55,5 +65,5 @@ switch (command) {
     break;
   }
   default:
-    fail('usage: npm run token -- create --user NAME [--days 30] [--json] | list [--json] | revoke <tokenId|userId>');
+    fail(USAGE);
 }
