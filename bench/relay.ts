@@ -58,9 +58,14 @@ function stop(p: Proc): Promise<void> {
   });
 }
 
-async function load(url: string, headers: Record<string, string>, sessions: number): Promise<LoadgenResult & { windowStart: number; windowEnd: number }> {
-  const windowStart = Date.now() + RAMP_MS + (sessions * 3) / WORKERS;
-  const windowEnd = windowStart + WINDOW_MS;
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  sessions: number,
+  timing = { rampMs: RAMP_MS, windowMs: WINDOW_MS },
+): Promise<LoadgenResult & { windowStart: number; windowEnd: number }> {
+  const windowStart = Date.now() + timing.rampMs + (sessions * 3) / WORKERS;
+  const windowEnd = windowStart + timing.windowMs;
   const results = await Promise.all(
     Array.from({ length: WORKERS }, (_, w) => {
       const job: LoadgenJob = { url, headers, sessions: Math.floor(sessions / WORKERS) + (w < sessions % WORKERS ? 1 : 0), windowStart, windowEnd, graceMs: 1500 };
@@ -110,7 +115,10 @@ const read = (p: string) => readFileSync(p, 'utf8');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(name: string, proc: Proc, wsUrl: string, headers: Record<string, string>, n: number, baseline: { p50: number; p99: number }): Promise<RelayRow> {
-  await sleep(500);
+  // Warm-up: a few sessions connect, talk and leave before the idle reading, so code and pools that every relay
+  // loads on first use count as fixed cost, not as per-session memory (Earshot loads more on its first session).
+  await load(wsUrl, headers, Math.min(n, 20), { rampMs: 1000, windowMs: 2000 });
+  await sleep(1500);
   const pid = proc.child.pid!;
   const idle = procStats(pid, read);
   const run = load(wsUrl, headers, n);
