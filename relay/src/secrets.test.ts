@@ -2,18 +2,27 @@
 // client receives, every static asset and every log line is scanned for the key and for the other user's token.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeTestClient, speechPcm16 } from './testing/realtime-client.ts';
 import { REPO_ROOT, spawnRelayProcess, tempDataDir } from './testing/start-relay.ts';
 import { startSimulatorServer } from './simulator/server.ts';
 
 const API_KEY = 'sk-test-SECRET-0123456789abcdefDoNotLeak';
+const STATIC_DIR = join(REPO_ROOT, 'dist/client');
 
 function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 }
+
+// Without a build there is nothing to scan and the static half of this test would pass vacuously: build the
+// PWA the way e2e/global-setup.ts does (vite 8 exports no bin entry, so find it beside its package.json).
+beforeAll(() => {
+  if (existsSync(join(STATIC_DIR, 'index.html'))) return;
+  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}, 180_000);
 
 describe('secrets', () => {
   it('never sends the API key or another user\'s token to a client, a log line or a static file', async () => {
@@ -44,9 +53,16 @@ describe('secrets', () => {
     await sim.close();
     const logs = relay.lines.join('\n') + stderr;
     expect(relay.lines.length).toBeGreaterThan(5);
-    const statics = files(join(REPO_ROOT, 'dist/client')).map((f) => readFileSync(f).toString('latin1'));
+    const staticPaths = files(STATIC_DIR);
+    const statics = staticPaths.map((f) => readFileSync(f).toString('latin1'));
     const scanned = { frames: received.alice!.length + received.bob!.length, logLines: relay.lines.length, staticFiles: statics.length };
     console.log(`secrets scan: ${JSON.stringify(scanned)}`);
+    // The scan must have covered the real build: the page, the service worker and the app's code.
+    const names = staticPaths.map((f) => relative(STATIC_DIR, f));
+    expect(statics.length).toBeGreaterThan(5);
+    expect(names).toContain('index.html');
+    expect(names).toContain('sw.js');
+    expect(names.filter((n) => n.startsWith('assets/') && n.endsWith('.js')).length).toBeGreaterThan(0);
     for (const text of [...received.alice!, ...received.bob!, logs, checkBody, ...statics]) expect(text).not.toContain(API_KEY);
     for (const text of received.alice!) expect(text).not.toContain(tokens.bob);
     for (const text of received.bob!) expect(text).not.toContain(tokens.alice);
