@@ -68,11 +68,14 @@ export interface RelayProcess {
   /** Sends `signal` and resolves with the exit code (null if killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
+  /** The DevTools endpoint when started with `nodeArgs: ['--inspect=127.0.0.1:0']` (see testing/live-memory.ts). */
+  inspectorUrl?: string;
 }
 
 /** Runs `relay/src/main.ts` as a child; resolves once it logs `listening`. */
-export function spawnRelayProcess(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<RelayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/main.ts')], {
+export function spawnRelayProcess(env: Record<string, string>, options: { timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<RelayProcess> {
+  const nodeArgs = options.nodeArgs ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'relay/src/main.ts')], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,9 +101,13 @@ export function spawnRelayProcess(env: Record<string, string>, options: { timeou
           if (entry.msg === 'listening' && entry.url) {
             clearTimeout(timer);
             const port = Number(new URL(entry.url).port);
+            // Node prints the inspector's address on stderr before any of the relay's code runs.
+            const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
+            if (nodeArgs.some((a) => a.startsWith('--inspect')) && !inspectorUrl) reject(new Error(`no inspector address on stderr: ${stderr}`));
             resolvePromise({
               child,
               url: entry.url,
+              inspectorUrl,
               port,
               lines,
               exited,
