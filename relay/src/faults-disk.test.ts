@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../protocol/close-codes.ts';
-import { loadOrCreateSecret } from './auth/secret.ts';
-import { UserStore } from './auth/store.ts';
-import { issueToken } from './auth/tokens.ts';
 import type { UsageReport } from './accounts/report.ts';
+import { mintTokens } from './testing/mint-tokens.ts';
 import { RealtimeTestClient } from './testing/realtime-client.ts';
 import { REPO_ROOT, spawnRelayProcess, tempDataDir, type RelayProcess } from './testing/start-relay.ts';
 
@@ -29,20 +27,6 @@ afterAll(async () => {
   for (const c of children) await c.stop('SIGKILL');
   for (const f of cleanups.reverse()) f();
 });
-
-async function mint(dataDir: string, users: string[]): Promise<Record<string, string>> {
-  const store = await UserStore.open(dataDir);
-  const secret = await loadOrCreateSecret(dataDir);
-  const tokens: Record<string, string> = {};
-  for (const user of users) {
-    store.upsertUser({ id: user });
-    const issued = await issueToken(secret, { userId: user, days: 1 });
-    store.addToken({ id: issued.tokenId, userId: user, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
-    tokens[user] = issued.token;
-  }
-  store.close();
-  return tokens;
-}
 
 async function usage(dataDir: string): Promise<UsageReport> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/usage.ts'), '--json'], {
@@ -82,7 +66,7 @@ describe('process and disk faults', () => {
     const dataDir = tempDataDir('earshot-restart-');
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const users = ['ada', 'bo'];
-    const tokens = await mint(dataDir, users);
+    const tokens = await mintTokens(dataDir, users);
     const env = { EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static') };
 
     const first = await spawnRelayProcess(env);
@@ -123,7 +107,7 @@ describe('process and disk faults', () => {
       execFileSync('umount', ['-l', dataDir]);
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const tokens = await mint(dataDir, ['cy', 'di']);
+    const tokens = await mintTokens(dataDir, ['cy', 'di']);
     const relay = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static') });
     children.push(relay);
     const usersBefore = readFileSync(join(dataDir, 'users.json'), 'utf8');

@@ -8,13 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { RealtimeTestClient } from './testing/realtime-client.ts';
+import { mintTokens } from './testing/mint-tokens.ts';
 import { spawnRelayProcess, startTestRelay, tempDataDir, type TestRelay } from './testing/start-relay.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
 import type { UpstreamFactory } from './upstream/upstream.ts';
 import { peekType } from './policy/peek-type.ts';
-import { UserStore } from './auth/store.ts';
-import { loadOrCreateSecret } from './auth/secret.ts';
-import { issueToken } from './auth/tokens.ts';
 
 const ALLOWED = ['input_audio_buffer.append', 'input_audio_buffer.clear', 'session.update', 'response.cancel'] as const;
 const CONFIG = {
@@ -194,11 +192,7 @@ describe('hostile input', () => {
     const dataDir = tempDataDir();
     const configFile = join(dataDir, 'config.json');
     writeFileSync(configFile, JSON.stringify(CONFIG));
-    const store = await UserStore.open(dataDir);
-    const issued = await issueToken(await loadOrCreateSecret(dataDir), { userId: 'fuzzer', days: 1 });
-    store.upsertUser({ id: 'fuzzer', maxSessions: 100 });
-    store.addToken({ id: issued.tokenId, userId: 'fuzzer', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
-    store.close();
+    const { fuzzer: fuzzerToken } = await mintTokens(dataDir, [{ id: 'fuzzer', maxSessions: 100 }]);
     const proc = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, EARSHOT_CONFIG: configFile });
     const rssBytes = () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${proc.child.pid}/status`, 'utf8'))![1]) * 1024;
     const heapUsed = async () => Number(/^earshot_nodejs_heap_size_used_bytes (\S+)$/m.exec(await (await fetch(`${proc.url}/metrics`)).text())![1]);
@@ -210,7 +204,7 @@ describe('hostile input', () => {
     const heap: number[] = [];
     try {
       for (let round = 1; round <= ROUNDS; round++) {
-        const c = await RealtimeTestClient.connect(`ws://127.0.0.1:${proc.port}/v1/realtime`, { headers: { authorization: `Bearer ${issued.token}` } });
+        const c = await RealtimeTestClient.connect(`ws://127.0.0.1:${proc.port}/v1/realtime`, { headers: { authorization: `Bearer ${fuzzerToken}` } });
         await c.waitFor('session.updated');
         for (const f of frames) c.socket.send(f, { binary: typeof f !== 'string' });
         // The relay handles a connection's frames in order, so its refusal of this one means it read them all.

@@ -7,9 +7,8 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadOrCreateSecret } from '../auth/secret.ts';
 import { UserStore } from '../auth/store.ts';
-import { issueToken } from '../auth/tokens.ts';
+import { mintTokens } from '../testing/mint-tokens.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { REPO_ROOT, spawnRelayProcess, tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
 import type { UsageReport } from './report.ts';
@@ -26,20 +25,6 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function mintAll(): Promise<Record<string, string>> {
-  const store = await UserStore.open(dataDir);
-  const secret = await loadOrCreateSecret(dataDir);
-  const tokens: Record<string, string> = {};
-  for (const user of USERS) {
-    store.upsertUser({ id: user });
-    const issued = await issueToken(secret, { userId: user, days: 1 });
-    store.addToken({ id: issued.tokenId, userId: user, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
-    tokens[user] = issued.token;
-  }
-  store.close();
-  return tokens;
-}
-
 async function usageJson(...args: string[]): Promise<UsageReport> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/usage.ts'), '--json', ...args], {
     cwd: REPO_ROOT,
@@ -54,7 +39,7 @@ const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}`
 
 describe('usage accounting across a kill -9', () => {
   it('keeps every session within one second of the audio its client sent, and the restarted relay enforces quotas from it', async () => {
-    const tokens = await mintAll();
+    const tokens = await mintTokens(dataDir, USERS);
     const relay = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static') });
     children.push(relay);
 
