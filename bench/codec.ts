@@ -16,7 +16,7 @@ export function runCodecBench(): CodecResult {
 }
 
 /**
- * Bundles codec-core for the browser (esbuild: already installed as tsx's and vite's own dependency) and runs it in
+ * Bundles codec-core for the browser (esbuild: the same copy tsx runs on, declared so the bench does not lean on another package's dependencies) and runs it in
  * a dedicated worker, like the codec worker, on a localhost page. The page is cross-origin isolated so
  * performance.now() has 5 µs rather than 100 µs resolution (the rounds are long enough either way).
  */
