@@ -16,8 +16,8 @@ export function runCodecBench(): CodecResult {
 }
 
 /**
- * Bundles codec-core for the browser (esbuild: the same copy tsx runs on, declared so the bench does not lean on another package's dependencies) and runs it in
- * a dedicated worker, like the codec worker, on a localhost page. The page is cross-origin isolated so
+ * Bundles codec-core for the browser (esbuild: declared, the same copy tsx runs on) and runs it in a dedicated
+ * worker, like the codec worker, on a localhost page. The page is cross-origin isolated so
  * performance.now() has 5 µs rather than 100 µs resolution (the rounds are long enough either way).
  */
 export async function runCodecBenchChromium(): Promise<CodecResult & { browser: string }> {
