@@ -4,19 +4,17 @@
 // with no damaged record). The full disk is a real one: a 1 MiB tmpfs mounted for this test (root in the CI
 // container may mount; chmod would not stop root, and a path under a file only tests the refusal at startup,
 // which faults.test.ts already covers).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../protocol/close-codes.ts';
-import type { UsageReport } from './accounts/report.ts';
 import { mintTokens } from './testing/mint-tokens.ts';
+import { bearer, realtimeUrl, usageReport } from './testing/usage-cli.ts';
 import { RealtimeTestClient } from './testing/realtime-client.ts';
-import { REPO_ROOT, spawnRelayProcess, tempDataDir, type RelayProcess } from './testing/start-relay.ts';
+import { spawnRelayProcess, tempDataDir, type RelayProcess } from './testing/start-relay.ts';
 
-const run = promisify(execFile);
 const FRAME_BYTES = 960; // 20 ms of pcm16 at 24 kHz
 const appendEvent = JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(FRAME_BYTES, 1).toString('base64') });
 const seconds = (frames: number) => (frames * FRAME_BYTES) / 48_000;
@@ -28,17 +26,7 @@ afterAll(async () => {
   for (const f of cleanups.reverse()) f();
 });
 
-async function usage(dataDir: string): Promise<UsageReport> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/usage.ts'), '--json'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir },
-    timeout: 20_000,
-  });
-  return JSON.parse(stdout) as UsageReport;
-}
 
-const wsUrl = (p: RelayProcess) => `${p.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`;
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 /** Sends `frames` appends, one per 20 ms (a phone's pace), then waits until the relay has read them all. */
 async function stream(c: RealtimeTestClient, frames: number): Promise<void> {
@@ -71,7 +59,7 @@ describe('process and disk faults', () => {
 
     const first = await spawnRelayProcess(env);
     children.push(first);
-    const before = await Promise.all(users.map((u) => RealtimeTestClient.connect(wsUrl(first), bearer(tokens[u]!))));
+    const before = await Promise.all(users.map((u) => RealtimeTestClient.connect(realtimeUrl(first), bearer(tokens[u]!))));
     await Promise.all(before.map((c) => c.waitFor('session.updated')));
     await Promise.all(before.map((c) => stream(c, 50)));
     // The operator restarts the service (systemd sends SIGTERM) while both are connected.
@@ -80,13 +68,13 @@ describe('process and disk faults', () => {
 
     const second = await spawnRelayProcess(env);
     children.push(second);
-    const after = await Promise.all(users.map((u) => RealtimeTestClient.connect(wsUrl(second), bearer(tokens[u]!))));
+    const after = await Promise.all(users.map((u) => RealtimeTestClient.connect(realtimeUrl(second), bearer(tokens[u]!))));
     await Promise.all(after.map((c) => c.waitFor('session.updated')));
     await Promise.all(after.map((c) => stream(c, 25)));
     await Promise.all(after.map((c) => c.close()));
     expect(await second.stop('SIGTERM')).toBe(0);
 
-    const report = await usage(dataDir);
+    const report = await usageReport(dataDir);
     console.log(`restart: ${JSON.stringify(report.users.map((u) => ({ user: u.user, sessions: u.sessions, inputAudioSeconds: u.inputAudioSeconds })))}`);
     expect(report.skipped).toEqual({ corruptLines: 0, tornBytes: 0 });
     for (const user of users) {
@@ -134,14 +122,14 @@ describe('process and disk faults', () => {
     }
     expect(() => writeFileSync(filler, 'x', { flag: 'a' })).toThrow(/ENOSPC/);
 
-    const cy = await RealtimeTestClient.connect(wsUrl(relay), bearer(tokens.cy!));
+    const cy = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(tokens.cy!));
     await cy.waitFor('session.updated');
     await stream(cy, 50);
     const error = await waitForLine(relay, /usage log: write failed; will retry/, 10_000);
     expect(error).toMatch(/ENOSPC/);
     // Still serving: health, a new session for another user, and a spoken turn.
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
-    const di = await RealtimeTestClient.connect(wsUrl(relay), bearer(tokens.di!));
+    const di = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(tokens.di!));
     await di.waitFor('session.updated');
     await stream(di, 25);
     await cy.close();
@@ -151,7 +139,7 @@ describe('process and disk faults', () => {
     unlinkSync(filler);
     expect(await relay.stop('SIGTERM')).toBe(0);
     expect(relay.lines.some((l) => /final write failed/.test(l))).toBe(false);
-    const report = await usage(dataDir);
+    const report = await usageReport(dataDir);
     console.log(`disk full: filled ${filled} B; ${relay.lines.filter((l) => /write failed/.test(l)).length} failed writes logged; usage after: ${JSON.stringify(report.users.map((u) => ({ user: u.user, inputAudioSeconds: u.inputAudioSeconds })))}`);
     expect(report.skipped).toEqual({ corruptLines: 0, tornBytes: 0 });
     expect(report.users.find((u) => u.user === 'cy')?.inputAudioSeconds).toBeCloseTo(seconds(50), 3);

@@ -3,17 +3,14 @@
 // must match what the clients sent within one second of audio per session — and the restarted relay must
 // enforce quotas from the rebuilt totals.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { UserStore } from '../auth/store.ts';
 import { mintTokens } from '../testing/mint-tokens.ts';
+import { bearer, realtimeUrl, usageReport } from '../testing/usage-cli.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
-import { REPO_ROOT, spawnRelayProcess, tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
-import type { UsageReport } from './report.ts';
+import { spawnRelayProcess, tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
 
-const run = promisify(execFile);
 const FRAME_BYTES = 960; // 20 ms of pcm16 at 24 kHz
 const appendEvent = JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(FRAME_BYTES, 1).toString('base64') });
 const USERS = ['ann', 'ben', 'cat'];
@@ -25,17 +22,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function usageJson(...args: string[]): Promise<UsageReport> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/usage.ts'), '--json', ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir },
-    timeout: 20_000,
-  });
-  return JSON.parse(stdout) as UsageReport;
-}
 
-const wsUrl = (p: RelayProcess) => `${p.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`;
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
 describe('usage accounting across a kill -9', () => {
   it('keeps every session within one second of the audio its client sent, and the restarted relay enforces quotas from it', async () => {
@@ -43,7 +30,7 @@ describe('usage accounting across a kill -9', () => {
     const relay = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static') });
     children.push(relay);
 
-    const clients = await Promise.all(USERS.map((u) => RealtimeTestClient.connect(wsUrl(relay), bearer(tokens[u]!))));
+    const clients = await Promise.all(USERS.map((u) => RealtimeTestClient.connect(realtimeUrl(relay), bearer(tokens[u]!))));
     await Promise.all(clients.map((c) => c.waitFor('session.updated')));
     // Real-time pace, one 20 ms append per 20 ms per session, as a phone does.
     const sent = USERS.map(() => 0);
@@ -63,7 +50,7 @@ describe('usage accounting across a kill -9', () => {
 
     const restarted = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static'), PER_USER_METRICS: '1' });
     children.push(restarted);
-    const report = await usageJson();
+    const report = await usageReport(dataDir);
     expect(report.skipped.corruptLines).toBe(0);
     const seconds = (bytes: number) => bytes / 48_000;
     for (const [i, user] of USERS.entries()) {
@@ -82,7 +69,7 @@ describe('usage accounting across a kill -9', () => {
     const store = await UserStore.open(dataDir);
     store.upsertUser({ id: 'ann', dailyMinutes: Math.floor(ann.spokenMinutes * 0.9 * 1000) / 1000 });
     store.close();
-    const refusal = await RealtimeTestClient.connect(wsUrl(restarted), bearer(tokens.ann!)).then(
+    const refusal = await RealtimeTestClient.connect(realtimeUrl(restarted), bearer(tokens.ann!)).then(
       async (c) => {
         await c.close();
         return null;
@@ -90,7 +77,7 @@ describe('usage accounting across a kill -9', () => {
       (err: { status: number; body: string }) => ({ status: err.status, code: (JSON.parse(err.body) as { error: { code: string } }).error.code }),
     );
     expect(refusal).toEqual({ status: 429, code: 'quota_exhausted' });
-    const ben = await RealtimeTestClient.connect(wsUrl(restarted), bearer(tokens.ben!));
+    const ben = await RealtimeTestClient.connect(realtimeUrl(restarted), bearer(tokens.ben!));
     await ben.waitFor('session.created');
     for (let i = 0; i < 5; i++) ben.send(appendEvent);
     // main.ts hands the relay's metrics to accounting: with PER_USER_METRICS=1, /metrics shows ben's audio.
@@ -105,7 +92,7 @@ describe('usage accounting across a kill -9', () => {
 
     // A clean stop drains and flushes: exit 0, and ben's second session is on record.
     expect(await restarted.stop('SIGTERM')).toBe(0);
-    const after = await usageJson('--user', 'ben');
+    const after = await usageReport(dataDir, '--user', 'ben');
     expect(after.users.map((u) => [u.user, u.sessions])).toEqual([['ben', 2]]);
   });
 });
