@@ -131,7 +131,8 @@ export function runCodecSteps(now: () => number): CodecResult {
   // The client builds its resampler once per session; so does the bench.
   const resampler = new Resampler(48_000, WIRE);
   const resampler441 = new Resampler(44_100, WIRE);
-  const wireFrames = frames.map((f) => new Resampler(48_000, WIRE).process(f));
+  const setup = new Resampler(48_000, WIRE);
+  const wireFrames = frames.map((f) => setup.process(f));
   const pcmFrames = wireFrames.map((f) => floatToPcm16(f));
   const earshotEncode = () => {
     for (const f of frames) JSON.stringify({ type: 'input_audio_buffer.append', audio: encodeBase64(floatToPcm16(resampler.process(f))) });
@@ -141,6 +142,9 @@ export function runCodecSteps(now: () => number): CodecResult {
   };
   // Decode: 5 deltas of 200 ms (24 kHz pcm16 base64) → Float32.
   const deltas = Array.from({ length: 5 }, () => encodeBase64(floatToPcm16(tone(440, WIRE, 0.2, 0.3))));
+  // Playback: each decoded delta is resampled to the context rate before it goes to the worklet.
+  const decoded = deltas.map((d) => pcm16ToFloat(decodeBase64(d)));
+  const playback = new Resampler(WIRE, 48_000);
   const steps: Array<readonly [string, () => void, () => void]> = [
     ['encode 1 s: whole path (48 kHz float → append events)', earshotEncode, naiveEncode],
     ['  resample 48k → 24k (sinc vs linear)', () => { for (const f of frames) resampler.process(f); }, () => { for (const f of frames) naiveResample(f, 48_000, WIRE); }],
@@ -148,6 +152,7 @@ export function runCodecSteps(now: () => number): CodecResult {
     ['  float → pcm16', () => { for (const f of wireFrames) floatToPcm16(f); }, () => { for (const f of wireFrames) naivePcm16(f); }],
     [`  base64 encode (${base64Kind} vs fromCharCode + btoa)`, () => { for (const p of pcmFrames) encodeBase64(p); }, () => { for (const p of pcmFrames) naiveBase64(p); }],
     [`decode 1 s: deltas → float (${base64Kind} base64 vs atob + char loop)`, () => { for (const d of deltas) pcm16ToFloat(decodeBase64(d)); }, () => { for (const d of deltas) naiveDecode(d); }],
+    ['  playback resample 24k → 48k (sinc vs linear)', () => { for (const f of decoded) playback.process(f); }, () => { for (const f of decoded) naiveResample(f, WIRE, 48_000); }],
   ];
   if (base64Kind === 'native') {
     // What browsers without the native methods get.

@@ -40,6 +40,25 @@ function besselI0(x: number): number {
   return sum;
 }
 
+/**
+ * One output sample: the K taps starting at c[ci] against buf[bi .. bi+K) (x[t - (K-1-j)] sits at buf[t + j]).
+ * Four accumulators break the add-latency chain of a single sum; the specialised loops keep this exact order.
+ */
+function dot(c: Float64Array, buf: Float64Array, ci: number, bi: number, K: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = bi + K;
+  for (; bi < end; bi += 4, ci += 4) {
+    s0 += c[ci]! * buf[bi]!;
+    s1 += c[ci + 1]! * buf[bi + 1]!;
+    s2 += c[ci + 2]! * buf[bi + 2]!;
+    s3 += c[ci + 3]! * buf[bi + 3]!;
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
 export class Resampler {
   readonly inRate: number;
   readonly outRate: number;
@@ -173,23 +192,44 @@ export class Resampler {
         out[i] = a0 + a1 + (a2 + a3);
         out[i + 1] = b0 + b1 + (b2 + b3);
       }
+    } else if (L === 2 && M === 1) {
+      // 24 kHz -> 48 kHz, the common playback case: the two phases of one input position read the same K
+      // samples, so each sample is loaded once for two outputs. Same summation order as dot(): bit-identical.
+      if (p === 1 && i < n) {
+        out[i++] = dot(c, buf, K, t, K);
+        p = 0;
+        t++;
+      }
+      for (; i + 1 < n; i += 2, t++) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let b0 = 0;
+        let b1 = 0;
+        let b2 = 0;
+        let b3 = 0;
+        let bi = t;
+        for (let j = 0; j < K; j += 4, bi += 4) {
+          const x0 = buf[bi]!;
+          const x1 = buf[bi + 1]!;
+          const x2 = buf[bi + 2]!;
+          const x3 = buf[bi + 3]!;
+          a0 += c[j]! * x0;
+          a1 += c[j + 1]! * x1;
+          a2 += c[j + 2]! * x2;
+          a3 += c[j + 3]! * x3;
+          b0 += c[K + j]! * x0;
+          b1 += c[K + j + 1]! * x1;
+          b2 += c[K + j + 2]! * x2;
+          b3 += c[K + j + 3]! * x3;
+        }
+        out[i] = a0 + a1 + (a2 + a3);
+        out[i + 1] = b0 + b1 + (b2 + b3);
+      }
     }
     for (; i < n; i++) {
-      // x[t - (K-1-j)] sits at buf[t + j]; four accumulators break the add-latency chain of a single sum.
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let ci = p * K;
-      let bi = t;
-      const end = bi + K;
-      for (; bi < end; bi += 4, ci += 4) {
-        s0 += c[ci]! * buf[bi]!;
-        s1 += c[ci + 1]! * buf[bi + 1]!;
-        s2 += c[ci + 2]! * buf[bi + 2]!;
-        s3 += c[ci + 3]! * buf[bi + 3]!;
-      }
-      out[i] = s0 + s1 + (s2 + s3);
+      out[i] = dot(c, buf, p * K, t, K);
       t += stepT;
       p += stepP;
       if (p >= L) {
