@@ -1,13 +1,10 @@
 // `npm run bench:latency`: Chromium with a fake microphone, through the real relay and the simulator, 10 turns:
 // time from speech_stopped reaching the client to the first assistant sample played by the playback worklet, and
 // capture-to-wire for a frame (frame length + codec worker handling). Needs the production build (dist/client).
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import { launchChromium } from '../e2e/browser.ts';
 import { speechWav } from '../e2e/audio-fixtures.ts';
-import { REPO_ROOT, startTestRelay } from '../relay/src/testing/start-relay.ts';
+import { ensurePwaBuilt } from '../relay/src/testing/build-pwa.ts';
+import { startTestRelay } from '../relay/src/testing/start-relay.ts';
 import { percentile } from './stats.ts';
 
 export interface LatencyReport {
@@ -20,10 +17,7 @@ export interface LatencyReport {
 }
 
 export async function runLatencyBench(turns = 10): Promise<LatencyReport> {
-  if (!existsSync(join(REPO_ROOT, 'dist/client/audio-lab.html'))) {
-    const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-    execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  }
+  ensurePwaBuilt();
   const relay = await startTestRelay();
   const token = await relay.mint('latency', { user: { maxSessions: 5 } });
   // Short utterance, long enough pauses that each loop of the fake mic is one clean turn.

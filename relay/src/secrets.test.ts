@@ -1,28 +1,23 @@
 // Secrets never leak: a relay process with a recognisable API key, two users, full sessions each; every frame a
 // client receives, every static asset and every log line is scanned for the key and for the other user's token.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DIST_CLIENT, ensurePwaBuilt } from './testing/build-pwa.ts';
 import { RealtimeTestClient, speechPcm16 } from './testing/realtime-client.ts';
 import { REPO_ROOT, spawnRelayProcess, tempDataDir } from './testing/start-relay.ts';
 import { startSimulatorServer } from './simulator/server.ts';
 
 const API_KEY = 'sk-test-SECRET-0123456789abcdefDoNotLeak';
-const STATIC_DIR = join(REPO_ROOT, 'dist/client');
+const STATIC_DIR = DIST_CLIENT;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 }
 
-// Without a build there is nothing to scan and the static half of this test would pass vacuously: build the
-// PWA the way e2e/global-setup.ts does (vite 8 exports no bin entry, so find it beside its package.json).
-beforeAll(() => {
-  if (existsSync(join(STATIC_DIR, 'index.html'))) return;
-  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
-}, 180_000);
+// Without a build there is nothing to scan and the static half of this test would pass vacuously.
+beforeAll(() => ensurePwaBuilt(), 180_000);
 
 describe('secrets', () => {
   it('never sends the API key or another user\'s token to a client, a log line or a static file', async () => {
