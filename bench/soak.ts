@@ -4,12 +4,12 @@
 // a forced full GC, read through the inspector). V8 keeps the heap it grew, so RSS never returns to the cold
 // baseline and moves with GC timing; a leak shows as live memory that keeps growing from wave to wave.
 // SOAK_SECONDS (default 180), SOAK_SESSIONS (default 300) and SOAK_WAVES (default 3) bound it.
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RealtimeTestClient, speechPcm16 } from '../relay/src/testing/realtime-client.ts';
 import { InspectorSession, type LiveMemory } from '../relay/src/testing/live-memory.ts';
-import { REPO_ROOT, spawnRelayProcess, tempDataDir } from '../relay/src/testing/start-relay.ts';
+import { mintTokens } from '../relay/src/testing/mint-tokens.ts';
+import { spawnRelayProcess, tempDataDir } from '../relay/src/testing/start-relay.ts';
 import { procStats } from './stats.ts';
 
 export interface SoakReport {
@@ -52,9 +52,7 @@ export async function runSoak(options: { seconds: number; sessions: number; wave
   const waves = Math.max(2, options.waves ?? 3);
   const log = options.log ?? (() => undefined);
   const dataDir = tempDataDir('earshot-soak-');
-  const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli', ...args.slice(0, 1)), ...args.slice(1)], { cwd: REPO_ROOT, env: { ...process.env, EARSHOT_DATA_DIR: dataDir }, encoding: 'utf8' });
-  cli('users.ts', 'add', 'soak', '--max-sessions', '1000');
-  const token = (JSON.parse(cli('token.ts', 'create', '--user', 'soak', '--json')) as { token: string }).token;
+  const { soak: token } = await mintTokens(dataDir, [{ id: 'soak', maxSessions: 1000 }]);
   const relay = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, LOG_LEVEL: 'info', STATIC_DIR: join(dataDir, 'none') }, { nodeArgs: ['--inspect=127.0.0.1:0'] });
   const pid = relay.child.pid!;
   const inspector = await InspectorSession.connect(relay.inspectorUrl!);

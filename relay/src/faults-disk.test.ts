@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../protocol/close-codes.ts';
 import { mintTokens } from './testing/mint-tokens.ts';
-import { bearer, realtimeUrl, usageReport } from './testing/usage-cli.ts';
+import { bearer, realtimeUrl, usageReport } from './testing/operator-cli.ts';
 import { RealtimeTestClient } from './testing/realtime-client.ts';
 import { spawnRelayProcess, tempDataDir, type RelayProcess } from './testing/start-relay.ts';
 

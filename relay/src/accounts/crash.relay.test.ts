@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserStore } from '../auth/store.ts';
 import { mintTokens } from '../testing/mint-tokens.ts';
-import { bearer, realtimeUrl, usageReport } from '../testing/usage-cli.ts';
+import { bearer, realtimeUrl, usageReport } from '../testing/operator-cli.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { spawnRelayProcess, tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
 

@@ -3,38 +3,22 @@
 // what each change does to that relay without a restart: per-user voice and instructions, a quota lowered to
 // zero mid-session, disable/enable, revoke; then `npm run usage` reports the sessions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { createAccounting, type Accounting } from '../accounts/accounting.ts';
 import type { UsageReport } from '../accounts/report.ts';
 import type { TokenRecord, UserRecord } from '../auth/store.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
-import { REPO_ROOT, startTestRelay, tempDataDir, type TestRelay } from '../testing/start-relay.ts';
+import { bearer, runCli } from '../testing/operator-cli.ts';
+import { startTestRelay, tempDataDir, type TestRelay } from '../testing/start-relay.ts';
 
-const exec = promisify(execFile);
 const dataDir = tempDataDir('earshot-operator-cli-');
 let relay: TestRelay;
 let acc: Accounting;
 
-async function cli(tool: 'users' | 'token' | 'usage', ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, `relay/src/cli/${tool}.ts`), ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir, PUBLIC_URL: 'https://earshot.example' },
-      timeout: 20_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+/** The CLIs as the operator of this relay runs them (onboarding links use its public URL). */
+const cli = (tool: 'users' | 'token' | 'usage', ...args: string[]) => runCli(tool, dataDir, args, { PUBLIC_URL: 'https://earshot.example' });
 
 async function refusal(token: string): Promise<{ status: number; code: string }> {
   try {

@@ -1,20 +1,40 @@
-// Runs the operator's `usage` CLI for real (a child process reading the data directory), as tests that check
-// what survived a crash, a restart or a full disk must: the numbers an operator would see.
+// The operator's CLIs (`npm run users|token|usage`) run for real, as child processes on a data directory, the way
+// an operator runs them, plus the small helpers tests use to talk to a relay process.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { UsageReport } from '../accounts/report.ts';
 import { REPO_ROOT, type RelayProcess } from './start-relay.ts';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
 
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Never throws on a non-zero exit: refusals are what many tests look at. */
+export async function runCli(tool: 'users' | 'token' | 'usage', dataDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, `relay/src/cli/${tool}.ts`), ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir, ...env },
+      timeout: 20_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string; message: string };
+    if (typeof e.code !== 'number') throw err; // not an exit code: the CLI could not be run at all
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** `npm run usage -- --json [...args]`, as an operator would read it. */
 export async function usageReport(dataDir: string, ...args: string[]): Promise<UsageReport> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/usage.ts'), '--json', ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir },
-    timeout: 20_000,
-  });
-  return JSON.parse(stdout) as UsageReport;
+  const r = await runCli('usage', dataDir, ['--json', ...args]);
+  if (r.code !== 0) throw new Error(`usage CLI exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as UsageReport;
 }
 
 /** The Realtime endpoint of a relay process. */
