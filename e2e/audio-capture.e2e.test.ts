@@ -9,6 +9,7 @@ import { launchChromium } from './browser.ts';
 import { speechWav, soxToRawPcm16 } from './audio-fixtures.ts';
 import { bestCyclicLag, loudestWindow, pearson } from './audio-analysis.ts';
 import { startLabServer, type LabConnection, type LabServer } from './audio-lab-server.ts';
+import { until } from '../relay/src/testing/until.ts';
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. One, two, three, four.';
 const settings = { mode: 'hands-free', echoCancellation: false, noiseSuppression: false, autoGainControl: false, farField: false } as const;
@@ -55,16 +56,6 @@ function appendedPcm(conn: LabConnection): Int16Array {
   return new Int16Array(all.buffer, all.byteOffset, all.length / 2);
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('capture path (production build, fake microphone)', () => {
   for (const rate of [48_000, 44_100]) {
     it(`sends 20 ms pcm16 appends that correlate >= 0.95 with the sox-resampled WAV (context ${rate} Hz)`, async () => {
@@ -79,7 +70,7 @@ describe('capture path (production build, fake microphone)', () => {
         expect(stats0.waveform).toBe('offscreen-worker');
         const conn = await server.connection(index);
         // Collect ~5 s of audio (the fake mic loops the WAV).
-        await waitFor('5 s of appends', () => appendedPcm(conn).length >= 24_000 * 5, 30_000);
+        await until('5 s of appends', () => appendedPcm(conn).length >= 24_000 * 5, 30_000);
         // The waveform worker drew the mic on the transferred canvas: input-coloured (#4f8cff) pixels on screen.
         const shot = await page.locator('#wave').screenshot();
         const { data } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
@@ -117,7 +108,7 @@ describe('capture path (production build, fake microphone)', () => {
     const index = server.connections.length;
     await page.evaluate(([relayUrl, s]) => window.lab.startEngine({ relayUrl, token: 'good-token', settings: s }), [server.url, settings] as const);
     const conn = await server.connection(index);
-    const update = (await waitFor('session.update', () => conn.received.find((e) => e.type === 'session.update'))) as unknown as { session: { audio: { input: { turn_detection: { type: string } } } } };
+    const update = (await until('session.update', () => conn.received.find((e) => e.type === 'session.update'), 20_000)) as unknown as { session: { audio: { input: { turn_detection: { type: string } } } } };
     expect(update.session.audio.input.turn_detection.type).toBe('server_vad');
     const before = await page.evaluate(() => window.lab.engine()!.debugStats());
     expect(before.output).toBe('webrtc-loopback');
@@ -175,7 +166,7 @@ describe('capture path (production build, fake microphone)', () => {
     await page.waitForTimeout(600);
     const e1 = (await page.evaluate(() => window.lab.engine()!.debugStats())).loopback!.inbound.totalAudioEnergy;
     conn.send({ type: 'input_audio_buffer.speech_started', event_id: 'b2', audio_start_ms: 5000, item_id: 'u9' });
-    const truncate = (await waitFor('truncate', () => conn.received.find((e) => e.type === 'conversation.item.truncate'))) as unknown as { item_id: string; audio_end_ms: number };
+    const truncate = (await until('truncate', () => conn.received.find((e) => e.type === 'conversation.item.truncate'), 20_000)) as unknown as { item_id: string; audio_end_ms: number };
     const cancel = conn.received.find((e) => e.type === 'response.cancel');
     // Let the loopback's own pipeline (Opus frame + jitter buffer) drain, then measure a quiet window of equal length.
     await page.waitForTimeout(300);
@@ -204,7 +195,7 @@ describe('capture path (production build, fake microphone)', () => {
     const first = await server.connection(index);
     await page.evaluate(() => window.lab.stopEngine());
     expect(await page.evaluate(() => window.lab.engine()!.debugStats())).toMatchObject({ output: 'none', codec: null });
-    await waitFor('socket closed', () => first.ws.readyState === first.ws.CLOSED);
+    await until('socket closed', () => first.ws.readyState === first.ws.CLOSED, 20_000);
     await start();
     await listening();
     expect(server.connections.length).toBe(index + 2);

@@ -9,6 +9,7 @@ import { CloseCode } from '../../protocol/close-codes.ts';
 import { RealtimeTestClient, speechPcm16 } from './testing/realtime-client.ts';
 import { startSimulatorServer } from './simulator/server.ts';
 import { spawnRelayProcess, startTestRelay, tempDataDir } from './testing/start-relay.ts';
+import { until } from './testing/until.ts';
 import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
 
 /** A plain TCP proxy in front of the standalone simulator, so a test can cut the provider's connection for real. */
@@ -30,14 +31,6 @@ async function tcpProxy(targetPort: number): Promise<{ port: number; cut(): void
   };
 }
 
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('faults', () => {
   for (const how of ['cut (TCP closed, no WebSocket close)', 'closed with 1001'] as const) {
     it(`tells the client and frees everything when the provider's connection is ${how} mid-response`, async () => {
@@ -57,7 +50,7 @@ describe('faults', () => {
       expect(error?.code).toBe('upstream_unavailable');
       expect(error?.message).toMatch(how === 'cut (TCP closed, no WebSocket close)' ? /dropped the connection/ : /ended the connection \(code 1001\)/);
       expect(c.of('response.done')).toHaveLength(0);
-      await until(() => relay.sessions().size === 0 && sim.sessions() === 0);
+      await until('relay and provider sessions to close', () => relay.sessions().size === 0 && sim.sessions() === 0, 3000);
       const metrics = await (await fetch(`${relay.url}/metrics`)).text();
       expect(metrics).toMatch(/earshot_sessions_active 0/);
       expect(await (await fetch(`${relay.url}/healthz`)).json()).toMatchObject({ ok: true, sessions: 0 });

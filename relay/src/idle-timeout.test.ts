@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { startTestRelay, type TestRelay } from './testing/start-relay.ts';
 import { startSimulatorServer, type SimulatorServer } from './simulator/server.ts';
 import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
+import { until } from './testing/until.ts';
 
 // The smallest timeout uWS accepts (0 disables it); its timers tick every 4 s, so the real close comes later.
 const IDLE_SECONDS = 8;
@@ -30,14 +31,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function sessionsGauge(): Promise<number> {
   const text = await (await fetch(`${relay.url}/metrics`)).text();
@@ -120,7 +113,7 @@ describe('idle timeout with automatic pings', () => {
     });
     // (b) never answers.
     const silent = await silentPeer();
-    await until('both upstream sessions', () => sim.sessions() === 2, 5000);
+    await until('both upstream sessions', () => sim.sessions() === 2, 5000, 100);
     expect(relay.sessions().size).toBe(2);
 
     const silentClosedAt = await Promise.race([silent.closedAt, sleep(4 * IDLE_SECONDS * 1000).then(() => null)]);
@@ -147,6 +140,6 @@ describe('idle timeout with automatic pings', () => {
     expect(await sessionsGauge()).toBe(1);
 
     quiet.close(1000);
-    await until('all sessions to end', async () => sim.sessions() === 0 && (await sessionsGauge()) === 0, 5000);
+    await until('all sessions to end', async () => sim.sessions() === 0 && (await sessionsGauge()) === 0, 5000, 100);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { RealtimeTestClient, speechPcm16 } from '../testing/realtime-client.ts';
 import { startTestRelay, tempDataDir, type DeepPartial, type TestRelay } from '../testing/start-relay.ts';
 import type { RelayConfig } from '../config/config.ts';
 import { createAccounting, type Accounting } from './accounting.ts';
+import { until } from '../testing/until.ts';
 
 const FRAME = Buffer.alloc(960); // 20 ms of pcm16 silence
 const appendEvent = JSON.stringify({ type: 'input_audio_buffer.append', audio: FRAME.toString('base64') });
@@ -56,14 +57,6 @@ async function stream(c: RealtimeTestClient, frames: number, burst = 10, gapMs =
   return sent;
 }
 
-const until = async (check: () => boolean, timeoutMs = 5_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 describe('accounting through the relay', () => {
   let r: Rig;
   beforeAll(async () => {
@@ -83,7 +76,7 @@ describe('accounting through the relay', () => {
     const received = c.of('response.output_audio.delta').reduce((n, e) => n + Buffer.from(e.delta, 'base64').length, 0);
     const usage = c.of('response.done')[0]!.response.usage!;
     await c.close();
-    await until(() => r.acc.totals('alice').liveSessions === 0);
+    await until("alice's session to end", () => r.acc.totals('alice').liveSessions === 0);
     const today = r.acc.totals('alice').today;
     expect(today.sessions).toBe(1);
     expect(today.inputAudioBytes).toBe(speech.length);
@@ -128,11 +121,11 @@ describe('accounting through the relay', () => {
     expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'too_many_sessions' });
     expect(r.relay.upstreamsOpened()).toBe(opened);
     await first.close();
-    await until(() => r.acc.totals('rita').liveSessions === 0);
+    await until("rita's session to end", () => r.acc.totals('rita').liveSessions === 0);
     const second = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
     await second.waitFor('session.created');
     await second.close();
-    await until(() => r.acc.totals('rita').liveSessions === 0);
+    await until("rita's session to end", () => r.acc.totals('rita').liveSessions === 0);
     expect(r.acc.totals('rita').today.sessions).toBe(2);
   });
 });
@@ -153,7 +146,7 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     await stream(c, 30, 10, 600); // 10 messages per 0.6 s window: under 20 per second
     expect(c.socket.readyState).toBe(c.socket.OPEN);
     await c.close();
-    await until(() => r.acc.totals('steady').liveSessions === 0);
+    await until("steady's session to end", () => r.acc.totals('steady').liveSessions === 0);
     expect(r.acc.totals('steady').today.inputAudioBytes).toBe(30 * FRAME.length);
   });
 
@@ -164,7 +157,7 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     for (let i = 0; i < 60; i++) c.send(appendEvent);
     expect((await c.closed).code).toBe(CloseCode.RateLimited);
     expect(c.of('error').at(-1)?.error.code).toBe('rate_limited');
-    await until(() => r.acc.totals('flood').liveSessions === 0);
+    await until("flood's session to end", () => r.acc.totals('flood').liveSessions === 0);
     // The session.update from the relay itself is not a client message; at most 20 client frames got through.
     expect(r.acc.totals('flood').today.inputAudioBytes).toBeLessThanOrEqual(20 * FRAME.length);
   });
@@ -176,7 +169,7 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     c.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(9600).toString('base64') });
     expect((await c.closed).code).toBe(CloseCode.MessageTooBig);
     expect(c.of('error').at(-1)?.error.code).toBe('frame_too_large');
-    await until(() => r.acc.totals('big').liveSessions === 0);
+    await until("big's session to end", () => r.acc.totals('big').liveSessions === 0);
     expect(r.acc.totals('big').today).toMatchObject({ sessions: 1, inputAudioBytes: 0 });
   });
 });
