@@ -1,4 +1,6 @@
-// Shared by the operator CLIs: where the data lives and how links are built.
+// Shared by the operator CLIs: where the data lives, how links are built, and how a bad command line is answered.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 export function dataDir(): string {
   return process.env.EARSHOT_DATA_DIR ?? './data';
 }
@@ -14,4 +16,13 @@ export function onboardingLink(base: string, token: string): string {
 export function fail(message: string): never {
   console.error(`error: ${message}`);
   process.exit(1);
+}
+
+/** parseArgs, but an unknown flag or a missing value gets a sentence and the usage line, not a stack trace. */
+export function parseArgsOrFail<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    return fail(`${(err as Error).message}\n${usage}`);
+  }
 }

@@ -1,25 +1,19 @@
 // `npm run token -- create --user alice [--days 30] [--json]` | `list [--json]` | `revoke <tokenId|userId>`
-import { parseArgs } from 'node:util';
 import qrcode from 'qrcode-terminal';
 import { loadOrCreateSecret } from '../auth/secret.ts';
 import { UserStore, validUserId } from '../auth/store.ts';
 import { issueToken } from '../auth/tokens.ts';
-import { dataDir, fail, onboardingLink, publicUrl } from './data-dir.ts';
+import { dataDir, fail, onboardingLink, parseArgsOrFail, publicUrl } from './data-dir.ts';
 
 const USAGE = 'usage: npm run token -- create --user NAME [--days 30] [--json] | list [--json] | revoke <tokenId|userId>';
 
-function parse() {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: { user: { type: 'string' }, days: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } },
-    });
-  } catch (err) {
-    // An unknown flag or a missing value: a sentence and the usage line, not a stack trace.
-    return fail(`${(err as Error).message}\n${USAGE}`);
-  }
-}
-const { positionals, values } = parse();
+const { positionals, values } = parseArgsOrFail(
+  {
+    allowPositionals: true,
+    options: { user: { type: 'string' }, days: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } },
+  },
+  USAGE,
+);
 const [command, target] = positionals;
 const store = await UserStore.open(dataDir());
 

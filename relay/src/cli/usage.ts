@@ -1,22 +1,17 @@
 // `npm run usage -- [--user alice] [--since 2026-11-01] [--until 2026-11-30] [--json]`
 // Usage per user from the durable log in `<EARSHOT_DATA_DIR>/usage/` (see accounts/usage-log.ts). Read-only,
 // so it is safe to run while the relay is writing: a half-written last line is ignored.
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { buildReport, formatTable, ReportError } from '../accounts/report.ts';
 import { USAGE_DIR } from '../accounts/usage-log.ts';
-import { dataDir, fail } from './data-dir.ts';
+import { dataDir, fail, parseArgsOrFail } from './data-dir.ts';
 
 const USAGE = 'usage: npm run usage -- [--user alice] [--since 2026-11-01] [--until 2026-11-30] [--json]';
 
-let values: { user?: string; since?: string; until?: string; json?: boolean };
-try {
-  ({ values } = parseArgs({
-    options: { user: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean', default: false } },
-  }));
-} catch (err) {
-  fail(`${(err as Error).message}\n${USAGE}`);
-}
+const { values } = parseArgsOrFail(
+  { options: { user: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean', default: false } } },
+  USAGE,
+);
 try {
   const report = buildReport(join(dataDir(), USAGE_DIR), {
     ...(values.user !== undefined ? { user: values.user } : {}),

@@ -1,31 +1,25 @@
 // `npm run users -- add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none]
 //   [--voice V] [--instructions TEXT]` | `list [--json]` | `disable <id>` | `enable <id>`
 // Changes apply to a running relay without a restart (it watches users.json).
-import { parseArgs } from 'node:util';
 import { UserStore, validUserId, type UserRecord } from '../auth/store.ts';
-import { dataDir, fail } from './data-dir.ts';
+import { dataDir, fail, parseArgsOrFail } from './data-dir.ts';
 
 const USAGE = 'usage: npm run users -- add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none] [--voice V] [--instructions TEXT] | list [--json] | disable|enable <id>';
 
-function parse() {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        'max-sessions': { type: 'string' },
-        'daily-minutes': { type: 'string' },
-        'monthly-minutes': { type: 'string' },
-        voice: { type: 'string' },
-        instructions: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    // An unknown flag or a value like `-1`: a sentence and the usage line, not a stack trace.
-    return fail(`${(err as Error).message}\n${USAGE}`);
-  }
-}
-const { positionals, values } = parse();
+const { positionals, values } = parseArgsOrFail(
+  {
+    allowPositionals: true,
+    options: {
+      'max-sessions': { type: 'string' },
+      'daily-minutes': { type: 'string' },
+      'monthly-minutes': { type: 'string' },
+      voice: { type: 'string' },
+      instructions: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  },
+  USAGE,
+);
 const [command, id] = positionals;
 const store = await UserStore.open(dataDir());
 
