@@ -42,7 +42,7 @@ export async function runLatencyBench(turns = 10): Promise<LatencyReport> {
       median: percentile(sorted, 50),
       p95: percentile(sorted, 95),
       frameMs: 20,
-      codecMsPerFrame: stats.codec?.meanFrameHandlingMs ?? Number.NaN,
+      codecMsPerFrame: stats.session?.meanFrameHandlingMs ?? Number.NaN,
       silenceWindowMs: relay.config.policy.turnDetection?.type === 'server_vad' ? relay.config.policy.turnDetection.silence_duration_ms : Number.NaN,
     };
   } finally {

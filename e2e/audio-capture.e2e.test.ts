@@ -1,6 +1,6 @@
-// The production build's capture path in real Chromium: fake-mic WAV -> capture worklet -> codec worker
+// The production build's capture path in real Chromium: fake-mic WAV -> capture worklet -> session worker
 // (resample, pcm16, base64) -> WebSocket. What leaves the browser must match the same WAV resampled by sox.
-// Also checks the return path through the codec worker into the playback worklet and the echo-cancel loopback.
+// Also checks the return path through the session worker into the playback worklet and the echo-cancel loopback.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -96,7 +96,7 @@ describe('capture path (production build, fake microphone)', () => {
         const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
         console.log(
           `capture ${rate} Hz -> wire: correlation with sox ${r.toFixed(4)} at lag ${lag} samples; appends ${appends.length}; ` +
-            `codec frame handling ${stats.codec?.meanFrameHandlingMs.toFixed(3)} ms/frame; baseLatency ${(stats.context!.baseLatency * 1000).toFixed(1)} ms`,
+            `codec frame handling ${stats.session?.meanFrameHandlingMs.toFixed(3)} ms/frame; baseLatency ${(stats.context!.baseLatency * 1000).toFixed(1)} ms`,
         );
         expect(r).toBeGreaterThanOrEqual(0.95);
         await page.evaluate(() => window.lab.stopEngine());
@@ -194,7 +194,7 @@ describe('capture path (production build, fake microphone)', () => {
     await listening();
     const first = await server.connection(index);
     await page.evaluate(() => window.lab.stopEngine());
-    expect(await page.evaluate(() => window.lab.engine()!.debugStats())).toMatchObject({ output: 'none', codec: null });
+    expect(await page.evaluate(() => window.lab.engine()!.debugStats())).toMatchObject({ output: 'none', session: null });
     await until('socket closed', () => first.ws.readyState === first.ws.CLOSED, 20_000);
     await start();
     await listening();
@@ -228,7 +228,7 @@ describe('capture path (production build, fake microphone)', () => {
       console.log(`mic blocked -> ${JSON.stringify(error)}`);
       expect(error).toMatchObject({ reason: 'mic_denied', fatal: true });
       expect((error as { message: string }).message).toMatch(/Site settings › Microphone › Allow/);
-      expect(await page.evaluate(() => window.lab.engine()!.debugStats())).toMatchObject({ output: 'none', codec: null });
+      expect(await page.evaluate(() => window.lab.engine()!.debugStats())).toMatchObject({ output: 'none', session: null });
     } finally {
       await denied.close();
     }

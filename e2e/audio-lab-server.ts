@@ -1,6 +1,6 @@
 // A tiny stand-in relay for the audio engine's browser tests: serves the production build (dist/client), answers
 // GET /api/session-check, and accepts the Realtime WebSocket with Earshot's subprotocols, recording what the
-// browser's codec worker sends and letting the test push server events. Loopback only (127.0.0.1).
+// browser's session worker sends and letting the test push server events. Loopback only (127.0.0.1).
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';

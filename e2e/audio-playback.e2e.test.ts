@@ -1,5 +1,5 @@
 // The production build's playback worklet in real Chromium, driven directly from the lab page (standing in for the
-// codec worker) with a tap worklet recording its output sample for sample.
+// session worker) with a tap worklet recording its output sample for sample.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
@@ -54,7 +54,7 @@ describe('playback worklet (production build)', () => {
     });
     const total = Math.round(rate * 1.5);
     const ref = known(total);
-    // Send in 441-sample chunks (odd, not a multiple of 128), paced faster than real time, like the codec worker.
+    // Send in 441-sample chunks (odd, not a multiple of 128), paced faster than real time, like the session worker.
     await page.evaluate(async (samples) => {
       const rig = window.lab.rig!;
       for (let i = 0; i < samples.length; i += 441) {

@@ -1,5 +1,5 @@
 // The whole engine against the real relay and its built-in simulator: fake-mic speech -> capture worklet ->
-// codec worker -> relay -> simulator VAD and reply -> codec worker -> playback worklet -> echo-cancel loopback.
+// session worker -> relay -> simulator VAD and reply -> session worker -> playback worklet -> echo-cancel loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './browser.ts';
@@ -60,7 +60,7 @@ describe('engine against the real relay and simulator', () => {
     const latency = events.find((e) => e.kind === 'turn-latency') as { ms: number } | undefined;
     const assistant = events.filter((e) => e.kind === 'transcript' && e.role === 'assistant').at(-1);
     const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
-    console.log(`relay turn: states ${kinds.join(' > ')}; turn latency ${latency?.ms} ms; assistant said ${JSON.stringify((assistant as { text?: string })?.text)}; loopback inbound energy ${stats.loopback?.inbound.totalAudioEnergy.toFixed(4)}; appends ${stats.codec?.appendsSent}`);
+    console.log(`relay turn: states ${kinds.join(' > ')}; turn latency ${latency?.ms} ms; assistant said ${JSON.stringify((assistant as { text?: string })?.text)}; loopback inbound energy ${stats.loopback?.inbound.totalAudioEnergy.toFixed(4)}; appends ${stats.session?.appendsSent}`);
     expect(kinds.slice(0, 2)).toEqual(['connecting', 'listening']);
     expect(kinds).toContain('hearing');
     expect(kinds).toContain('thinking');
@@ -82,13 +82,13 @@ describe('engine against the real relay and simulator', () => {
     await page.evaluate(([relayUrl, t, s]) => window.lab.startEngine({ relayUrl, token: t, settings: s }), [relay.url, token, settings] as const);
     await page.waitForFunction(() => window.lab.events.some((e) => e.kind === 'state' && e.state.kind === 'listening'), null, { timeout: 10_000 });
     await page.waitForTimeout(1000);
-    const idleAppends = (await page.evaluate(() => window.lab.engine()!.debugStats())).codec!.appendsSent;
+    const idleAppends = (await page.evaluate(() => window.lab.engine()!.debugStats())).session!.appendsSent;
     await page.evaluate(() => window.lab.engine()!.setTalking(true));
     await page.waitForTimeout(2500);
     await page.evaluate(() => window.lab.engine()!.setTalking(false));
     await page.waitForFunction(() => window.lab.events.some((e) => e.kind === 'turn-latency'), null, { timeout: 20_000 });
     const events = await page.evaluate(() => window.lab.events);
-    const heldAppends = (await page.evaluate(() => window.lab.engine()!.debugStats())).codec!.appendsSent;
+    const heldAppends = (await page.evaluate(() => window.lab.engine()!.debugStats())).session!.appendsSent;
     console.log(`hold-to-talk: appends while idle ${idleAppends}, after a 2.5 s hold ${heldAppends}; states ${stateKinds(events).join(' > ')}`);
     expect(idleAppends).toBe(0);
     expect(heldAppends).toBeGreaterThan(100);
@@ -110,11 +110,11 @@ describe('engine against the real relay and simulator', () => {
     let sessions = 0;
     while (sessions < 2 && Date.now() < deadline) {
       await page.waitForTimeout(250);
-      sessions = (await page.evaluate(() => window.lab.engine()!.debugStats())).codec?.sessions ?? 0;
+      sessions = (await page.evaluate(() => window.lab.engine()!.debugStats())).session?.sessions ?? 0;
     }
     expect(sessions).toBeGreaterThanOrEqual(2);
     const events = await page.evaluate(() => window.lab.events);
-    console.log(`expiry: states ${stateKinds(events).join(" > ")}; sessions ${(await page.evaluate(() => window.lab.engine()!.debugStats())).codec?.sessions}`);
+    console.log(`expiry: states ${stateKinds(events).join(" > ")}; sessions ${(await page.evaluate(() => window.lab.engine()!.debugStats())).session?.sessions}`);
     expect(stateKinds(events)).not.toContain('error');
     expect(stateKinds(events).at(-1)).not.toBe('idle');
     await page.evaluate(() => window.lab.stopEngine());

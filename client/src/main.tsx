@@ -2,7 +2,7 @@
 import { render } from 'solid-js/web';
 import { useRegisterSW } from 'virtual:pwa-register/solid';
 import { App } from './ui/App.tsx';
-import { createEngine } from './session/engine.ts';
+import { createEngine } from './session/main/engine.ts';
 import { adoptTokenFromLocation, makeTokenStore } from './app/token-store.ts';
 import { checkToken } from './app/session-check.ts';
 import './ui/styles.css';

@@ -2,8 +2,8 @@
 // the playback worklet on `window.lab` for Chromium tests. It uses the production worklet/worker bundles.
 import playbackWorkletUrl from '../audio/playback.worklet.ts?worker&url';
 import tapWorkletUrl from './tap.worklet.ts?worker&url';
-import type { CodecToPlayback, MainToPlayback, PlaybackToCodec } from '../audio/messages.ts';
-import { createEngine } from '../session/engine.ts';
+import type { SessionToPlayback, MainToPlayback, PlaybackToSession } from '../audio/messages.ts';
+import { createEngine } from '../session/main/engine.ts';
 import type { EngineEvent, EngineStartOptions } from '../session/engine-api.ts';
 
 interface TapBatch {
@@ -11,7 +11,7 @@ interface TapBatch {
   samples: Float32Array;
 }
 
-/** A playback worklet driven directly (the lab plays the codec worker's part) with a tap recording its output. */
+/** A playback worklet driven directly (the lab plays the session worker's part) with a tap recording its output. */
 async function playbackRig() {
   const ctx = new AudioContext({ latencyHint: 'interactive' });
   await Promise.all([ctx.audioWorklet.addModule(playbackWorkletUrl), ctx.audioWorklet.addModule(tapWorkletUrl), ctx.resume()]);
@@ -19,12 +19,12 @@ async function playbackRig() {
   const tap = new AudioWorkletNode(ctx, 'tap.worklet', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
   playback.connect(tap);
   const channel = new MessageChannel();
-  playback.port.postMessage({ kind: 'connect', codec: channel.port1, waveform: null } satisfies MainToPlayback, [channel.port1]);
-  const reports: PlaybackToCodec[] = [];
-  channel.port2.onmessage = (e: MessageEvent<PlaybackToCodec>) => reports.push(e.data);
+  playback.port.postMessage({ kind: 'connect', session: channel.port1, waveform: null } satisfies MainToPlayback, [channel.port1]);
+  const reports: PlaybackToSession[] = [];
+  channel.port2.onmessage = (e: MessageEvent<PlaybackToSession>) => reports.push(e.data);
   const batches: TapBatch[] = [];
   tap.port.onmessage = (e: MessageEvent<TapBatch>) => batches.push(e.data);
-  const send = (msg: CodecToPlayback) => channel.port2.postMessage(msg, msg.kind === 'chunk' ? [msg.samples.buffer] : []);
+  const send = (msg: SessionToPlayback) => channel.port2.postMessage(msg, msg.kind === 'chunk' ? [msg.samples.buffer] : []);
   return {
     sampleRate: ctx.sampleRate,
     send,

@@ -1,10 +1,10 @@
 // Capture worklet (processor 'capture.worklet'): runs on the audio rendering thread at the AudioContext's native
-// rate. Cuts the mic into exact 20 ms frames and transfers each straight to the codec worker over a MessagePort;
+// rate. Cuts the mic into exact 20 ms frames and transfers each straight to the session worker over a MessagePort;
 // sends each frame's level and outline to the waveform worker. Never throws out of process(): a bad block is dropped.
 import { FRAME_MS, WAVE_POINTS_PER_FRAME } from './constants.ts';
 import { FrameCutter } from '../dsp/frame-cutter.ts';
 import { levelsOf } from '../dsp/levels.ts';
-import type { CaptureToCodec, MainToCapture, ToWaveform, WorkletToMain } from './messages.ts';
+import type { CaptureToSession, MainToCapture, ToWaveform, WorkletToMain } from './messages.ts';
 
 function outline(frame: Float32Array, points: number): Float32Array {
   const out = new Float32Array(points * 2);
@@ -25,7 +25,7 @@ function outline(frame: Float32Array, points: number): Float32Array {
 }
 
 class CaptureProcessor extends AudioWorkletProcessor {
-  private codec: MessagePort | null = null;
+  private session: MessagePort | null = null;
   private waveform: MessagePort | null = null;
   private muted = false;
   private closed = false;
@@ -38,7 +38,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
       const msg = event.data;
       switch (msg.kind) {
         case 'connect':
-          this.codec = msg.codec;
+          this.session = msg.session;
           this.waveform = msg.waveform;
           break;
         case 'mute':
@@ -46,9 +46,9 @@ class CaptureProcessor extends AudioWorkletProcessor {
           break;
         case 'close':
           this.closed = true;
-          this.codec?.close();
+          this.session?.close();
           this.waveform?.close();
-          this.codec = this.waveform = null;
+          this.session = this.waveform = null;
           break;
       }
     };
@@ -62,9 +62,9 @@ class CaptureProcessor extends AudioWorkletProcessor {
       this.waveform.postMessage(msg, [wave.buffer]);
     }
     // Muted: stop sending appends (the session stays up; the provider simply hears nothing).
-    if (this.codec && !this.muted) {
-      const msg: CaptureToCodec = { kind: 'frame', samples: frame, rms: levels.rms, peak: levels.peak };
-      this.codec.postMessage(msg, [frame.buffer]);
+    if (this.session && !this.muted) {
+      const msg: CaptureToSession = { kind: 'frame', samples: frame, rms: levels.rms, peak: levels.peak };
+      this.session.postMessage(msg, [frame.buffer]);
     }
   }
 

@@ -4,29 +4,29 @@ import type { Levels } from '../dsp/levels.ts';
 
 /** Main thread -> capture worklet (node.port). */
 export type MainToCapture =
-  | { kind: 'connect'; codec: MessagePort; waveform: MessagePort | null }
+  | { kind: 'connect'; session: MessagePort; waveform: MessagePort | null }
   | { kind: 'mute'; muted: boolean }
   | { kind: 'close' };
 
-/** Capture worklet -> codec worker: one exact 20 ms frame at the context rate. */
-export type CaptureToCodec = { kind: 'frame'; samples: Float32Array; rms: number; peak: number };
+/** Capture worklet -> session worker: one exact 20 ms frame at the context rate. */
+export type CaptureToSession = { kind: 'frame'; samples: Float32Array; rms: number; peak: number };
 
 /** Either worklet -> waveform worker: one frame's level and its min/max outline. */
 export type ToWaveform = { kind: 'wave'; source: 'input' | 'output'; levels: Levels; outline: Float32Array };
 
 /** Main thread -> playback worklet (node.port). */
-export type MainToPlayback = { kind: 'connect'; codec: MessagePort; waveform: MessagePort | null } | { kind: 'close' };
+export type MainToPlayback = { kind: 'connect'; session: MessagePort; waveform: MessagePort | null } | { kind: 'close' };
 
-/** Codec worker -> playback worklet. */
-export type CodecToPlayback =
+/** Session worker -> playback worklet. */
+export type SessionToPlayback =
   | { kind: 'chunk'; itemId: string; samples: Float32Array }
   /** No more audio for this item: play out the rest even below the jitter target, then report `drained`. */
   | { kind: 'end'; itemId: string }
   /** Silence within one render quantum; answered by `flushed`. */
   | { kind: 'flush' };
 
-/** Playback worklet -> codec worker. `taken` counts every sample that left the ring (played or flushed). */
-export type PlaybackToCodec =
+/** Playback worklet -> session worker. `taken` counts every sample that left the ring (played or flushed). */
+export type PlaybackToSession =
   | { kind: 'started'; itemId: string; frame: number }
   | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number }
   | { kind: 'drained'; itemId: string; taken: number }

@@ -1,10 +1,10 @@
-// Playback worklet (processor 'playback.worklet'): a bounded ring of context-rate samples fed by the codec worker.
+// Playback worklet (processor 'playback.worklet'): a bounded ring of context-rate samples fed by the session worker.
 // Plays chunks back to back; starts after JITTER_TARGET_MS is queued (or at once when the item has ended);
 // on underrun fades the last sample to silence (no click) and re-buffers; `flush` silences output from the next
 // render quantum and reports exactly how many samples of each item were played, so the session can truncate.
-// Threading: runs on the audio thread; talks to the codec worker and waveform worker over MessagePorts.
+// Threading: runs on the audio thread; talks to the session worker and waveform worker over MessagePorts.
 import { FADE_SAMPLES, JITTER_TARGET_MS, PLAYBACK_REPORT_MS, PLAYBACK_RING_SECONDS, WAVE_POINTS_PER_FRAME } from './constants.ts';
-import type { CodecToPlayback, MainToPlayback, PlaybackToCodec, ToWaveform, WorkletToMain } from './messages.ts';
+import type { SessionToPlayback, MainToPlayback, PlaybackToSession, ToWaveform, WorkletToMain } from './messages.ts';
 
 interface Segment {
   itemId: string;
@@ -37,7 +37,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
   private reportPeak = 0;
   private reportLo = new Float32Array(WAVE_POINTS_PER_FRAME).fill(0);
   private reportHi = new Float32Array(WAVE_POINTS_PER_FRAME).fill(0);
-  private codec: MessagePort | null = null;
+  private session: MessagePort | null = null;
   private waveform: MessagePort | null = null;
   private closed = false;
   private flushRequested = false;
@@ -48,22 +48,22 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       const msg = event.data;
       switch (msg.kind) {
         case 'connect':
-          this.codec = msg.codec;
+          this.session = msg.session;
           this.waveform = msg.waveform;
-          this.codec.onmessage = (e: MessageEvent<CodecToPlayback>) => this.onCodec(e.data);
+          this.session.onmessage = (e: MessageEvent<SessionToPlayback>) => this.onSession(e.data);
           break;
         case 'close':
           this.closed = true;
-          this.codec?.close();
+          this.session?.close();
           this.waveform?.close();
-          this.codec = this.waveform = null;
+          this.session = this.waveform = null;
           break;
       }
     };
   }
 
-  private post(msg: PlaybackToCodec): void {
-    this.codec?.postMessage(msg);
+  private post(msg: PlaybackToSession): void {
+    this.session?.postMessage(msg);
   }
 
   private item(itemId: string): ItemState {
@@ -75,7 +75,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     return state;
   }
 
-  private onCodec(msg: CodecToPlayback): void {
+  private onSession(msg: SessionToPlayback): void {
     try {
       switch (msg.kind) {
         case 'chunk':
@@ -220,7 +220,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     if (!this.playing) this.lastSample = 0;
   }
 
-  /** Progress to the codec worker and the outline to the waveform worker, every PLAYBACK_REPORT_MS. */
+  /** Progress to the session worker and the outline to the waveform worker, every PLAYBACK_REPORT_MS. */
   private report(out: Float32Array): void {
     const points = WAVE_POINTS_PER_FRAME;
     for (let k = 0; k < out.length; k++) {

@@ -1,4 +1,4 @@
-// Base64 (RFC 4648, standard alphabet, padded) for the codec worker's hot path: every 20 ms frame is encoded,
+// Base64 (RFC 4648, standard alphabet, padded) for the session worker's hot path: every 20 ms frame is encoded,
 // every output delta decoded. `encodeBase64`/`decodeBase64` use the engine's native Uint8Array.prototype.toBase64 /
 // Uint8Array.fromBase64 where they exist (Chromium 140+: native code, several times faster than any JS loop) and
 // fall back to the table codec below (Node 20, older browsers).

@@ -5,7 +5,7 @@ function tone(rate: number, freq: number, seconds: number, amplitude = 0.5): Flo
   return Float32Array.from({ length: Math.round(rate * seconds) }, (_, n) => amplitude * Math.sin((2 * Math.PI * freq * n) / rate));
 }
 
-/** Feeds the resampler in 20 ms chunks, as the codec worker does. */
+/** Feeds the resampler in 20 ms chunks, as the session worker does. */
 function streamThrough(r: Resampler, input: Float32Array): Float32Array {
   const chunk = Math.round(r.inRate / 50);
   const parts: Float32Array[] = [];

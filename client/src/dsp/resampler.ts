@@ -1,5 +1,5 @@
 // Streaming rational-ratio resampler: a polyphase FIR whose prototype is a Kaiser-windowed sinc.
-// Used by the codec worker for capture (context rate -> 24 kHz) and playback (24 kHz -> context rate).
+// Used by the session worker for capture (context rate -> 24 kHz) and playback (24 kHz -> context rate).
 // For in -> out we upsample by L and decimate by M (L/M = out/in reduced), but only ever compute the
 // phase that an output sample needs, so the cost is K taps per output sample.
 //

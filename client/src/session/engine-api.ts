@@ -83,12 +83,12 @@ export interface Engine {
   subscribe(listener: (event: EngineEvent) => void): () => void;
   /**
    * Diagnostics (added by the audio engine; optional so UI test fakes need not implement it): browser tests read
-   * the echo-cancel loopback's RTP stats and the codec worker's counters from here. createEngine() provides it.
+   * the echo-cancel loopback's RTP stats and the session worker's counters from here. createEngine() provides it.
    */
   debugStats?(): Promise<EngineDebugStats>;
 }
 
-/** Snapshot of the audio graph and codec worker, for tests and a debug view. */
+/** Snapshot of the audio graph and session worker, for tests and a debug view. */
 export interface EngineDebugStats {
   context: { sampleRate: number; state: string; baseLatency: number; outputLatency: number } | null;
   /** How assistant audio reaches the speaker: through the WebRTC loopback the echo canceller sees, or directly. */
@@ -97,7 +97,7 @@ export interface EngineDebugStats {
     outbound: { bytesSent: number; packetsSent: number };
     inbound: { bytesReceived: number; packetsReceived: number; totalAudioEnergy: number; totalSamplesReceived: number; concealedSamples: number };
   } | null;
-  codec: { appendsSent: number; framesDropped: number; reconnects: number; sessions: number; framesReceived: number; meanFrameHandlingMs: number } | null;
+  session: { appendsSent: number; framesDropped: number; reconnects: number; sessions: number; framesReceived: number; meanFrameHandlingMs: number } | null;
   /** Frames drawn by the waveform worker, if one runs. */
   waveform: 'offscreen-worker' | 'main-thread' | 'none';
 }

@@ -1,13 +1,13 @@
 // Codec-worker side of playback: resamples 24 kHz assistant audio to the AudioContext rate and feeds the playback
 // worklet's ring no further than PLAYBACK_HIGH_WATER_MS ahead of what it has played (the provider streams faster
 // than real time; the rest waits here, so the worklet's ring stays small and bounded).
-import { PLAYBACK_HIGH_WATER_MS, WIRE_SAMPLE_RATE } from '../audio/constants.ts';
-import type { CodecToPlayback, PlaybackToCodec } from '../audio/messages.ts';
-import { Resampler } from '../dsp/resampler.ts';
+import { PLAYBACK_HIGH_WATER_MS, WIRE_SAMPLE_RATE } from '../../audio/constants.ts';
+import type { SessionToPlayback, PlaybackToSession } from '../../audio/messages.ts';
+import { Resampler } from '../../dsp/resampler.ts';
 import type { PlaybackControl } from './conversation.ts';
 
 export interface PlaybackPort {
-  postMessage(message: CodecToPlayback, transfer?: Transferable[]): void;
+  postMessage(message: SessionToPlayback, transfer?: Transferable[]): void;
 }
 
 type Pending = { kind: 'chunk'; itemId: string; samples: Float32Array } | { kind: 'end'; itemId: string };
@@ -52,7 +52,7 @@ export class PlaybackFeeder implements PlaybackControl {
   }
 
   /** Feed the worklet's reports back in: they carry how much has left its ring. */
-  onReport(report: PlaybackToCodec): void {
+  onReport(report: PlaybackToSession): void {
     if ('taken' in report) this.taken = Math.max(this.taken, report.taken);
     this.pump();
   }

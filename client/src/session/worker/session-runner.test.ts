@@ -3,10 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { CloseCode } from '../../../protocol/close-codes.ts';
-import type { SessionCheckBody } from '../../../protocol/relay-http.ts';
-import type { CodecToPlayback } from '../audio/messages.ts';
-import type { EngineEvent, EngineSettings } from './engine-api.ts';
+import { CloseCode } from '../../../../protocol/close-codes.ts';
+import type { SessionCheckBody } from '../../../../protocol/relay-http.ts';
+import type { SessionToPlayback } from '../../audio/messages.ts';
+import type { EngineEvent, EngineSettings } from '../engine-api.ts';
 import { PlaybackFeeder } from './playback-feeder.ts';
 import { SessionRunner, relayUrls, type SocketLike } from './session-runner.ts';
 
@@ -53,7 +53,7 @@ async function stub(): Promise<Stub> {
 
 function makeRunner() {
   const events: EngineEvent[] = [];
-  const playbackMsgs: CodecToPlayback[] = [];
+  const playbackMsgs: SessionToPlayback[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const runner = new SessionRunner({
     fetch: async (url, init) => {

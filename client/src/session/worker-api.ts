@@ -1,16 +1,16 @@
-// The codec worker's Comlink control surface. Audio never goes through these calls: it arrives on the
+// The session worker's Comlink control surface. Audio never goes through these calls: it arrives on the
 // MessagePorts handed over in `init`. Events come back through the proxied `onEvent` callback.
 import type { EngineEvent, EngineSettings } from './engine-api.ts';
 
-export interface CodecInit {
+export interface SessionWorkerInit {
   contextRate: number;
-  /** From the capture worklet: `CaptureToCodec` frames. */
+  /** From the capture worklet: `CaptureToSession` frames. */
   capture: MessagePort;
-  /** To/from the playback worklet: `CodecToPlayback` / `PlaybackToCodec`. */
+  /** To/from the playback worklet: `SessionToPlayback` / `PlaybackToSession`. */
   playback: MessagePort;
 }
 
-export interface CodecStats {
+export interface SessionWorkerStats {
   appendsSent: number;
   framesDropped: number;
   reconnects: number;
@@ -20,8 +20,8 @@ export interface CodecStats {
   meanFrameHandlingMs: number;
 }
 
-export interface CodecWorkerApi {
-  init(init: CodecInit, onEvent: (event: EngineEvent) => void): void;
+export interface SessionWorkerApi {
+  init(init: SessionWorkerInit, onEvent: (event: EngineEvent) => void): void;
   start(options: { relayUrl: string; token: string; settings: EngineSettings }): void;
   stop(): void;
   mute(muted: boolean): void;
@@ -29,7 +29,7 @@ export interface CodecWorkerApi {
   interrupt(): void;
   sendText(text: string): void;
   setTalking(down: boolean): void;
-  stats(): CodecStats;
+  stats(): SessionWorkerStats;
   /** Close ports; the main thread terminates the worker after this resolves. */
   dispose(): void;
 }

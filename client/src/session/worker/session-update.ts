@@ -1,8 +1,8 @@
 // Builds the client's `session.update` from the person's settings, keeping only the fields the relay's policy
 // lets a client change (the relay rejects the whole event if one locked field is present).
-import type { ClientEvent, EventOf } from '../../../protocol/realtime.ts';
-import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
-import type { EngineSettings } from './engine-api.ts';
+import type { ClientEvent, EventOf } from '../../../../protocol/realtime.ts';
+import type { ClientPolicyView } from '../../../../protocol/relay-http.ts';
+import type { EngineSettings } from '../engine-api.ts';
 
 export const HANDS_FREE_TURN_DETECTION = {
   type: 'server_vad',

@@ -1,11 +1,11 @@
 // Codec-worker side of capture: 20 ms context-rate frames -> 24 kHz -> pcm16 LE -> base64 ->
 // `input_audio_buffer.append`, with the barge-in guard deciding what the provider hears while the assistant speaks.
-import { WIRE_SAMPLE_RATE } from '../audio/constants.ts';
-import { encodeBase64 } from '../dsp/base64.ts';
-import { toDbfs } from '../dsp/levels.ts';
-import { floatToPcm16 } from '../dsp/pcm16.ts';
-import { Resampler } from '../dsp/resampler.ts';
-import type { ClientEvent } from '../../../protocol/realtime.ts';
+import { WIRE_SAMPLE_RATE } from '../../audio/constants.ts';
+import { encodeBase64 } from '../../dsp/base64.ts';
+import { toDbfs } from '../../dsp/levels.ts';
+import { floatToPcm16 } from '../../dsp/pcm16.ts';
+import { Resampler } from '../../dsp/resampler.ts';
+import type { ClientEvent } from '../../../../protocol/realtime.ts';
 import { DEFAULT_GUARD, guardStep, initialGuard, type GuardConfig, type GuardState } from './barge-in-guard.ts';
 
 export interface CaptureContext {

@@ -1,17 +1,17 @@
-// The session lifecycle inside the codec worker: token check, socket, reconnect with backoff, fresh session on
+// The session lifecycle inside the session worker: token check, socket, reconnect with backoff, fresh session on
 // expiry (carrying the conversation so far), and the glue between capture frames, the Conversation state machine
 // and the playback feeder. Every I/O primitive is passed in, so Node tests drive it with a real `ws` socket.
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type RejectBody, type SessionCheckBody } from '../../../protocol/relay-http.ts';
-import type { ClientEvent, ServerEvent } from '../../../protocol/realtime.ts';
-import { LEVEL_EVENT_HZ, MAX_SOCKET_BUFFERED_BYTES } from '../audio/constants.ts';
-import type { PlaybackToCodec } from '../audio/messages.ts';
-import { decodeBase64 } from '../dsp/base64.ts';
-import { pcm16ToFloat } from '../dsp/pcm16.ts';
+import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type RejectBody, type SessionCheckBody } from '../../../../protocol/relay-http.ts';
+import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts';
+import { LEVEL_EVENT_HZ, MAX_SOCKET_BUFFERED_BYTES } from '../../audio/constants.ts';
+import type { PlaybackToSession } from '../../audio/messages.ts';
+import { decodeBase64 } from '../../dsp/base64.ts';
+import { pcm16ToFloat } from '../../dsp/pcm16.ts';
 import { backoffDelay } from './backoff.ts';
 import { CaptureSender } from './capture-sender.ts';
 import { Conversation, contextCarryEvent } from './conversation.ts';
-import type { EngineError, EngineEvent, EngineSettings, EngineState } from './engine-api.ts';
-import { closeAction, rejectError, unreachableError } from './errors.ts';
+import type { EngineError, EngineEvent, EngineSettings, EngineState } from '../engine-api.ts';
+import { closeAction, rejectError, unreachableError } from '../errors.ts';
 import type { PlaybackFeeder } from './playback-feeder.ts';
 import { planSessionUpdate } from './session-update.ts';
 
@@ -150,7 +150,7 @@ export class SessionRunner {
     }
   }
 
-  onPlaybackReport(report: PlaybackToCodec): void {
+  onPlaybackReport(report: PlaybackToSession): void {
     this.deps.playback.onReport(report);
     switch (report.kind) {
       case 'started':
@@ -247,7 +247,7 @@ export class SessionRunner {
         this.conversation.onServerEvent(event);
       } catch (err) {
         // A malformed event (e.g. corrupt base64 audio) is dropped; the conversation goes on.
-        console.error('[codec] server event', event.type, err);
+        console.error('[session] server event', event.type, err);
       }
     };
     socket.onclose = (ev) => {

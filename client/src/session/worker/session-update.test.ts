@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
-import type { EngineSettings } from './engine-api.ts';
+import type { ClientPolicyView } from '../../../../protocol/relay-http.ts';
+import type { EngineSettings } from '../engine-api.ts';
 import { planSessionUpdate } from './session-update.ts';
 
 const policy: ClientPolicyView = {

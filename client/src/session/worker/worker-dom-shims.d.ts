@@ -1,3 +1,3 @@
-// Type-only: engine-api.ts (shared with the DOM app) names HTMLCanvasElement in EngineStartOptions, which the codec
+// Type-only: engine-api.ts (shared with the DOM app) names HTMLCanvasElement in EngineStartOptions, which the session
 // worker never uses. Declared empty for the WebWorker type-check only (tsconfig.worker.json), never at runtime.
 interface HTMLCanvasElement {}

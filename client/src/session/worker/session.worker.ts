@@ -1,10 +1,10 @@
-// Codec/session worker: owns the relay WebSocket and every audio byte between the worklets and the socket
-// (resampling, pcm16, base64). Controlled through Comlink (CodecWorkerApi); audio arrives and leaves on
+// Session worker: owns the relay WebSocket and every audio byte between the worklets and the socket
+// (resampling, pcm16, base64). Controlled through Comlink (SessionWorkerApi); audio arrives and leaves on
 // MessagePorts wired directly to the worklets. The main thread only receives compact EngineEvents.
 import * as Comlink from 'comlink';
-import type { CaptureToCodec, PlaybackToCodec } from '../audio/messages.ts';
-import type { CodecInit, CodecStats, CodecWorkerApi } from './codec-api.ts';
-import type { EngineEvent } from './engine-api.ts';
+import type { CaptureToSession, PlaybackToSession } from '../../audio/messages.ts';
+import type { SessionWorkerInit, SessionWorkerStats, SessionWorkerApi } from '../worker-api.ts';
+import type { EngineEvent } from '../engine-api.ts';
 import { PlaybackFeeder } from './playback-feeder.ts';
 import { SessionRunner, type SocketLike } from './session-runner.ts';
 
@@ -13,8 +13,8 @@ let ports: MessagePort[] = [];
 let framesReceived = 0;
 let handlingMsTotal = 0;
 
-const api: CodecWorkerApi = {
-  init(init: CodecInit, onEvent: (event: EngineEvent) => void) {
+const api: SessionWorkerApi = {
+  init(init: SessionWorkerInit, onEvent: (event: EngineEvent) => void) {
     const emit = (event: EngineEvent) => {
       // A failed callback (page gone) must not kill the audio path.
       Promise.resolve(onEvent(event)).catch(() => undefined);
@@ -33,21 +33,21 @@ const api: CodecWorkerApi = {
       contextRate: init.contextRate,
     });
     const r = runner;
-    init.capture.onmessage = (e: MessageEvent<CaptureToCodec>) => {
+    init.capture.onmessage = (e: MessageEvent<CaptureToSession>) => {
       const t0 = performance.now();
       try {
         r.onCaptureFrame(e.data.samples, e.data.rms);
       } catch (err) {
-        console.error('[codec] capture frame', err);
+        console.error('[session] capture frame', err);
       }
       framesReceived++;
       handlingMsTotal += performance.now() - t0;
     };
-    init.playback.onmessage = (e: MessageEvent<PlaybackToCodec>) => {
+    init.playback.onmessage = (e: MessageEvent<PlaybackToSession>) => {
       try {
         r.onPlaybackReport(e.data);
       } catch (err) {
-        console.error('[codec] playback report', err);
+        console.error('[session] playback report', err);
       }
     };
     ports = [init.capture, init.playback];
@@ -73,7 +73,7 @@ const api: CodecWorkerApi = {
   setTalking(down) {
     runner?.setTalking(down);
   },
-  stats(): CodecStats {
+  stats(): SessionWorkerStats {
     return {
       ...(runner?.stats ?? { appendsSent: 0, framesDropped: 0, reconnects: 0, sessions: 0 }),
       framesReceived,

@@ -1,16 +1,16 @@
-// Main-thread engine: wires the AudioContext, microphone, worklets, codec worker, waveform worker and the
+// Main-thread engine: wires the AudioContext, microphone, worklets, session worker, waveform worker and the
 // echo-cancel loopback, then gets out of the way. No audio sample or socket byte passes through this thread.
 // createEngine() is what the UI calls (see engine-api.ts for the contract).
 import * as Comlink from 'comlink';
-import captureWorkletUrl from '../audio/capture.worklet.ts?worker&url';
-import playbackWorkletUrl from '../audio/playback.worklet.ts?worker&url';
-import { makeLoopback, type Loopback } from '../audio/loopback.ts';
-import type { MainToCapture, MainToPlayback, MainToWaveform, WaveTheme, WorkletToMain } from '../audio/messages.ts';
-import { makeMainThreadWaveform, type WaveformView } from '../waveform/main-thread-waveform.ts';
-import { DEFAULT_THEME } from '../waveform/wave-history.ts';
-import type { CodecWorkerApi } from './codec-api.ts';
-import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions } from './engine-api.ts';
-import { micError } from './errors.ts';
+import captureWorkletUrl from '../../audio/capture.worklet.ts?worker&url';
+import playbackWorkletUrl from '../../audio/playback.worklet.ts?worker&url';
+import { makeLoopback, type Loopback } from '../../audio/loopback.ts';
+import type { MainToCapture, MainToPlayback, MainToWaveform, WaveTheme, WorkletToMain } from '../../audio/messages.ts';
+import { makeMainThreadWaveform, type WaveformView } from '../../waveform/main-thread-waveform.ts';
+import { DEFAULT_THEME } from '../../waveform/wave-history.ts';
+import type { SessionWorkerApi } from '../worker-api.ts';
+import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions } from '../engine-api.ts';
+import { micError } from '../errors.ts';
 
 export interface EngineOptions {
   /** Route playback through the WebRTC loopback so the browser's echo canceller sees it (default true). */
@@ -33,7 +33,7 @@ interface Graph {
   destination: MediaStreamAudioDestinationNode | null;
   loopback: Loopback | null;
   worker: Worker;
-  codec: Comlink.Remote<CodecWorkerApi>;
+  session: Comlink.Remote<SessionWorkerApi>;
   waveWorker: Worker | null;
   waveView: WaveformView | null;
   resizeObserver: ResizeObserver | null;
@@ -163,22 +163,22 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       }
       if (!loopback) playback.connect(ctx.destination);
 
-      // Data paths: worklet <-> codec worker, worklets -> waveform drawer. The main thread keeps none of these ports.
+      // Data paths: worklet <-> session worker, worklets -> waveform drawer. The main thread keeps none of these ports.
       const captureToCodec = new MessageChannel();
       const playbackToCodec = new MessageChannel();
       const captureWave = options.canvas ? new MessageChannel() : null;
       const playbackWave = options.canvas ? new MessageChannel() : null;
 
-      const worker = new Worker(new URL('./codec.worker.ts', import.meta.url), { type: 'module', name: 'codec' });
+      const worker = new Worker(new URL('../worker/session.worker.ts', import.meta.url), { type: 'module', name: 'session' });
       cleanups.push(() => worker.terminate());
-      const codec = Comlink.wrap<CodecWorkerApi>(worker);
-      await codec.init(
+      const session = Comlink.wrap<SessionWorkerApi>(worker);
+      await session.init(
         Comlink.transfer({ contextRate: ctx.sampleRate, capture: captureToCodec.port2, playback: playbackToCodec.port2 }, [captureToCodec.port2, playbackToCodec.port2]),
         Comlink.proxy((event: EngineEvent) => emit(event)),
       );
-      const connectCapture: MainToCapture = { kind: 'connect', codec: captureToCodec.port1, waveform: captureWave?.port1 ?? null };
+      const connectCapture: MainToCapture = { kind: 'connect', session: captureToCodec.port1, waveform: captureWave?.port1 ?? null };
       capture.port.postMessage(connectCapture, [captureToCodec.port1, ...(captureWave ? [captureWave.port1] : [])]);
-      const connectPlayback: MainToPlayback = { kind: 'connect', codec: playbackToCodec.port1, waveform: playbackWave?.port1 ?? null };
+      const connectPlayback: MainToPlayback = { kind: 'connect', session: playbackToCodec.port1, waveform: playbackWave?.port1 ?? null };
       playback.port.postMessage(connectPlayback, [playbackToCodec.port1, ...(playbackWave ? [playbackWave.port1] : [])]);
 
       let waveWorker: Worker | null = null;
@@ -194,7 +194,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
           known.postMessage({ kind: 'attach', input: captureWave.port2, output: playbackWave.port2 } satisfies MainToWaveform, [captureWave.port2, playbackWave.port2]);
           known.postMessage({ kind: 'resize', ...rect() } satisfies MainToWaveform);
         } else if (typeof canvas.transferControlToOffscreen === 'function') {
-          waveWorker = new Worker(new URL('../waveform/waveform.worker.ts', import.meta.url), { type: 'module', name: 'waveform' });
+          waveWorker = new Worker(new URL('../../waveform/waveform.worker.ts', import.meta.url), { type: 'module', name: 'waveform' });
           const w = waveWorker;
           waveWorkers.set(canvas, w);
           const offscreen = canvas.transferControlToOffscreen();
@@ -222,7 +222,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
         }
       }
 
-      const g: Graph = { ctx, stream, source, capture, playback, destination, loopback, worker, codec, waveWorker, waveView, resizeObserver, cleanups };
+      const g: Graph = { ctx, stream, source, capture, playback, destination, loopback, worker, session, waveWorker, waveView, resizeObserver, cleanups };
       watchTrack(g);
 
       // Suspended/interrupted context (iOS call, tab in background, autoplay policy): resume on return or gesture.
@@ -256,11 +256,11 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
 
   async function teardown(g: Graph): Promise<void> {
     try {
-      await Promise.race([g.codec.dispose(), new Promise((r) => setTimeout(r, 500))]);
+      await Promise.race([g.session.dispose(), new Promise((r) => setTimeout(r, 500))]);
     } catch {
       // worker already gone
     }
-    g.codec[Comlink.releaseProxy]();
+    g.session[Comlink.releaseProxy]();
     g.capture.port.postMessage({ kind: 'close' } satisfies MainToCapture);
     g.playback.port.postMessage({ kind: 'close' } satisfies MainToPlayback);
     // The waveform worker keeps its (transferred) canvas for the next start; only the ports go.
@@ -284,7 +284,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       starting = (async () => {
         try {
           graph = await build(options);
-          await graph.codec.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings });
+          await graph.session.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings });
         } catch (err) {
           const error: EngineError = err instanceof EngineError_ ? err.error : { reason: 'audio_failed', message: `Audio could not start: ${String((err as Error)?.message ?? err)}`, fatal: true };
           if (graph) await teardown(graph).catch(() => undefined);
@@ -309,16 +309,16 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     setMuted(muted) {
       if (!graph) return;
       graph.capture.port.postMessage({ kind: 'mute', muted } satisfies MainToCapture);
-      void graph.codec.mute(muted);
+      void graph.session.mute(muted);
     },
     interrupt() {
-      void graph?.codec.interrupt();
+      void graph?.session.interrupt();
     },
     setTalking(down) {
-      void graph?.codec.setTalking(down);
+      void graph?.session.setTalking(down);
     },
     sendText(text) {
-      void graph?.codec.sendText(text);
+      void graph?.session.sendText(text);
     },
     async updateSettings(patch) {
       if (!settings) return;
@@ -332,7 +332,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
         prev.noiseSuppression !== settings.noiseSuppression ||
         prev.autoGainControl !== settings.autoGainControl;
       if (micChanged) await swapMic(g, settings).catch((err) => reportMicError(err));
-      await g.codec.configure(patch);
+      await g.session.configure(patch);
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -340,12 +340,12 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     },
     async debugStats(): Promise<EngineDebugStats> {
       const g = graph;
-      if (!g) return { context: null, output: 'none', loopback: null, codec: null, waveform: 'none' };
+      if (!g) return { context: null, output: 'none', loopback: null, session: null, waveform: 'none' };
       return {
         context: { sampleRate: g.ctx.sampleRate, state: g.ctx.state, baseLatency: g.ctx.baseLatency ?? 0, outputLatency: g.ctx.outputLatency ?? 0 },
         output: g.loopback ? 'webrtc-loopback' : 'direct',
         loopback: g.loopback ? await g.loopback.stats() : null,
-        codec: await g.codec.stats(),
+        session: await g.session.stats(),
         waveform: g.waveWorker ? 'offscreen-worker' : g.waveView ? 'main-thread' : 'none',
       };
     },

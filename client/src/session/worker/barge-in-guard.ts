@@ -3,7 +3,7 @@
 // echo: above `openDb` for `openFrames` consecutive frames. Until then the worker sends silence instead, so the
 // provider's audio clock stays continuous but its VAD never hears the echo. A short pre-roll of the frames that
 // opened the gate is released with them, so the start of the person's word is not lost.
-// Pure: the codec worker keeps the state and passes frame levels in.
+// Pure: the session worker keeps the state and passes frame levels in.
 
 export interface GuardConfig {
   /** Frame RMS (dBFS) that counts as the person talking over the assistant. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CodecToPlayback } from '../audio/messages.ts';
+import type { SessionToPlayback } from '../../audio/messages.ts';
 import { PlaybackFeeder } from './playback-feeder.ts';
 
 function harness(rate = 48_000) {
-  const posted: CodecToPlayback[] = [];
+  const posted: SessionToPlayback[] = [];
   const feeder = new PlaybackFeeder({ postMessage: (m) => posted.push(m) }, rate);
   const sentSamples = () => posted.reduce((n, m) => n + (m.kind === 'chunk' ? m.samples.length : 0), 0);
   return { feeder, posted, sentSamples };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBase64 } from '../dsp/base64.ts';
+import { decodeBase64 } from '../../dsp/base64.ts';
 import { CaptureSender } from './capture-sender.ts';
 
 const loud = 0.3; // about -10 dBFS

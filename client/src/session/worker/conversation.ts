@@ -1,11 +1,11 @@
 // The conversation state machine: maps provider events and playback reports to EngineEvents and outgoing
 // client events. Owns the barge-in rules (flush, cancel, truncate capped at what was received and never when
-// nothing was heard), hold-to-talk, transcripts and turn latency. No I/O: the codec worker passes collaborators
+// nothing was heard), hold-to-talk, transcripts and turn latency. No I/O: the session worker passes collaborators
 // in, unit tests pass fakes and read what was sent.
-import type { ClientEvent, ServerEvent } from '../../../protocol/realtime.ts';
-import { WIRE_SAMPLE_RATE } from '../../../protocol/constants.ts';
-import type { ConversationMode, EngineEvent, EngineState } from './engine-api.ts';
-import { isBenignProviderError, isSessionExpired, providerError } from './errors.ts';
+import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts';
+import { WIRE_SAMPLE_RATE } from '../../../../protocol/constants.ts';
+import type { ConversationMode, EngineEvent, EngineState } from '../engine-api.ts';
+import { isBenignProviderError, isSessionExpired, providerError } from '../errors.ts';
 
 export interface PlaybackControl {
   /** Queue 24 kHz samples of `itemId` (the worker resamples them for the playback worklet). */

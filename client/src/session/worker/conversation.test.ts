@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientEvent, ServerEvent } from '../../../protocol/realtime.ts';
-import { decodeBase64, encodeBase64 } from '../dsp/base64.ts';
-import { floatToPcm16, pcm16ToFloat } from '../dsp/pcm16.ts';
-import type { EngineEvent } from './engine-api.ts';
+import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts';
+import { decodeBase64, encodeBase64 } from '../../dsp/base64.ts';
+import { floatToPcm16, pcm16ToFloat } from '../../dsp/pcm16.ts';
+import type { EngineEvent } from '../engine-api.ts';
 import { Conversation, contextCarryEvent, truncatePlan, type PlaybackReport } from './conversation.ts';
 
 function harness(mode: 'hands-free' | 'hold-to-talk' = 'hands-free') {
