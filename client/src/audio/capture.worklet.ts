@@ -27,8 +27,14 @@ function outline(frame: Float32Array, points: number): Float32Array {
 class CaptureProcessor extends AudioWorkletProcessor {
   private session: MessagePort | null = null;
   private waveform: MessagePort | null = null;
+  /**
+   * The one owner of mute: while muted no frame leaves the audio thread (the session worker cannot send what it
+   * never gets). Frames are still counted, so the capture clock stays true across mute.
+   */
   private muted = false;
   private closed = false;
+  /** Frames cut since the stream started (the capture clock: captureMs = frameIndex * FRAME_MS). */
+  private frameIndex = 0;
   private readonly cutter = new FrameCutter(sampleRate, FRAME_MS);
   private readonly emitFrame = (frame: Float32Array): void => this.sendFrame(frame);
 
@@ -63,9 +69,10 @@ class CaptureProcessor extends AudioWorkletProcessor {
     }
     // Muted: stop sending appends (the session stays up; the provider simply hears nothing).
     if (this.session && !this.muted) {
-      const msg: CaptureToSession = { kind: 'frame', samples: frame, rms: levels.rms, peak: levels.peak };
+      const msg: CaptureToSession = { kind: 'frame', index: this.frameIndex, samples: frame, rms: levels.rms, peak: levels.peak };
       this.session.postMessage(msg, [frame.buffer]);
     }
+    this.frameIndex++;
   }
 
   process(inputs: Float32Array[][]): boolean {

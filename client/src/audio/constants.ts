@@ -2,8 +2,13 @@
 // Wire numbers (24 kHz, 20 ms frames) live in protocol/constants.ts.
 export { FRAME_MS, WIRE_SAMPLE_RATE } from '../../../protocol/constants.ts';
 
-/** Playback starts once this much audio is queued (absorbs network jitter), or at once when the item ended. */
-export const JITTER_TARGET_MS = 70;
+/**
+ * Playback starts once the jitter target is queued (absorbs network jitter), or at once when the item ended. The
+ * target adapts (jitter-target.ts): it starts here and stays within MIN..MAX.
+ */
+export const JITTER_INITIAL_MS = 80;
+export const JITTER_MIN_MS = 60;
+export const JITTER_MAX_MS = 400;
 /** Playback ring capacity. The session worker keeps the rest and feeds the ring up to PLAYBACK_HIGH_WATER_MS. */
 export const PLAYBACK_RING_SECONDS = 4;
 export const PLAYBACK_HIGH_WATER_MS = 1500;

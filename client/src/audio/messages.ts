@@ -8,8 +8,11 @@ export type MainToCapture =
   | { kind: 'mute'; muted: boolean }
   | { kind: 'close' };
 
-/** Capture worklet -> session worker: one exact 20 ms frame at the context rate. */
-export type CaptureToSession = { kind: 'frame'; samples: Float32Array; rms: number; peak: number };
+/**
+ * Capture worklet -> session worker: one exact 20 ms frame at the context rate. `index` counts every frame since
+ * the microphone stream started, muted ones included, so `index * FRAME_MS` is the capture clock (captureMs).
+ */
+export type CaptureToSession = { kind: 'frame'; index: number; samples: Float32Array; rms: number; peak: number };
 
 /** Either worklet -> waveform worker: one frame's level and its min/max outline. */
 export type ToWaveform = { kind: 'wave'; source: 'input' | 'output'; levels: Levels; outline: Float32Array };
@@ -28,9 +31,10 @@ export type SessionToPlayback =
 /** Playback worklet -> session worker. `taken` counts every sample that left the ring (played or flushed). */
 export type PlaybackToSession =
   | { kind: 'started'; itemId: string; frame: number }
-  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number }
+  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number; jitterMs: number }
   | { kind: 'drained'; itemId: string; taken: number }
-  | { kind: 'underrun'; itemId: string }
+  /** The ring ran dry while `itemId` still expected audio: `count` so far, and the jitter target it grew to. */
+  | { kind: 'underrun'; itemId: string; count: number; jitterMs: number }
   | { kind: 'overflow'; dropped: number }
   | { kind: 'flushed'; items: Array<{ itemId: string; played: number }>; taken: number; frame: number };
 
