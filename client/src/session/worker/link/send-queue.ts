@@ -24,11 +24,11 @@ export class SendQueue {
     this.maxMs = maxMs;
   }
 
-  /** Queue a packet, then drop whatever ended more than `maxMs` before this packet's end. */
+  /** Queue a packet, then drop whatever started more than `maxMs` before this packet's end (the queue spans ≤ maxMs). */
   push(packet: UpPacket): void {
     this.packets.push(packet);
     const horizon = packet.captureMs + packet.durationMs - this.maxMs;
-    while (this.packets.length > 0 && this.packets[0]!.captureMs + this.packets[0]!.durationMs <= horizon) {
+    while (this.packets.length > 0 && this.packets[0]!.captureMs < horizon) {
       this.packets.shift();
       this.dropped++;
       this.discontinuity = true;

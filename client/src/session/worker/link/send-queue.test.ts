@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { AudioUpFlags, decodeAppFrame } from '../../../../../protocol/app-link.ts';
+import { SendQueue } from './send-queue.ts';
+
+const packet = (captureMs: number) => ({ captureMs, durationMs: 40, opus: Uint8Array.of(0xfc, captureMs & 0xff, 1) });
+const header = (frame: Uint8Array) => {
+  const d = decodeAppFrame(frame);
+  if (!d.ok || d.header.kind !== 1) throw new Error('not AudioUp');
+  return d.header;
+};
+
+describe('SendQueue (fresh audio first)', () => {
+  it('sends queued packets oldest first with their capture time and no flag while nothing was dropped', () => {
+    const q = new SendQueue(300);
+    q.push(packet(0));
+    q.push(packet(40));
+    const sent: Uint8Array[] = [];
+    expect(q.drain(() => true, (f) => sent.push(f))).toBe(2);
+    expect(sent.map(header)).toEqual([
+      { kind: 1, flags: 0, captureMs: 0 },
+      { kind: 1, flags: 0, captureMs: 40 },
+    ]);
+  });
+
+  it('holds at most 300 ms of audio while the socket cannot take more, dropping the oldest', () => {
+    const q = new SendQueue(300);
+    for (let t = 0; t < 10_000; t += 40) q.push(packet(t));
+    expect(q.queuedMs).toBeLessThanOrEqual(300);
+    const sent: Uint8Array[] = [];
+    q.drain(() => true, (f) => sent.push(f));
+    expect(header(sent[0]!).captureMs).toBeGreaterThanOrEqual(10_000 - 300 - 40);
+    expect(header(sent.at(-1)!).captureMs).toBe(9960);
+    expect(q.dropped).toBe(250 - sent.length);
+  });
+
+  it('marks the first packet after a drop with the Discontinuity flag, and only that one', () => {
+    const q = new SendQueue(300);
+    for (let t = 0; t < 1000; t += 40) q.push(packet(t));
+    const sent: Uint8Array[] = [];
+    q.drain(() => true, (f) => sent.push(f));
+    q.push(packet(1000));
+    q.drain(() => true, (f) => sent.push(f));
+    expect(sent.map((f) => header(f).flags)).toEqual([AudioUpFlags.Discontinuity, ...Array(sent.length - 1).fill(0)]);
+  });
+
+  it('drops packets that are stale relative to the newest even across a silent (DTX) gap', () => {
+    const q = new SendQueue(300);
+    q.push(packet(0));
+    q.push(packet(5000));
+    expect(q.length).toBe(1);
+    expect(q.pendingDiscontinuity).toBe(true);
+  });
+
+  it('sends only while the socket can take more', () => {
+    const q = new SendQueue(300);
+    for (let t = 0; t < 200; t += 40) q.push(packet(t));
+    let budget = 2;
+    expect(q.drain(() => budget-- > 0, () => undefined)).toBe(2);
+    expect(q.length).toBe(3);
+  });
+
+  it('a fresh session clears the queue and the flag', () => {
+    const q = new SendQueue(300);
+    for (let t = 0; t < 1000; t += 40) q.push(packet(t));
+    q.clear();
+    expect(q.length).toBe(0);
+    expect(q.pendingDiscontinuity).toBe(false);
+  });
+});
