@@ -32,7 +32,7 @@ describe('conversation view', () => {
     const texts = (['idle', 'connecting', 'listening', 'hearing', 'thinking', 'speaking'] as const).map((kind) => stateText({ kind }, 0));
     expect(texts).toEqual(['Ready. Tap Start to talk.', 'Connecting…', 'Listening', 'Hearing you…', 'Thinking…', 'Speaking']);
     expect(stateText({ kind: 'reconnecting', attempt: 2, retryAt: 10_000 }, 6_100)).toBe('Connection lost — reconnecting in 4 s (attempt 2)');
-    expect(stateText({ kind: 'reconnecting', attempt: 2, retryAt: 10_000 }, 10_500)).toBe('Reconnecting… (attempt 2)');
+    expect(stateText({ kind: 'reconnecting', attempt: 2, retryAt: 10_000 }, 10_500)).toBe('Connection lost — reconnecting…');
     expect(stateText({ kind: 'error', error: { reason: 'mic_denied', message: 'Allow the mic.', fatal: true } }, 0)).toBe('Allow the mic.');
     expect(isActive({ kind: 'idle' })).toBe(false);
     expect(isActive({ kind: 'reconnecting', attempt: 1, retryAt: 0 })).toBe(true);

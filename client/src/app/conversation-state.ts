@@ -1,5 +1,5 @@
 // The conversation as the UI shows it, derived from engine events by a pure reducer (testable without a DOM).
-import type { EngineError, EngineEvent, EngineState } from '../session/engine-api.ts';
+import type { EngineError, EngineEvent, EngineState, LinkHealth } from '../session/engine-api.ts';
 import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
 
 export interface TranscriptLine {
@@ -19,6 +19,8 @@ export interface ConversationView {
   backend: 'simulator' | 'provider' | null;
   user: string | null;
   inputLevel: number;
+  /** Round trip, link quality and playback gaps, for the latency/health read-out (null until known). */
+  link: LinkHealth | null;
 }
 
 export const initialView: ConversationView = {
@@ -31,6 +33,7 @@ export const initialView: ConversationView = {
   backend: null,
   user: null,
   inputLevel: 0,
+  link: null,
 };
 
 /** Keeps the transcript bounded so a long conversation does not grow the DOM forever. */
@@ -56,6 +59,8 @@ export function reduce(view: ConversationView, event: EngineEvent): Conversation
       return { ...view, muted: event.muted };
     case 'level':
       return { ...view, inputLevel: event.input };
+    case 'link':
+      return { ...view, link: event.health };
   }
 }
 
@@ -76,7 +81,7 @@ export function stateText(state: EngineState, now: number): string {
       return 'Speaking';
     case 'reconnecting': {
       const s = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
-      return s > 0 ? `Connection lost — reconnecting in ${s} s (attempt ${state.attempt})` : `Reconnecting… (attempt ${state.attempt})`;
+      return s > 0 ? `Connection lost — reconnecting in ${s} s (attempt ${state.attempt})` : 'Connection lost — reconnecting…';
     }
     case 'error':
       return state.error.message;
@@ -85,4 +90,16 @@ export function stateText(state: EngineState, now: number): string {
 
 export function isActive(state: EngineState): boolean {
   return state.kind !== 'idle' && state.kind !== 'error';
+}
+
+/** The small read-out under the state line: last turn's latency, the round trip and the link's quality in words. */
+export function healthText(view: Pick<ConversationView, 'lastLatencyMs' | 'link'>): string {
+  const parts: string[] = [];
+  if (view.lastLatencyMs !== null) parts.push(`reply after ${view.lastLatencyMs} ms`);
+  if (view.link) {
+    if (view.link.rttMs !== null) parts.push(`round trip ${view.link.rttMs} ms`);
+    parts.push(`link ${view.link.quality}`);
+    if (view.link.underruns > 0) parts.push(`${view.link.underruns} playback gap${view.link.underruns === 1 ? '' : 's'}`);
+  }
+  return parts.join(' · ');
 }

@@ -36,8 +36,13 @@ export type EngineEvent =
   | { kind: 'state'; state: EngineState }
   /** Full text so far for one conversation item (not a delta), so the UI can just replace it. */
   | { kind: 'transcript'; role: 'user' | 'assistant'; itemId: string; text: string; final: boolean }
-  /** End of the user's speech → first assistant sample played, per turn. */
+  /**
+   * End of the user's speech → first assistant sample played, per turn. On earshot.v2 the end of speech is on the
+   * phone's clock (the capture time where the provider heard speech stop), so the network is included.
+   */
   | { kind: 'turn-latency'; ms: number }
+  /** The link's health, after each heartbeat answer and each playback gap (see LinkHealth). */
+  | { kind: 'link'; health: LinkHealth }
   /** A non-fatal problem as a human sentence (e.g. a provider `error` event). */
   | { kind: 'notice'; error: EngineError }
   | { kind: 'session'; user: string; policy: ClientPolicyView; backend: 'simulator' | 'provider' }
@@ -45,8 +50,26 @@ export type EngineEvent =
   /** Input level 0..1, ~15 Hz, for a small speech indicator (the waveform itself is drawn in a worker). */
   | { kind: 'level'; input: number; output: number };
 
+/** What the latency/health read-out shows. */
+export interface LinkHealth {
+  /** Latest heartbeat round trip, ms (null before the first answer). */
+  rttMs: number | null;
+  quality: 'good' | 'fair' | 'poor';
+  /** Playback gaps (underruns) since start. */
+  underruns: number;
+  /** The playback queue's current jitter target, ms. */
+  jitterMs: number;
+}
+
 export interface EngineSettings {
   mode: ConversationMode;
+  /**
+   * The link to the relay: `v2` (earshot.v2: Opus, heartbeat, resume — the default everywhere) or `v1` (the verbatim
+   * base64 JSON path, kept for debugging).
+   */
+  link?: 'v2' | 'v1';
+  /** Opus engine on v2: `auto` = WebCodecs where the browser has it, else WASM; `wasm` forces libopus in WASM. */
+  opus?: 'auto' | 'wasm';
   /** Only applied if the relay policy lists the field as mutable. */
   voice?: string;
   instructions?: string;
@@ -97,7 +120,32 @@ export interface EngineDebugStats {
     outbound: { bytesSent: number; packetsSent: number };
     inbound: { bytesReceived: number; packetsReceived: number; totalAudioEnergy: number; totalSamplesReceived: number; concealedSamples: number };
   } | null;
-  session: { appendsSent: number; framesDropped: number; reconnects: number; sessions: number; framesReceived: number; meanFrameHandlingMs: number } | null;
+  session: SessionStats | null;
   /** Frames drawn by the waveform worker, if one runs. */
   waveform: 'offscreen-worker' | 'main-thread' | 'none';
+}
+
+/** The session worker's counters (debugStats().session). */
+export interface SessionStats {
+  /** Audio frames handed to the socket: v1 appends or v2 AudioUp frames. */
+  appendsSent: number;
+  /** Audio dropped before the socket: v2 send-queue drops (stale audio), v1 frames dropped on a full socket. */
+  framesDropped: number;
+  reconnects: number;
+  /** Fresh provider sessions started. */
+  sessions: number;
+  /** Links that continued the same provider session (earshot.v2 resume). */
+  resumes: number;
+  framesReceived: number;
+  meanFrameHandlingMs: number;
+  link: 'v2' | 'v1';
+  opus: 'webcodecs' | 'wasm' | null;
+  /** v2: Opus packets not sent because they were DTX silence. */
+  dtxSkipped: number;
+  /** Bytes of WebSocket payload sent / received (audio and events). */
+  bytesSent: number;
+  bytesReceived: number;
+  /** Relay messages received on the current session (what `ack` reports). */
+  received: number;
+  underruns: number;
 }

@@ -1,6 +1,7 @@
 // The session worker's Comlink control surface. Audio never goes through these calls: it arrives on the
 // MessagePorts handed over in `init`. Events come back through the proxied `onEvent` callback.
-import type { EngineEvent, EngineSettings } from './engine-api.ts';
+// Mute is not here: the capture worklet owns it (no frame leaves the audio thread while muted).
+import type { EngineEvent, EngineSettings, SessionStats } from './engine-api.ts';
 
 export interface SessionWorkerInit {
   contextRate: number;
@@ -10,21 +11,13 @@ export interface SessionWorkerInit {
   playback: MessagePort;
 }
 
-export interface SessionWorkerStats {
-  appendsSent: number;
-  framesDropped: number;
-  reconnects: number;
-  sessions: number;
-  framesReceived: number;
-  /** Mean time a frame spent between the capture worklet's post and the socket send, in ms (approximate). */
-  meanFrameHandlingMs: number;
-}
+export type SessionWorkerStats = SessionStats;
 
 export interface SessionWorkerApi {
   init(init: SessionWorkerInit, onEvent: (event: EngineEvent) => void): void;
-  start(options: { relayUrl: string; token: string; settings: EngineSettings }): void;
+  /** Resolves once the link's codec is ready (the WASM Opus build loads here when it is needed). */
+  start(options: { relayUrl: string; token: string; settings: EngineSettings }): Promise<void>;
   stop(): void;
-  mute(muted: boolean): void;
   configure(settings: Partial<EngineSettings>): void;
   interrupt(): void;
   sendText(text: string): void;

@@ -110,6 +110,8 @@ describe('App', () => {
     engine.emit({ kind: 'turn-latency', ms: 321 });
     await screen.findByText(/Echo: 1.0 s/);
     expect(screen.getByLabelText('Latency of the last turn').textContent).toMatch(/321 ms/);
+    engine.emit({ kind: 'link', health: { rttMs: 180, quality: 'fair', underruns: 2, jitterMs: 200 } });
+    await waitFor(() => expect(screen.getByLabelText('Latency of the last turn').textContent).toBe('reply after 321 ms · round trip 180 ms · link fair · 2 playback gaps'));
     fireEvent.click(screen.getByRole('button', { name: 'Interrupt' }));
     fireEvent.input(screen.getByLabelText('Type a message'), { target: { value: 'hello' } });
     fireEvent.click(screen.getByRole('button', { name: 'Send' }));

@@ -3,7 +3,7 @@
 import { createEffect, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import type { Engine, EngineEvent } from '../session/engine-api.ts';
 import type { SessionCheckBody } from '../../../protocol/relay-http.ts';
-import { initialView, isActive, reduce, stateText, type ConversationView } from '../app/conversation-state.ts';
+import { healthText, initialView, isActive, reduce, stateText, type ConversationView } from '../app/conversation-state.ts';
 import type { AppSettings } from '../app/settings.ts';
 import { needsNewToken } from '../app/sentences.ts';
 import { detectBrowser, micHelp } from '../app/mic-help.ts';
@@ -196,8 +196,8 @@ export function Conversation(props: ConversationProps) {
             {talking() ? 'Release to send' : 'Hold to talk (or hold Space)'}
           </button>
         </Show>
-        <p class="latency" aria-label="Latency of the last turn">
-          {view().lastLatencyMs !== null ? `Last reply started ${view().lastLatencyMs} ms after you stopped` : '\u00a0'}
+        <p class="latency" aria-label="Latency of the last turn" data-quality={view().link?.quality ?? 'unknown'}>
+          {healthText(view()) || '\u00a0'}
         </p>
       </div>
 

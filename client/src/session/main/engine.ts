@@ -86,14 +86,10 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
   let settings: EngineSettings | null = null;
   let starting: Promise<void> | null = null;
 
-  let lastState = '';
+  // State ownership: this thread announces `connecting` when start is called, `error` when the audio graph cannot be
+  // built, and `idle` once it is torn down; everything in between (link and conversation) comes from the session
+  // worker, its one owner. So no state is announced twice and nothing here needs deduplicating.
   const emit = (event: EngineEvent) => {
-    if (event.kind === 'state') {
-      // The engine and the worker both announce some states (e.g. connecting); listeners see each change once.
-      const key = JSON.stringify(event.state);
-      if (key === lastState) return;
-      lastState = key;
-    }
     for (const listener of listeners) {
       try {
         listener(event);
@@ -308,8 +304,9 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     },
     setMuted(muted) {
       if (!graph) return;
+      // The capture worklet is the one owner of mute: no frame leaves the audio thread while muted.
       graph.capture.port.postMessage({ kind: 'mute', muted } satisfies MainToCapture);
-      void graph.session.mute(muted);
+      emit({ kind: 'muted', muted });
     },
     interrupt() {
       void graph?.session.interrupt();

@@ -1,8 +1,10 @@
 // Client-side barge-in guard: while the assistant is audible, the microphone picks up its voice (even after the
 // browser's echo canceller). Mic frames then only reach the provider's VAD when they are clearly louder than the
-// echo: above `openDb` for `openFrames` consecutive frames. Until then the worker sends silence instead, so the
-// provider's audio clock stays continuous but its VAD never hears the echo. A short pre-roll of the frames that
-// opened the gate is released with them, so the start of the person's word is not lost.
+// echo: above `openDb` for `openFrames` consecutive frames. Until then the worker sends *nothing*: on earshot.v2
+// the relay fills the gap toward the provider with silence from the capture timestamps (so the provider's audio
+// clock stays continuous); on the debugging v1 link the provider's buffer simply pauses. Either way its VAD never
+// hears the echo. A short pre-roll of the frames that opened the gate is released with them, so the start of the
+// person's word is not lost.
 // Pure: the session worker keeps the state and passes frame levels in.
 
 export interface GuardConfig {
@@ -26,7 +28,7 @@ export const initialGuard: GuardState = { loudRun: 0, holdLeft: 0 };
 export type GuardVerdict =
   /** Send this frame as it is. */
   | 'pass'
-  /** Send silence in its place (echo or quiet noise while the assistant speaks). */
+  /** Send nothing for this frame (echo or quiet noise while the assistant speaks); keep it as pre-roll. */
   | 'mute'
   /** Gate just opened: send the held pre-roll frames, then this one. */
   | 'open';

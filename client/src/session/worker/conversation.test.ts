@@ -22,11 +22,12 @@ function harness(mode: 'hands-free' | 'hold-to-talk' = 'hands-free') {
       },
       now: () => clock,
       onSessionExpired: () => expired++,
+      activityChanged: (activity) => events.push({ kind: 'state', state: { kind: activity } }),
       decode: (b64) => pcm16ToFloat(decodeBase64(b64)),
     },
     mode,
   );
-  convo.connectedChanged(true);
+  convo.linkUp();
   const server = (e: Record<string, unknown>) => convo.onServerEvent({ event_id: 'ev', ...e } as unknown as ServerEvent);
   const play = (r: PlaybackReport) => convo.onPlayback(r);
   const states = () => events.filter((e) => e.kind === 'state').map((e) => (e as { state: { kind: string } }).state.kind);
@@ -118,12 +119,12 @@ describe('Conversation', () => {
 
   it('in hold-to-talk clears the buffer on press and commits plus asks for a response on release', () => {
     const h = harness('hold-to-talk');
-    expect(h.convo.capturing).toBe(false);
+    expect(h.convo.wantsAudio).toBe(false);
     h.convo.setTalking(true);
-    expect(h.convo.capturing).toBe(true);
+    expect(h.convo.wantsAudio).toBe(true);
     h.advance(1500);
     h.convo.setTalking(false);
-    expect(h.convo.capturing).toBe(false);
+    expect(h.convo.wantsAudio).toBe(false);
     expect(h.sentTypes()).toEqual(['input_audio_buffer.clear', 'input_audio_buffer.commit', 'response.create']);
     expect(h.states()).toEqual(['listening', 'hearing', 'thinking']);
   });
@@ -180,7 +181,7 @@ describe('Conversation', () => {
   it('stops playback and forgets the turn when the connection drops', () => {
     const h = harness();
     assistantSpeaking(h, 200, 100);
-    h.convo.connectedChanged(false);
+    h.convo.sessionEnded();
     expect(h.playback.at(-1)).toBe('flush');
     expect(h.convo.assistantAudible).toBe(false);
   });
@@ -205,7 +206,7 @@ describe('contextCarryEvent', () => {
 
   it('keeps the most recent lines when the history is long and sends nothing for an empty one', () => {
     const long = Array.from({ length: 500 }, (_, i) => ({ role: 'user' as const, text: `line ${i} ${'x'.repeat(40)}` }));
-    const text = JSON.stringify(contextCarryEvent(long, 1000));
+    const text = JSON.stringify(contextCarryEvent(long, 'time_limit', 1000));
     expect(text).toContain('line 499');
     expect(text).not.toContain('line 0 ');
     expect(contextCarryEvent([])).toBeNull();

@@ -1,10 +1,12 @@
 // The conversation state machine: maps provider events and playback reports to EngineEvents and outgoing
 // client events. Owns the barge-in rules (flush, cancel, truncate capped at what was received and never when
-// nothing was heard), hold-to-talk, transcripts and turn latency. No I/O: the session worker passes collaborators
-// in, unit tests pass fakes and read what was sent.
+// nothing was heard), hold-to-talk, transcripts and turn latency, and the conversation's *activity* (listening,
+// hearing, thinking, speaking) — the session runner combines that with the link's state into the one EngineState.
+// No I/O: the session worker passes collaborators in, unit tests pass fakes and read what was sent.
 import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts';
 import { WIRE_SAMPLE_RATE } from '../../../../protocol/constants.ts';
-import type { ConversationMode, EngineEvent, EngineState } from '../engine-api.ts';
+import type { ConversationMode, EngineEvent } from '../engine-api.ts';
+import { carryPreamble, type CarryReason } from './link/resume.ts';
 import { isBenignProviderError, isSessionExpired, providerError } from '../errors.ts';
 
 export interface PlaybackControl {
@@ -24,8 +26,13 @@ export interface ConversationDeps {
   now(): number;
   /** Called when the provider says the session expired (the runner starts a new one). */
   onSessionExpired(): void;
+  /** The conversation's activity may have changed (the runner publishes the combined state). */
+  activityChanged(activity: Activity): void;
   decode(base64: string): Float32Array;
 }
+
+/** What the conversation is doing while the link is up. */
+export type Activity = 'listening' | 'hearing' | 'thinking' | 'speaking';
 
 /** Reports from the playback worklet; `played` counts samples at `rate` (the AudioContext's rate). */
 export type PlaybackReport =
@@ -70,7 +77,7 @@ export class Conversation {
   /** Items cut by a barge-in whose truncate waits for the worklet's exact played count. */
   private readonly awaitingTruncate = new Set<string>();
   private turnEndedAt: number | null = null;
-  private lastState: EngineState | null = null;
+  private lastActivity: Activity | null = null;
 
   constructor(deps: ConversationDeps, mode: ConversationMode) {
     this.deps = deps;
@@ -79,9 +86,12 @@ export class Conversation {
 
   // ---- queries used by the worker -----------------------------------------------------------------------
 
-  /** Whether mic frames should go to the provider now (hold-to-talk sends only while held). */
-  get capturing(): boolean {
-    return this.connected && (this.mode === 'hands-free' || this.userSpeaking);
+  /**
+   * Whether the person's audio is wanted now (hands-free always; hold-to-talk only while held). The runner adds
+   * whether there is a link to send it on.
+   */
+  get wantsAudio(): boolean {
+    return this.mode === 'hands-free' || this.userSpeaking;
   }
 
   /** Whether assistant audio is queued or playing (the barge-in guard raises its threshold then). */
@@ -89,8 +99,8 @@ export class Conversation {
     return this.audibleItem !== null;
   }
 
-  get state(): EngineState | null {
-    return this.lastState;
+  get activity(): Activity {
+    return this.deriveActivity();
   }
 
   /** The conversation so far as text, in order, for carrying into a fresh session. */
@@ -105,20 +115,40 @@ export class Conversation {
 
   // ---- lifecycle ------------------------------------------------------------------------------------------
 
-  /** The socket is open and the session configured. */
-  connectedChanged(connected: boolean): void {
-    this.connected = connected;
-    if (!connected) {
-      // Whatever was in flight died with the socket; stop any audio of it.
-      if (this.audibleItem !== null) this.deps.playback.flush();
-      this.audibleItem = null;
-      this.playing = false;
-      this.responseInFlight = null;
-      this.pendingTurn = false;
-      this.userSpeaking = false;
-      this.turnEndedAt = null;
-      this.lastState = null;
-    } else this.publishState();
+  /** The link is up and the provider session configured (a fresh one, or the same one resumed). */
+  linkUp(): void {
+    this.connected = true;
+    this.lastActivity = null;
+    this.publishState();
+  }
+
+  /**
+   * The link dropped but the provider session may be resumed: keep everything — queued audio plays on, the reply
+   * in flight continues after the resume. Person's actions wait (there is no link to send them on).
+   */
+  linkDown(): void {
+    this.connected = false;
+  }
+
+  /** The provider session is gone (stop, fatal close, expiry, failed resume): whatever was in flight died with it. */
+  sessionEnded(): void {
+    this.connected = false;
+    if (this.audibleItem !== null) this.deps.playback.flush();
+    this.audibleItem = null;
+    this.playing = false;
+    this.responseInFlight = null;
+    this.pendingTurn = false;
+    this.userSpeaking = false;
+    this.turnEndedAt = null;
+    this.lastActivity = null;
+  }
+
+  /**
+   * earshot.v2: the provider's speech_stopped happened at this worker time (its capture_ms mapped to the worker's
+   * clock), i.e. when the person stopped speaking on the phone, so the turn latency includes the network.
+   */
+  speechStoppedAt(workerMs: number): void {
+    if (this.pendingTurn && this.turnEndedAt !== null) this.turnEndedAt = Math.min(this.turnEndedAt, workerMs);
   }
 
   setMode(mode: ConversationMode): void {
@@ -195,15 +225,9 @@ export class Conversation {
         this.responseInFlight = event.response.id ?? 'response';
         this.pendingTurn = false;
         break;
-      case 'response.output_audio.delta': {
-        const item = this.ensureItem(event.item_id, 'assistant');
-        if (item.cut) break; // audio of a response the person talked over: never play it
-        const samples = this.deps.decode(event.delta);
-        item.received += samples.length;
-        this.audibleItem = event.item_id;
-        this.deps.playback.enqueue(event.item_id, samples);
-        break;
-      }
+      case 'response.output_audio.delta':
+        this.onAssistantAudio(event.item_id, this.deps.decode(event.delta));
+        return;
       case 'response.output_audio.done': {
         const item = this.items.get(event.item_id);
         if (item && !item.cut) this.deps.playback.end(event.item_id);
@@ -250,6 +274,16 @@ export class Conversation {
       default:
         break;
     }
+    this.publishState();
+  }
+
+  /** 24 kHz assistant audio of `itemId` (from a v1 base64 delta, or decoded Opus on v2). */
+  onAssistantAudio(itemId: string, samples: Float32Array): void {
+    const item = this.ensureItem(itemId, 'assistant');
+    if (item.cut) return; // audio of a response the person talked over: never play it
+    item.received += samples.length;
+    this.audibleItem = itemId;
+    this.deps.playback.enqueue(itemId, samples);
     this.publishState();
   }
 
@@ -355,19 +389,19 @@ export class Conversation {
     this.deps.emit({ kind: 'transcript', role, itemId, text, final });
   }
 
-  private deriveState(): EngineState {
-    if (this.userSpeaking) return { kind: 'hearing' };
-    if (this.playing) return { kind: 'speaking' };
-    if (this.pendingTurn || this.responseInFlight !== null || this.audibleItem !== null) return { kind: 'thinking' };
-    return { kind: 'listening' };
+  private deriveActivity(): Activity {
+    if (this.userSpeaking) return 'hearing';
+    if (this.playing) return 'speaking';
+    if (this.pendingTurn || this.responseInFlight !== null || this.audibleItem !== null) return 'thinking';
+    return 'listening';
   }
 
   private publishState(): void {
     if (!this.connected) return;
-    const next = this.deriveState();
-    if (this.lastState?.kind === next.kind) return;
-    this.lastState = next;
-    this.deps.emit({ kind: 'state', state: next });
+    const next = this.deriveActivity();
+    if (this.lastActivity === next) return;
+    this.lastActivity = next;
+    this.deps.activityChanged(next);
   }
 }
 
@@ -381,8 +415,8 @@ export function truncatePlan(playedMs: number, receivedSamples24k: number): numb
   return end > 0 ? end : null;
 }
 
-/** A system message carrying the conversation so far into a fresh session (after expiry). */
-export function contextCarryEvent(history: HistoryLine[], maxChars = 6000): ClientEvent | null {
+/** A system message carrying the conversation so far into a fresh session (after expiry or a lost link). */
+export function contextCarryEvent(history: HistoryLine[], reason: CarryReason = 'time_limit', maxChars = 6000): ClientEvent | null {
   if (history.length === 0) return null;
   const lines: string[] = [];
   let size = 0;
@@ -393,6 +427,6 @@ export function contextCarryEvent(history: HistoryLine[], maxChars = 6000): Clie
     size += line.length + 1;
   }
   if (lines.length === 0) return null;
-  const text = `The previous session reached its time limit. This is the conversation so far; continue it naturally without mentioning the restart.\n${lines.join('\n')}`;
+  const text = `${carryPreamble(reason)}\n${lines.join('\n')}`;
   return { type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text }] } };
 }

@@ -10,7 +10,7 @@ import type { EngineEvent, EngineSettings } from '../engine-api.ts';
 import { PlaybackFeeder } from './playback-feeder.ts';
 import { SessionRunner, relayUrls, type SocketLike } from './session-runner.ts';
 
-const settings: EngineSettings = { mode: 'hands-free', echoCancellation: true, noiseSuppression: true, autoGainControl: true, farField: true };
+const settings: EngineSettings = { mode: 'hands-free', link: 'v1', echoCancellation: true, noiseSuppression: true, autoGainControl: true, farField: true };
 const policy: SessionCheckBody['policy'] = { mutableFields: ['type', 'audio.input.turn_detection', 'audio.input.noise_reduction'], voice: 'marin', voices: ['marin'], instructions: '', model: 'gpt-realtime' };
 
 interface Stub {
@@ -76,6 +76,7 @@ function makeRunner() {
     emit: (e) => events.push(e),
     playback: new PlaybackFeeder({ postMessage: (m) => playbackMsgs.push(m) }, 48_000),
     contextRate: 48_000,
+    opus: null,
   });
   return { runner, events, playbackMsgs, cleanup: () => timers.forEach(clearTimeout) };
 }
@@ -98,7 +99,7 @@ afterEach(async () => {
   cleanups = [];
 });
 
-describe('SessionRunner', () => {
+describe('SessionRunner on the v1 (debugging) link', () => {
   it('derives the check and socket URLs from the relay URL', () => {
     expect(relayUrls('https://earshot.example/app/')).toEqual({ check: 'https://earshot.example/api/session-check', socket: 'wss://earshot.example/v1/realtime' });
     expect(relayUrls('http://127.0.0.1:8080')).toEqual({ check: 'http://127.0.0.1:8080/api/session-check', socket: 'ws://127.0.0.1:8080/v1/realtime' });
@@ -114,22 +115,20 @@ describe('SessionRunner', () => {
     expect(r.events.find((e) => e.kind === 'session')).toMatchObject({ user: 'ann', backend: 'simulator' });
     const update = await until('session.update', () => s.received.find((e) => e.type === 'session.update'));
     expect(JSON.stringify(update)).toContain('far_field');
-    expect(states(r.events)).toEqual(['connecting', 'listening']);
+    // `connecting` was announced by the main thread before the worker started; the runner goes on from there.
+    expect(states(r.events)).toEqual(['listening']);
   });
 
-  it('sends 20 ms appends for capture frames once connected, and none while muted', async () => {
+  it('sends 20 ms appends for capture frames once connected', async () => {
     const s = await stub();
     const r = makeRunner();
     cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
     r.runner.start({ relayUrl: s.url, token: 'tok', settings });
     await until('listening', () => states(r.events).includes('listening'));
-    for (let i = 0; i < 5; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1);
-    r.runner.setMuted(true);
-    for (let i = 0; i < 5; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1);
+    for (let i = 0; i < 5; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1, i);
     r.runner.sendText('marker');
     await until('marker', () => s.received.some((e) => e.type === 'conversation.item.create'));
     expect(s.received.filter((e) => e.type === 'input_audio_buffer.append')).toHaveLength(5);
-    expect(r.events).toContainEqual({ kind: 'muted', muted: true });
   });
 
   it('reconnects with backoff and a countdown after the relay drops the socket', async () => {

@@ -1,17 +1,35 @@
-// The session lifecycle inside the session worker: token check, socket, reconnect with backoff, fresh session on
-// expiry (carrying the conversation so far), and the glue between capture frames, the Conversation state machine
-// and the playback feeder. Every I/O primitive is passed in, so Node tests drive it with a real `ws` socket.
-import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, type RejectBody, type SessionCheckBody } from '../../../../protocol/relay-http.ts';
+// The session lifecycle inside the session worker: token check, socket, the link's liveness and resume, reconnect
+// (at once, then with backoff), a fresh session on expiry or a failed resume (carrying the conversation so far), and
+// the glue between capture frames, the Conversation state machine and the playback feeder.
+// Speaks earshot.v2 by default (Opus binary frames, heartbeat, numbered relay messages for resume;
+// protocol/app-link.ts) and the verbatim v1 path (base64 JSON) when asked, for debugging.
+// It is the one owner of EngineState once the worker is started: link state + the conversation's activity.
+// Every I/O primitive is passed in, so Node tests drive it with a real `ws` socket and a fake clock.
+import {
+  decodeAppFrame,
+  type AppTextToClient,
+  type AppTextToRelay,
+  type LinkCaptureClock,
+  type LinkSession,
+} from '../../../../protocol/app-link.ts';
 import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts';
-import { LEVEL_EVENT_HZ, MAX_SOCKET_BUFFERED_BYTES } from '../../audio/constants.ts';
+import type { RejectBody, SessionCheckBody } from '../../../../protocol/relay-http.ts';
+import { FRAME_MS, LEVEL_EVENT_HZ, MAX_SOCKET_BUFFERED_BYTES } from '../../audio/constants.ts';
 import type { PlaybackToSession } from '../../audio/messages.ts';
 import { decodeBase64 } from '../../dsp/base64.ts';
 import { pcm16ToFloat } from '../../dsp/pcm16.ts';
+import type { EngineError, EngineEvent, EngineSettings, EngineState, SessionStats } from '../engine-api.ts';
+import { closeAction, rejectError, unreachableError } from '../errors.ts';
 import { backoffDelay } from './backoff.ts';
 import { CaptureSender } from './capture-sender.ts';
-import { Conversation, contextCarryEvent } from './conversation.ts';
-import type { EngineError, EngineEvent, EngineSettings, EngineState } from '../engine-api.ts';
-import { closeAction, rejectError, unreachableError } from '../errors.ts';
+import { Conversation, contextCarryEvent, type Activity } from './conversation.ts';
+import { DownStreams, trimDecoded } from './link/audio-down.ts';
+import { LinkMonitor, linkQuality, type HeartbeatConfig, DEFAULT_HEARTBEAT } from './link/heartbeat.ts';
+import { OrderedInbox } from './link/ordered-inbox.ts';
+import { countsTowardAck, offeredProtocols, sessionOutcome, type CarryReason, type LinkVersion, type ResumeTicket } from './link/resume.ts';
+import { SendQueue } from './link/send-queue.ts';
+import { OpusUplink } from './opus-uplink.ts';
+import type { OpusDecoderLike, OpusFactory } from './opus/opus-codec.ts';
 import type { PlaybackFeeder } from './playback-feeder.ts';
 import { planSessionUpdate } from './session-update.ts';
 
@@ -19,7 +37,8 @@ import { planSessionUpdate } from './session-update.ts';
 export interface SocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: string): void;
+  binaryType: string;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((ev: unknown) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
@@ -40,6 +59,9 @@ export interface RunnerDeps {
   emit(event: EngineEvent): void;
   playback: PlaybackFeeder;
   contextRate: number;
+  /** The Opus engine for v2 (null: v1 only). */
+  opus: OpusFactory | null;
+  heartbeat?: HeartbeatConfig;
 }
 
 export interface RunnerStartOptions {
@@ -49,6 +71,22 @@ export interface RunnerStartOptions {
 }
 
 const OPEN = 1;
+/** How often the heartbeat is looked at: a dead link is declared within LINK_DEAD_MS + this. */
+const LINK_TICK_MS = 250;
+/**
+ * v2 audio waits in the time-bounded send queue, not in the socket: hand the socket a frame only while it has less
+ * than this unsent (≈ 300 ms of 24 kbit/s Opus plus headers), so a stall leaves stale audio where it can be dropped.
+ */
+const UP_SOCKET_BUFFER_BYTES = 1500;
+/** Underruns in this window make the link read as fair/poor. */
+const UNDERRUN_WINDOW_MS = 60_000;
+/** A custom close code for "the heartbeat says this link is dead" (4000–4999 are the application's). */
+const CLOSE_LINK_DEAD = 4100;
+
+type LinkState = 'idle' | 'connecting' | 'open' | 'lost' | 'failed';
+
+/** Relay input after decoding, in arrival order (see OrderedInbox). */
+type InboxItem = { kind: 'event'; event: ServerEvent } | { kind: 'audio'; itemId: string; pcm: Float32Array };
 
 export function relayUrls(relayUrl: string): { check: string; socket: string } {
   const base = new URL(relayUrl);
@@ -58,34 +96,84 @@ export function relayUrls(relayUrl: string): { check: string; socket: string } {
   return { check, socket: socket.toString() };
 }
 
+function sameState(a: EngineState | null, b: EngineState): boolean {
+  if (a === null || a.kind !== b.kind) return false;
+  if (a.kind === 'reconnecting' && b.kind === 'reconnecting') return a.attempt === b.attempt && a.retryAt === b.retryAt;
+  if (a.kind === 'error' && b.kind === 'error') return a.error === b.error;
+  return true;
+}
+
 export class SessionRunner {
   private readonly deps: RunnerDeps;
   private readonly conversation: Conversation;
   private readonly capture: CaptureSender;
+  private uplink: OpusUplink | null = null;
+  private decoder: OpusDecoderLike | null = null;
+  /** Trim/gap instructions of packets at the decoder, in submission order. */
+  private readonly decoding: Array<{ itemId: string; samples: number; gapSamples: number }> = [];
+  private readonly inbox: OrderedInbox<InboxItem>;
+  private readonly streams = new DownStreams();
+  private readonly sendQueue = new SendQueue();
+  private readonly monitor: LinkMonitor;
   private options: RunnerStartOptions | null = null;
+  private version: LinkVersion = 'v2';
   private socket: SocketLike | null = null;
   private retryTimer: unknown = null;
+  private tickTimer: unknown = null;
   private attempt = 0;
   private running = false;
-  private muted = false;
+  private link: LinkState = 'idle';
   private policy: SessionCheckBody['policy'] | null = null;
+  /** v2: the session a dropped link may resume, and how many relay messages arrived on it. */
+  private ticket: ResumeTicket | null = null;
+  private received = 0;
+  private askedToResume = false;
+  /** Why the next fresh session carries the conversation's text (null: it does not). */
+  private renewing: CarryReason | null = null;
+  private carryPending: CarryReason | null = null;
+  private lastState: EngineState | null = null;
   private lastLevelAt = 0;
   private inputLevel = 0;
   private outputLevel = 0;
+  /** Worker time of capture-clock 0, estimated from frame arrivals (earliest in a window: arrival only adds delay). */
+  private captureEpoch = Number.POSITIVE_INFINITY;
+  private epochWindowMin = Number.POSITIVE_INFINITY;
+  private epochWindowFrames = 0;
+  private underrunTimes: number[] = [];
+  private jitterMs = 0;
   /** Bumped on every connect/stop so callbacks of a stale socket or check are ignored. */
   private generation = 0;
-  stats = { appendsSent: 0, framesDropped: 0, reconnects: 0, sessions: 0 };
+  stats: SessionStats;
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
+    this.monitor = new LinkMonitor(deps.heartbeat ?? DEFAULT_HEARTBEAT);
     this.capture = new CaptureSender(deps.contextRate);
+    this.stats = {
+      appendsSent: 0,
+      framesDropped: 0,
+      reconnects: 0,
+      sessions: 0,
+      resumes: 0,
+      framesReceived: 0,
+      meanFrameHandlingMs: 0,
+      link: 'v2',
+      opus: deps.opus?.engine ?? null,
+      dtxSkipped: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+      received: 0,
+      underruns: 0,
+    };
+    this.inbox = new OrderedInbox<InboxItem>((item) => this.deliver(item));
     this.conversation = new Conversation(
       {
-        send: (e) => this.send(e),
+        send: (e) => this.sendEvent(e),
         emit: (e) => deps.emit(e),
         playback: deps.playback,
         now: () => deps.now(),
         onSessionExpired: () => this.renewSession(),
+        activityChanged: () => this.publishState(),
         decode: (b64) => pcm16ToFloat(decodeBase64(b64)),
       },
       'hands-free',
@@ -94,25 +182,46 @@ export class SessionRunner {
 
   start(options: RunnerStartOptions): void {
     this.options = options;
+    this.version = options.settings.link === 'v1' || !this.deps.opus ? 'v1' : 'v2';
+    this.stats.link = this.version;
     this.running = true;
     this.attempt = 0;
+    this.ticket = null;
+    this.renewing = null;
+    // The main thread announced `connecting` when start was called; from here this runner owns the state.
+    this.lastState = { kind: 'connecting' };
+    this.link = 'connecting';
     this.conversation.setMode(options.settings.mode);
+    if (this.version === 'v2' && this.deps.opus) {
+      this.uplink ??= new OpusUplink(this.deps.contextRate, this.deps.opus, (packet) => {
+        this.sendQueue.push(packet);
+        this.pumpAudio();
+      });
+      this.decoder ??= this.deps.opus.createDecoder({
+        onPcm: (pcm) => this.onDecoded(pcm),
+        onError: (err) => console.error('[session] opus decode', err),
+      });
+    }
     this.connect();
   }
 
   stop(): void {
     this.running = false;
     this.generation++;
-    if (this.retryTimer !== null) this.deps.clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.clearTimers();
     this.closeSocket(1000, 'client stop');
-    this.conversation.connectedChanged(false);
-    this.setState({ kind: 'idle' });
-  }
-
-  setMuted(muted: boolean): void {
-    this.muted = muted;
-    this.deps.emit({ kind: 'muted', muted });
+    this.conversation.sessionEnded();
+    this.ticket = null;
+    this.inbox.clear();
+    this.decoding.length = 0;
+    this.sendQueue.clear();
+    this.uplink?.close();
+    this.uplink = null;
+    this.decoder?.close();
+    this.decoder = null;
+    // `idle` is announced by the main thread once the whole audio graph is down.
+    this.link = 'idle';
+    this.lastState = null;
   }
 
   configure(settings: Partial<EngineSettings>): void {
@@ -134,18 +243,42 @@ export class SessionRunner {
     this.conversation.sendText(text);
   }
 
-  /** A capture frame from the capture worklet (context rate). */
-  onCaptureFrame(samples: Float32Array, rms: number): void {
+  /** The browser says the network came back or went away (`online`/`offline` on the worker's global). */
+  networkChanged(online: boolean): void {
+    if (!this.running) return;
+    if (!online) {
+      // No network at all: this link cannot be alive, whatever the socket says.
+      if (this.socket) this.linkLost(CLOSE_LINK_DEAD, 'offline');
+      return;
+    }
+    if (this.retryTimer !== null) {
+      this.deps.clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      void this.connect();
+    }
+  }
+
+  /** A capture frame from the capture worklet (context rate). `index` is its number on the capture clock. */
+  onCaptureFrame(samples: Float32Array, rms: number, index: number): void {
+    this.noteCaptureClock(index);
     this.inputLevel = Math.max(this.inputLevel, rms);
     this.maybeEmitLevel();
-    const capturing = this.isOpen() && !this.muted && this.conversation.capturing;
+    if (this.version === 'v2' && this.uplink) {
+      // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
+      const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
+      const capturing = linkUsable && this.conversation.wantsAudio;
+      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible });
+      this.stats.dtxSkipped = this.uplink.dtxSkipped;
+      return;
+    }
+    const capturing = this.isOpen() && this.conversation.wantsAudio;
     const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible: this.conversation.assistantAudible });
     for (const e of events) {
       if ((this.socket?.bufferedAmount ?? 0) > MAX_SOCKET_BUFFERED_BYTES) {
         this.stats.framesDropped++;
         continue;
       }
-      this.send(e);
+      this.sendEvent(e);
       this.stats.appendsSent++;
     }
   }
@@ -158,6 +291,7 @@ export class SessionRunner {
         break;
       case 'progress':
         this.outputLevel = Math.max(this.outputLevel, report.rms);
+        this.jitterMs = report.jitterMs;
         this.conversation.onPlayback({ kind: 'progress', itemId: report.itemId, played: report.played, rate: this.deps.contextRate });
         break;
       case 'drained':
@@ -167,36 +301,89 @@ export class SessionRunner {
         this.conversation.onPlayback({ kind: 'flushed', items: report.items, rate: this.deps.contextRate });
         break;
       case 'underrun':
+        this.stats.underruns = report.count;
+        this.jitterMs = report.jitterMs;
+        this.underrunTimes.push(this.deps.now());
+        this.emitHealth();
+        break;
       case 'overflow':
         break;
     }
   }
 
+  // ---- state ----------------------------------------------------------------------------------------------
+
+  private setLink(link: LinkState, state?: EngineState): void {
+    this.link = link;
+    this.publishState(state);
+  }
+
+  /** The one place EngineState is produced: the link's state, or the conversation's activity while the link is up. */
+  private publishState(explicit?: EngineState): void {
+    let next: EngineState;
+    if (explicit) next = explicit;
+    else if (this.link === 'open') next = { kind: this.conversation.activity satisfies Activity };
+    else if (this.link === 'idle') next = { kind: 'idle' };
+    else if (this.link === 'connecting') next = { kind: 'connecting' };
+    else return; // 'lost' and 'failed' always come with an explicit state
+    if (sameState(this.lastState, next)) return;
+    this.lastState = next;
+    this.deps.emit({ kind: 'state', state: next });
+  }
+
   // ---- connection -----------------------------------------------------------------------------------------
 
   private isOpen(): boolean {
-    return this.socket !== null && this.socket.readyState === OPEN;
+    return this.socket !== null && this.socket.readyState === OPEN && this.link === 'open';
   }
 
-  private send(event: ClientEvent): void {
-    if (this.isOpen()) this.socket!.send(JSON.stringify(event));
+  private sendRaw(data: string | Uint8Array): void {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN) return;
+    socket.send(data);
+    this.stats.bytesSent += typeof data === 'string' ? data.length : data.byteLength;
   }
 
-  private setState(state: EngineState): void {
-    this.deps.emit({ kind: 'state', state });
+  private sendEvent(event: ClientEvent): void {
+    if (!this.isOpen()) return;
+    this.sendRaw(JSON.stringify(event));
+  }
+
+  private sendControl(event: AppTextToRelay): void {
+    this.sendRaw(JSON.stringify(event));
+  }
+
+  private pumpAudio(): void {
+    if (!this.isOpen()) return;
+    const socket = this.socket!;
+    this.stats.appendsSent += this.sendQueue.drain(
+      () => socket.bufferedAmount < UP_SOCKET_BUFFER_BYTES,
+      (frame) => this.sendRaw(frame),
+    );
+    this.stats.framesDropped = this.sendQueue.dropped;
   }
 
   private fail(error: EngineError): void {
     this.running = false;
     this.generation++;
+    this.clearTimers();
     this.closeSocket(1000, 'client error');
-    this.conversation.connectedChanged(false);
-    this.setState({ kind: 'error', error });
+    this.conversation.sessionEnded();
+    this.ticket = null;
+    this.setLink('failed', { kind: 'error', error });
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== null) this.deps.clearTimeout(this.retryTimer);
+    if (this.tickTimer !== null) this.deps.clearTimeout(this.tickTimer);
+    this.retryTimer = this.tickTimer = null;
   }
 
   private closeSocket(code: number, reason: string): void {
     const socket = this.socket;
     this.socket = null;
+    if (this.tickTimer !== null) this.deps.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
     if (!socket) return;
     socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
     try {
@@ -210,7 +397,7 @@ export class SessionRunner {
     const options = this.options;
     if (!options || !this.running) return;
     const generation = ++this.generation;
-    if (this.attempt === 0) this.setState({ kind: 'connecting' });
+    if (this.attempt === 0 && this.link !== 'lost') this.setLink('connecting');
     const urls = relayUrls(options.relayUrl);
     let body: SessionCheckBody;
     try {
@@ -225,35 +412,35 @@ export class SessionRunner {
         return this.scheduleRetry();
       }
       body = json as SessionCheckBody;
-    } catch (err) {
+    } catch {
       if (generation !== this.generation) return;
       this.deps.emit({ kind: 'notice', error: unreachableError() });
       return this.scheduleRetry();
     }
     this.policy = body.policy;
     this.deps.emit({ kind: 'session', user: body.user, policy: body.policy, backend: body.backend });
-    const socket = this.deps.openSocket(urls.socket, [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${options.token}`]);
+    const resume = this.version === 'v2' ? this.ticket : null;
+    this.askedToResume = resume !== null;
+    const socket = this.deps.openSocket(urls.socket, offeredProtocols(this.version, options.token, resume ? { ...resume, received: this.received } : null));
+    socket.binaryType = 'arraybuffer';
     this.socket = socket;
+    socket.onopen = () => {
+      if (generation !== this.generation) return;
+      this.monitor.opened(this.deps.now());
+      if (this.version === 'v2') this.scheduleTick(generation);
+    };
     socket.onmessage = (ev) => {
       if (generation !== this.generation) return;
-      let event: ServerEvent;
       try {
-        event = JSON.parse(String(ev.data)) as ServerEvent;
-      } catch {
-        return; // not JSON: nothing a person can act on
-      }
-      try {
-        if (event.type === 'session.created') this.onSessionStarted();
-        this.conversation.onServerEvent(event);
+        this.onSocketMessage(ev.data);
       } catch (err) {
-        // A malformed event (e.g. corrupt base64 audio) is dropped; the conversation goes on.
-        console.error('[session] server event', event.type, err);
+        // A malformed frame is dropped; the conversation goes on.
+        console.error('[session] relay message', err);
       }
     };
     socket.onclose = (ev) => {
       if (generation !== this.generation) return;
       this.socket = null;
-      this.conversation.connectedChanged(false);
       this.onClosed(ev.code);
     };
     socket.onerror = () => {
@@ -261,25 +448,155 @@ export class SessionRunner {
     };
   }
 
-  private onSessionStarted(): void {
+  private onSocketMessage(data: unknown): void {
+    const now = this.deps.now();
+    this.monitor.received(now);
+    if (typeof data !== 'string') {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+      if (!bytes) return;
+      this.stats.bytesReceived += bytes.byteLength;
+      this.received++;
+      this.onBinary(bytes);
+      return;
+    }
+    this.stats.bytesReceived += data.length;
+    let event: AppTextToClient | ServerEvent;
+    try {
+      event = JSON.parse(data) as AppTextToClient;
+    } catch {
+      if (this.version === 'v2') this.received++;
+      return; // not JSON: nothing a person can act on
+    }
+    if (this.version === 'v1') {
+      this.inbox.push({ kind: 'event', event: event as ServerEvent });
+      return;
+    }
+    if (countsTowardAck(event.type)) this.received++;
+    this.stats.received = this.received;
+    switch (event.type) {
+      case 'earshot.ping':
+        this.sendControl({ type: 'earshot.pong', id: event.id, t: event.t, ack: this.received });
+        return;
+      case 'earshot.pong':
+        if (this.monitor.pong(event, now) !== null) this.emitHealth();
+        return;
+      case 'earshot.session':
+        this.onLinkSession(event);
+        return;
+      case 'earshot.audio.stream':
+        this.streams.announce(event);
+        return;
+      case 'earshot.capture_clock':
+        this.onCaptureClock(event);
+        return;
+      default:
+        this.inbox.push({ kind: 'event', event: event as ServerEvent });
+    }
+  }
+
+  private onBinary(bytes: Uint8Array): void {
+    const frame = decodeAppFrame(bytes);
+    if (!frame.ok || frame.header.kind !== 2) return; // only AudioDown flows this way
+    const verdict = this.streams.accept(frame.header);
+    if (verdict.kind === 'drop' || !this.decoder) return;
+    this.inbox.reserve();
+    this.decoding.push({ itemId: verdict.itemId, samples: verdict.samples, gapSamples: verdict.gapSamples });
+    // MUST copy: the payload is a view into the socket's buffer, and the decoder may hold it past this call.
+    this.decoder.decode(frame.payload.slice());
+  }
+
+  private onDecoded(pcm: Float32Array): void {
+    const meta = this.decoding.shift();
+    if (!meta) return;
+    this.inbox.fill({ kind: 'audio', itemId: meta.itemId, pcm: trimDecoded(pcm, meta.samples, meta.gapSamples) });
+  }
+
+  private deliver(item: InboxItem): void {
+    try {
+      if (item.kind === 'audio') return this.conversation.onAssistantAudio(item.itemId, item.pcm);
+      if (item.event.type === 'session.created') this.onProviderSession();
+      this.conversation.onServerEvent(item.event);
+    } catch (err) {
+      // A malformed event (e.g. corrupt base64 audio) is dropped; the conversation goes on.
+      console.error('[session] server event', item.kind === 'event' ? item.event.type : 'audio', err);
+    }
+  }
+
+  /** earshot.v2: message 1 of every link. Decides between going on and starting over. */
+  private onLinkSession(session: LinkSession): void {
+    const outcome = sessionOutcome(session, this.askedToResume, this.renewing);
+    this.ticket = { resumeToken: session.resume_token, received: 0 };
+    this.attempt = 0;
+    if (outcome.kind === 'resumed') {
+      this.stats.resumes++;
+      this.link = 'open';
+      this.conversation.linkUp();
+      this.publishState();
+      this.pumpAudio();
+      return;
+    }
+    // A fresh provider session: what was in flight is gone; numbering starts again with this message.
+    this.received = 1;
+    this.stats.received = 1;
+    if (this.askedToResume || this.renewing) this.conversation.sessionEnded();
+    this.streams.reset();
+    this.sendQueue.clear();
+    this.carryPending = outcome.carry;
+    this.renewing = null;
+    if (outcome.notice) this.deps.emit({ kind: 'notice', error: { reason: 'relay_unreachable', message: outcome.notice, fatal: false } });
+  }
+
+  /** The provider's session.created: configure it and carry the conversation in if this one replaces another. */
+  private onProviderSession(): void {
     this.attempt = 0;
     this.stats.sessions++;
+    this.link = 'open';
     this.sendSessionUpdate();
-    const carry = contextCarryEvent(this.conversation.history());
-    if (carry) this.send(carry);
-    this.conversation.connectedChanged(true);
+    const reason = this.version === 'v2' ? this.carryPending : this.renewing;
+    const carry = reason ? contextCarryEvent(this.conversation.history(), reason) : null;
+    if (carry) this.sendEvent(carry);
+    this.carryPending = null;
+    this.renewing = null;
+    this.conversation.linkUp();
+    this.publishState();
+    this.pumpAudio();
+  }
+
+  private onCaptureClock(event: LinkCaptureClock): void {
+    if (event.event !== 'input_audio_buffer.speech_stopped' || !Number.isFinite(this.captureEpoch)) return;
+    this.conversation.speechStoppedAt(this.captureEpoch + event.capture_ms);
   }
 
   private sendSessionUpdate(): void {
     if (!this.options || !this.policy) return;
     const plan = planSessionUpdate(this.options.settings, this.policy);
-    if (plan.event) this.send(plan.event);
+    if (plan.event) this.sendEvent(plan.event);
     if (plan.refused.length > 0) {
       this.deps.emit({
         kind: 'notice',
         error: { reason: 'protocol_error', message: `This relay’s operator does not allow changing: ${plan.refused.join(', ')}.`, fatal: false },
       });
     }
+  }
+
+  private scheduleTick(generation: number): void {
+    this.tickTimer = this.deps.setTimeout(() => {
+      this.tickTimer = null;
+      if (generation !== this.generation || !this.socket) return;
+      const now = this.deps.now();
+      const tick = this.monitor.tick(now);
+      if (tick.kind === 'dead') return this.linkLost(CLOSE_LINK_DEAD, 'link dead');
+      if (tick.kind === 'ping') this.sendControl({ type: 'earshot.ping', id: tick.id, t: tick.t, ack: this.received });
+      this.pumpAudio();
+      this.scheduleTick(generation);
+    }, LINK_TICK_MS);
+  }
+
+  /** The heartbeat (or the browser) says this link is dead: drop it and reconnect, offering to resume. */
+  private linkLost(code: number, reason: string): void {
+    this.generation++;
+    this.closeSocket(code, reason);
+    this.onClosed(1006);
   }
 
   private onClosed(code: number): void {
@@ -289,32 +606,66 @@ export class SessionRunner {
       case 'stop':
         return this.fail(action.error);
       case 'new-session':
+        this.ticket = null;
+        this.renewing = 'time_limit';
+        this.conversation.sessionEnded();
         this.attempt = 0;
         return void this.connect();
       case 'reconnect':
-        this.deps.emit({ kind: 'notice', error: action.error });
+        if (this.version === 'v2' && this.ticket !== null) this.conversation.linkDown();
+        else {
+          this.conversation.sessionEnded();
+          this.ticket = null;
+        }
+        this.link = 'lost';
+        if (code !== 1006 && code !== CLOSE_LINK_DEAD) this.deps.emit({ kind: 'notice', error: action.error });
         return this.scheduleRetry();
     }
   }
 
   /** The provider said the session expired: open a fresh one now; the conversation's text goes with it. */
   private renewSession(): void {
+    this.generation++;
     this.closeSocket(1000, 'session expired');
-    this.conversation.connectedChanged(false);
+    this.conversation.sessionEnded();
+    this.ticket = null;
+    this.renewing = 'time_limit';
     this.attempt = 0;
     void this.connect();
   }
 
+  /** Try again at once on the first attempt (a dropped link usually comes straight back), then back off. */
   private scheduleRetry(): void {
     if (!this.running) return;
     this.attempt++;
     this.stats.reconnects++;
-    const delay = backoffDelay(this.attempt, this.deps.random());
-    this.setState({ kind: 'reconnecting', attempt: this.attempt, retryAt: this.deps.wallNow() + delay });
+    const delay = this.attempt === 1 ? 0 : backoffDelay(this.attempt - 1, this.deps.random());
+    this.link = 'lost';
+    this.publishState({ kind: 'reconnecting', attempt: this.attempt, retryAt: this.deps.wallNow() + delay });
     this.retryTimer = this.deps.setTimeout(() => {
       this.retryTimer = null;
       void this.connect();
     }, delay);
+  }
+
+  private noteCaptureClock(index: number): void {
+    const estimate = this.deps.now() - (index + 1) * FRAME_MS;
+    this.epochWindowMin = Math.min(this.epochWindowMin, estimate);
+    this.captureEpoch = Math.min(this.captureEpoch, estimate);
+    // Re-base every ~5 s so the audio clock's drift against performance.now() cannot accumulate.
+    if (++this.epochWindowFrames >= 250) {
+      this.captureEpoch = this.epochWindowMin;
+      this.epochWindowMin = Number.POSITIVE_INFINITY;
+      this.epochWindowFrames = 0;
+    }
+  }
+
+  private emitHealth(): void {
+    const now = this.deps.now();
+    this.underrunTimes = this.underrunTimes.filter((t) => now - t < UNDERRUN_WINDOW_MS);
+    const rttMs = this.monitor.rttMs;
+    const quality = linkQuality({ rttMs, pingLoss: this.monitor.pingLoss(now), recentUnderruns: this.underrunTimes.length });
+    this.deps.emit({ kind: 'link', health: { rttMs: rttMs === null ? null : Math.round(rttMs), quality, underruns: this.stats.underruns, jitterMs: this.jitterMs } });
   }
 
   private maybeEmitLevel(): void {
@@ -328,3 +679,4 @@ export class SessionRunner {
     this.outputLevel = 0;
   }
 }
+

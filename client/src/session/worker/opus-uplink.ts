@@ -1,0 +1,115 @@
+// Capture on the earshot.v2 link: 20 ms context-rate frames -> 24 kHz -> 40 ms blocks -> Opus (DTX) -> the
+// time-bounded send queue. Every block is encoded, so the encoder's state stays continuous; what is *sent* is
+// decided per packet: DTX packets (silence, ≤ 2 bytes) never go out — the relay fills the gap toward the provider
+// from the capture timestamps — and while the assistant speaks the barge-in guard holds packets back unless the
+// person is clearly talking over it (then the held pre-roll goes out first, so the word's onset is not lost).
+import { APP_AUDIO_SAMPLE_RATE, APP_UP_FRAME_MS } from '../../../../protocol/app-link.ts';
+import { FRAME_MS } from '../../audio/constants.ts';
+import { toDbfs } from '../../dsp/levels.ts';
+import { Resampler } from '../../dsp/resampler.ts';
+import { DEFAULT_GUARD, guardStep, initialGuard, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
+import type { CaptureContext } from './capture-sender.ts';
+import { DTX_PACKET_MAX_BYTES, type OpusEncoderLike, type OpusFactory } from './opus/opus-codec.ts';
+import type { UpPacket } from './link/send-queue.ts';
+
+const BLOCK_SAMPLES = (APP_AUDIO_SAMPLE_RATE * APP_UP_FRAME_MS) / 1000;
+const FRAMES_PER_BLOCK = APP_UP_FRAME_MS / FRAME_MS;
+
+export class OpusUplink {
+  private readonly resampler: Resampler;
+  private readonly encoder: OpusEncoderLike;
+  private readonly guardConfig: GuardConfig;
+  private readonly out: (packet: UpPacket) => void;
+  private guard: GuardState = initialGuard;
+  private readonly block = new Float32Array(BLOCK_SAMPLES);
+  private filled = 0;
+  private blockStartMs = 0;
+  private blockVerdict: GuardVerdict = 'mute';
+  /** Guard verdicts of blocks handed to the encoder, by capture time (WebCodecs answers asynchronously). */
+  private readonly verdicts = new Map<number, GuardVerdict>();
+  /** Packets held while the guard is closed; released when it opens. */
+  private readonly preRoll: UpPacket[] = [];
+  private readonly preRollMax: number;
+  packetsOut = 0;
+  dtxSkipped = 0;
+  gated = 0;
+  encodeErrors = 0;
+
+  constructor(contextRate: number, opus: OpusFactory, out: (packet: UpPacket) => void, guardConfig: GuardConfig = DEFAULT_GUARD) {
+    this.resampler = new Resampler(contextRate, APP_AUDIO_SAMPLE_RATE);
+    this.guardConfig = guardConfig;
+    this.preRollMax = Math.ceil(guardConfig.openFrames / FRAMES_PER_BLOCK);
+    this.out = out;
+    this.encoder = opus.createEncoder({
+      onPacket: (packet, captureMs) => this.onPacket(packet, captureMs),
+      onError: (err) => {
+        this.encodeErrors++;
+        console.error('[session] opus encode', err);
+      },
+    });
+  }
+
+  get engine(): OpusFactory['engine'] {
+    return this.encoder.engine;
+  }
+
+  /** One capture frame; `index` is its number on the capture clock (captureMs = index * FRAME_MS). */
+  onFrame(samples: Float32Array, rms: number, index: number, ctx: CaptureContext): void {
+    // Always resample so the filter's state stays continuous even while nothing is sent.
+    const wire = this.resampler.process(samples);
+    if (!ctx.capturing) {
+      this.guard = initialGuard;
+      this.preRoll.length = 0;
+      this.filled = 0;
+      return;
+    }
+    if (this.filled === 0) {
+      this.blockStartMs = index * FRAME_MS;
+      this.blockVerdict = 'mute';
+    }
+    const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig);
+    this.guard = step.state;
+    // A block opens if any of its frames opened the gate, passes if any passed.
+    if (step.verdict === 'open' || (step.verdict === 'pass' && this.blockVerdict === 'mute')) this.blockVerdict = step.verdict;
+    const n = Math.min(wire.length, BLOCK_SAMPLES - this.filled);
+    this.block.set(wire.subarray(0, n), this.filled);
+    this.filled += n;
+    if (this.filled < BLOCK_SAMPLES) return;
+    this.filled = 0;
+    this.verdicts.set(this.blockStartMs, this.blockVerdict);
+    if (this.verdicts.size > 64) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.encoder.encode(this.block.slice(), this.blockStartMs);
+  }
+
+  close(): void {
+    this.encoder.close();
+  }
+
+  private onPacket(opus: Uint8Array, captureMs: number): void {
+    const verdict = this.verdicts.get(captureMs) ?? 'pass';
+    this.verdicts.delete(captureMs);
+    const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus };
+    const dtx = opus.byteLength <= DTX_PACKET_MAX_BYTES;
+    switch (verdict) {
+      case 'pass':
+        this.preRoll.length = 0;
+        if (dtx) this.dtxSkipped++;
+        else this.emit(packet);
+        break;
+      case 'mute':
+        this.gated++;
+        if (!dtx) this.preRoll.push(packet);
+        if (this.preRoll.length > this.preRollMax) this.preRoll.shift();
+        break;
+      case 'open':
+        for (const held of this.preRoll.splice(0)) this.emit(held);
+        if (!dtx) this.emit(packet);
+        break;
+    }
+  }
+
+  private emit(packet: UpPacket): void {
+    this.packetsOut++;
+    this.out(packet);
+  }
+}
