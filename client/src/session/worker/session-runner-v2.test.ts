@@ -1,0 +1,327 @@
+// The session runner on the earshot.v2 link against a real `ws` server on 127.0.0.1 that plays the relay's part of
+// protocol/app-link.ts (a stand-in until the relay side lands). The server encodes and decodes Opus with
+// @evan/opus's *native* libopus binding, so what the runner sends is judged by a different Opus implementation than
+// the WASM shell it uses itself. Time is a manual clock: the heartbeat and dead-link detection are driven by
+// `advance`, never by waiting.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, type Server } from 'node:http';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { AudioDownFlags, AudioUpFlags, decodeAppFrame, encodeAudioDown, LINK_DEAD_MS, type AudioUpHeader, type LinkSession } from '../../../../protocol/app-link.ts';
+import type { SessionCheckBody } from '../../../../protocol/relay-http.ts';
+import type { SessionToPlayback } from '../../audio/messages.ts';
+import type { EngineEvent, EngineSettings } from '../engine-api.ts';
+import { wasmOpusFactory, type OpusFactory } from './opus/opus-codec.ts';
+import { WasmOpusModule } from './opus/wasm-opus.ts';
+import { PlaybackFeeder } from './playback-feeder.ts';
+import { SessionRunner, type SocketLike } from './session-runner.ts';
+
+const require = createRequire(import.meta.url);
+// The native binding (a different build of libopus than the WASM the client uses).
+const native = require('@evan/opus/node/index.js') as {
+  Encoder: new (o: { channels: number; sample_rate: number; application?: string }) => { encode(pcm: Uint8Array): Uint8Array };
+  Decoder: new (o: { channels: number; sample_rate: number }) => { decode(packet: Uint8Array): Uint8Array };
+};
+
+const settings: EngineSettings = { mode: 'hands-free', echoCancellation: true, noiseSuppression: true, autoGainControl: true, farField: false };
+const policy: SessionCheckBody['policy'] = { mutableFields: ['type', 'audio.input.turn_detection', 'audio.input.noise_reduction'], voice: 'marin', voices: ['marin'], instructions: '', model: 'gpt-realtime' };
+
+let opus: OpusFactory;
+beforeAll(async () => {
+  opus = wasmOpusFactory(await WasmOpusModule.load(readFileSync(require.resolve('@evan/opus/wasm/opus.wasm'))));
+});
+
+interface Conn {
+  ws: WebSocket;
+  protocols: string[];
+  text: Array<Record<string, unknown> & { type: string }>;
+  audio: Array<{ header: AudioUpHeader; pcm: Int16Array }>;
+  /** Frames this connection has sent that count toward ack. */
+  sentCount: number;
+  sendCounted(data: string | Uint8Array): void;
+}
+
+interface V2Stub {
+  url: string;
+  conns: Conn[];
+  /** What to answer a resume offer with. */
+  resumeReply: 'resume' | LinkSession['resume_failed'];
+  /** Answer pings (false = a silently dead link). */
+  answerPings: boolean;
+  close(): Promise<void>;
+}
+
+async function v2stub(): Promise<V2Stub> {
+  const s = { conns: [], resumeReply: 'resume', answerPings: true } as unknown as V2Stub;
+  const http: Server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ user: 'ann', tokenId: 't', expiresAt: 0, policy, backend: 'simulator' } satisfies SessionCheckBody));
+  });
+  const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (p.has('earshot.v2') ? 'earshot.v2' : false) });
+  let sessionCounter = 0;
+  wss.on('connection', (ws, req) => {
+    const protocols = String(req.headers['sec-websocket-protocol']).split(',').map((p) => p.trim());
+    const decoder = new native.Decoder({ channels: 1, sample_rate: 24_000 });
+    const conn: Conn = {
+      ws,
+      protocols,
+      text: [],
+      audio: [],
+      sentCount: 0,
+      sendCounted(data) {
+        ws.send(data);
+        conn.sentCount++;
+      },
+    };
+    s.conns.push(conn);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const frame = decodeAppFrame(new Uint8Array(data as Buffer));
+        if (!frame.ok || frame.header.kind !== 1) throw new Error('bad AudioUp');
+        const pcm = decoder.decode(frame.payload);
+        conn.audio.push({ header: frame.header, pcm: new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2) });
+        return;
+      }
+      const event = JSON.parse(String(data));
+      conn.text.push(event);
+      if (event.type === 'earshot.ping' && s.answerPings) ws.send(JSON.stringify({ type: 'earshot.pong', id: event.id, t: event.t }));
+    });
+    const resume = protocols.find((p) => p.startsWith('earshot-resume.'));
+    const base: Omit<LinkSession, 'resumed'> = {
+      type: 'earshot.session',
+      session_id: `s${++sessionCounter}`,
+      resume_token: `rt${sessionCounter}`,
+      resume_grace_ms: 30_000,
+      heartbeat_ms: 1000,
+      audio: { codec: 'opus', sample_rate: 24_000, up_frame_ms: 40, down_frame_ms: 60 },
+    };
+    if (resume && s.resumeReply === 'resume') {
+      conn.sendCounted(JSON.stringify({ ...base, resumed: true } satisfies LinkSession));
+      return;
+    }
+    conn.sendCounted(JSON.stringify({ ...base, resumed: false, ...(resume ? { resume_failed: s.resumeReply } : {}) } as LinkSession));
+    conn.sendCounted(JSON.stringify({ type: 'session.created', event_id: 'e', session: {} }));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const addr = http.address();
+  s.url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  s.close = () =>
+    new Promise<void>((r) => {
+      for (const c of s.conns) c.ws.terminate();
+      wss.close();
+      http.close(() => r());
+      http.closeAllConnections();
+    });
+  return s;
+}
+
+/** A manual clock: timers run only when the test advances time. */
+function manualClock() {
+  let now = 0;
+  let seq = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout: (fn: () => void, ms: number) => {
+      const id = ++seq;
+      timers.set(id, { at: now + ms, fn });
+      return id;
+    },
+    clearTimeout: (id: unknown) => void timers.delete(id as number),
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        const due = [...timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        timers.delete(due[0]);
+        now = Math.max(now, due[1].at);
+        due[1].fn();
+      }
+      now = end;
+    },
+  };
+}
+
+function makeRunner() {
+  const clock = manualClock();
+  const events: EngineEvent[] = [];
+  const playbackMsgs: SessionToPlayback[] = [];
+  const runner = new SessionRunner({
+    fetch: async (url, init) => {
+      const res = await fetch(url, { headers: init.headers });
+      return { status: res.status, json: () => res.json() };
+    },
+    openSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
+    setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout,
+    random: () => 0,
+    now: clock.now,
+    wallNow: clock.now,
+    emit: (e) => events.push(e),
+    playback: new PlaybackFeeder({ postMessage: (m) => playbackMsgs.push(m) }, 48_000),
+    contextRate: 48_000,
+    opus,
+  });
+  let frameIndex = 0;
+  const speak = (frames: number, amplitude = 0.3) => {
+    for (let i = 0; i < frames; i++) {
+      const f = new Float32Array(960);
+      for (let k = 0; k < 960; k++) f[k] = amplitude * Math.sin(((frameIndex * 960 + k) * 2 * Math.PI * 300) / 48_000);
+      runner.onCaptureFrame(f, amplitude / Math.SQRT2, frameIndex++);
+    }
+  };
+  return { runner, clock, events, playbackMsgs, speak };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false | null, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const states = (events: EngineEvent[]) => events.filter((e) => e.kind === 'state').map((e) => (e as { state: { kind: string } }).state.kind);
+
+let cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+async function connected() {
+  const s = await v2stub();
+  const r = makeRunner();
+  cleanups.push(() => s.close(), () => r.runner.stop());
+  r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+  await until('listening', () => states(r.events).includes('listening'));
+  return { s, r };
+}
+
+describe('SessionRunner on earshot.v2', () => {
+  it('offers earshot.v2 with the token and configures the fresh session', async () => {
+    const { s } = await connected();
+    expect(s.conns[0]!.protocols).toEqual(['earshot.v2', 'earshot-token.tok']);
+    await until('session.update', () => s.conns[0]!.text.find((e) => e.type === 'session.update'));
+  });
+
+  it('sends speech as 40 ms Opus packets stamped with the capture clock, which a native libopus decodes', async () => {
+    const { s, r } = await connected();
+    r.speak(20); // 400 ms
+    const audio = await until('10 packets', () => (s.conns[0]!.audio.length >= 10 ? s.conns[0]!.audio : null));
+    expect(audio.map((a) => a.header.captureMs)).toEqual([0, 40, 80, 120, 160, 200, 240, 280, 320, 360]);
+    expect(audio.every((a) => a.pcm.length === 960 && a.header.flags === 0)).toBe(true);
+    // The decoded audio carries the tone (not silence).
+    const last = audio.at(-1)!.pcm;
+    const rms = Math.sqrt(last.reduce((a, v) => a + v * v, 0) / last.length) / 32768;
+    expect(rms).toBeGreaterThan(0.1);
+  });
+
+  it('sends (almost) nothing in silence: Opus DTX packets stay off the link', async () => {
+    const { s, r } = await connected();
+    r.speak(10);
+    r.speak(100, 0); // 2 s of digital silence
+    r.runner.sendText('marker');
+    await until('marker', () => s.conns[0]!.text.some((e) => e.type === 'conversation.item.create'));
+    const during = s.conns[0]!.audio.filter((a) => a.header.captureMs >= 600);
+    // libopus sends a comfort-noise update every ~400 ms in DTX, instead of 50 packets.
+    expect(during.length).toBeLessThanOrEqual(8);
+    expect(r.runner.stats.dtxSkipped).toBeGreaterThan(35);
+  });
+
+  it('pings every heartbeat with ack, answers the relay’s pings with ack, and reports the round trip', async () => {
+    const { s, r } = await connected();
+    r.clock.advance(1000);
+    const ping = await until('ping', () => s.conns[0]!.text.find((e) => e.type === 'earshot.ping'));
+    expect(ping).toMatchObject({ type: 'earshot.ping', ack: 2 }); // earshot.session + session.created
+    s.conns[0]!.ws.send(JSON.stringify({ type: 'earshot.ping', id: 77, t: 5 }));
+    const pong = await until('pong', () => s.conns[0]!.text.find((e) => e.type === 'earshot.pong'));
+    expect(pong).toEqual({ type: 'earshot.pong', id: 77, t: 5, ack: 2 });
+    await until('link health', () => r.events.find((e) => e.kind === 'link'));
+  });
+
+  it('declares a silently dead link dead, says so, and resumes the same session offering its ticket', async () => {
+    const { s, r } = await connected();
+    s.answerPings = false;
+    s.conns[0]!.sendCounted(JSON.stringify({ type: 'conversation.item.added', event_id: 'x', item: { id: 'i1', type: 'message', role: 'user', content: [] } }));
+    await until('3 counted', () => r.runner.stats.received === 3);
+    for (let t = 0; t < LINK_DEAD_MS - 250; t += 250) r.clock.advance(250);
+    expect(states(r.events)).not.toContain('reconnecting');
+    r.clock.advance(500);
+    expect(r.events.find((e) => e.kind === 'state' && e.state.kind === 'reconnecting')).toMatchObject({ state: { attempt: 1 } });
+    r.clock.advance(0); // the first retry goes at once
+    const second = await until('second connection', () => s.conns[1]);
+    expect(second.protocols).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot-resume.rt1.3']);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(r.runner.stats.resumes).toBe(1);
+    expect(r.runner.stats.sessions).toBe(1);
+    // The same provider session goes on: no second session.update, no carried context.
+    r.runner.sendText('after');
+    await until('text on the resumed link', () => second.text.some((e) => e.type === 'conversation.item.create'));
+    expect(second.text.filter((e) => e.type === 'session.update')).toEqual([]);
+    expect(r.events.filter((e) => e.kind === 'notice')).toEqual([]);
+  });
+
+  it('keeps only the freshest 300 ms of speech while the link is down and marks it with Discontinuity', async () => {
+    const { s, r } = await connected();
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.speak(100); // 2 s spoken into a dead link
+    r.clock.advance(0);
+    const second = await until('second connection', () => s.conns[1]);
+    const audio = await until('audio on the resumed link', () => (second.audio.length > 0 ? second.audio : null));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(second.audio.length).toBeLessThanOrEqual(300 / 40);
+    expect(audio[0]!.header.flags & AudioUpFlags.Discontinuity).toBe(AudioUpFlags.Discontinuity);
+    expect(audio[0]!.header.captureMs).toBeGreaterThanOrEqual(2000 - 300 - 40);
+    expect(second.audio.slice(1).every((a) => a.header.flags === 0)).toBe(true);
+    expect(r.runner.stats.framesDropped).toBeGreaterThan(40);
+  });
+
+  it('when the resume fails, starts fresh, carries the conversation as a lost link (not a time limit) and says so', async () => {
+    const { s, r } = await connected();
+    r.runner.sendText('Remember the number forty-two.');
+    await until('text sent', () => s.conns[0]!.text.some((e) => e.type === 'conversation.item.create'));
+    s.resumeReply = 'expired';
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    const second = await until('second connection', () => s.conns[1]);
+    const carry = await until('context carried', () => second.text.find((e) => e.type === 'conversation.item.create'));
+    const text = JSON.stringify(carry);
+    expect(text).toContain('User: Remember the number forty-two.');
+    expect(text).toContain('connection to the user dropped');
+    expect(text).not.toContain('time limit');
+    const notice = r.events.find((e) => e.kind === 'notice');
+    expect(notice).toMatchObject({ error: { fatal: false } });
+    expect((notice as { error: { message: string } }).error.message).toMatch(/connection dropped/);
+    expect(r.runner.stats.sessions).toBe(2);
+  });
+
+  it('plays AudioDown packets of an announced stream, trimmed, and never twice after a resume replay', async () => {
+    const { s, r } = await connected();
+    const enc = new native.Encoder({ channels: 1, sample_rate: 24_000, application: 'voip' });
+    const packet = () => enc.encode(new Uint8Array(1440 * 2));
+    const c = s.conns[0]!;
+    c.sendCounted(JSON.stringify({ type: 'earshot.audio.stream', ref: 3, response_id: 'r', item_id: 'a1', output_index: 0, content_index: 0 }));
+    c.sendCounted(encodeAudioDown({ flags: 0, streamRef: 3, sampleOffset: 0, samples: 1440 }, packet()));
+    c.sendCounted(encodeAudioDown({ flags: 0, streamRef: 3, sampleOffset: 1440, samples: 1440 }, packet()));
+    // A replay of the second packet (as after an off-by-one resume), then the padded last one.
+    c.sendCounted(encodeAudioDown({ flags: 0, streamRef: 3, sampleOffset: 1440, samples: 1440 }, packet()));
+    c.sendCounted(encodeAudioDown({ flags: AudioDownFlags.EndOfStream, streamRef: 3, sampleOffset: 2880, samples: 500 }, packet()));
+    c.sendCounted(JSON.stringify({ type: 'response.output_audio.done', event_id: 'e', response_id: 'r', item_id: 'a1', output_index: 0, content_index: 0 }));
+    await until('end posted', () => r.playbackMsgs.some((m) => m.kind === 'end'));
+    const chunks = r.playbackMsgs.filter((m) => m.kind === 'chunk') as Array<{ itemId: string; samples: Float32Array }>;
+    const total = chunks.reduce((n, m) => n + m.samples.length, 0);
+    // 1440 + 1440 + 500 samples at 24 kHz = 3380 -> 6760 at 48 kHz, plus the resampler's filter tail (~100);
+    // a replayed packet would add 2880 more.
+    expect(total).toBeGreaterThanOrEqual(6760);
+    expect(total).toBeLessThan(6760 + 200);
+    expect(chunks.every((m) => m.itemId === 'a1')).toBe(true);
+    // `end` came after every chunk: the JSON event did not overtake the audio.
+    expect(r.playbackMsgs.at(-1)).toEqual({ kind: 'end', itemId: 'a1' });
+  });
+});
