@@ -49,16 +49,18 @@ interface V2Stub {
   resumeReply: 'resume' | LinkSession['resume_failed'];
   /** Answer pings (false = a silently dead link). */
   answerPings: boolean;
+  /** Play a relay that predates earshot.v2 (chooses earshot.v1, speaks the verbatim protocol). */
+  v1Only: boolean;
   close(): Promise<void>;
 }
 
 async function v2stub(): Promise<V2Stub> {
-  const s = { conns: [], resumeReply: 'resume', answerPings: true } as unknown as V2Stub;
+  const s = { conns: [], resumeReply: 'resume', answerPings: true, v1Only: false } as unknown as V2Stub;
   const http: Server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ user: 'ann', tokenId: 't', expiresAt: 0, policy, backend: 'simulator' } satisfies SessionCheckBody));
   });
-  const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (p.has('earshot.v2') ? 'earshot.v2' : false) });
+  const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (!s.v1Only && p.has('earshot.v2') ? 'earshot.v2' : p.has('earshot.v1') ? 'earshot.v1' : false) });
   let sessionCounter = 0;
   wss.on('connection', (ws, req) => {
     const protocols = String(req.headers['sec-websocket-protocol']).split(',').map((p) => p.trim());
@@ -87,6 +89,10 @@ async function v2stub(): Promise<V2Stub> {
       conn.text.push(event);
       if (event.type === 'earshot.ping' && s.answerPings) ws.send(JSON.stringify({ type: 'earshot.pong', id: event.id, t: event.t }));
     });
+    if (s.v1Only) {
+      ws.send(JSON.stringify({ type: 'session.created', event_id: 'e', session: {} }));
+      return;
+    }
     const resume = protocols.find((p) => p.startsWith('earshot-resume.'));
     const base: Omit<LinkSession, 'resumed'> = {
       type: 'earshot.session',
@@ -204,7 +210,8 @@ async function connected() {
 describe('SessionRunner on earshot.v2', () => {
   it('offers earshot.v2 with the token and configures the fresh session', async () => {
     const { s } = await connected();
-    expect(s.conns[0]!.protocols).toEqual(['earshot.v2', 'earshot-token.tok']);
+    expect(s.conns[0]!.protocols).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot.v1']);
+    expect(s.conns[0]!.ws.protocol).toBe('earshot.v2');
     await until('session.update', () => s.conns[0]!.text.find((e) => e.type === 'session.update'));
   });
 
@@ -254,7 +261,7 @@ describe('SessionRunner on earshot.v2', () => {
     expect(r.events.find((e) => e.kind === 'state' && e.state.kind === 'reconnecting')).toMatchObject({ state: { attempt: 1 } });
     r.clock.advance(0); // the first retry goes at once
     const second = await until('second connection', () => s.conns[1]);
-    expect(second.protocols).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot-resume.rt1.3']);
+    expect(second.protocols).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot-resume.rt1.3', 'earshot.v1']);
     await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
     expect(r.runner.stats.resumes).toBe(1);
     expect(r.runner.stats.sessions).toBe(1);
@@ -323,5 +330,17 @@ describe('SessionRunner on earshot.v2', () => {
     expect(chunks.every((m) => m.itemId === 'a1')).toBe(true);
     // `end` came after every chunk: the JSON event did not overtake the audio.
     expect(r.playbackMsgs.at(-1)).toEqual({ kind: 'end', itemId: 'a1' });
+  });
+
+  it('falls back to the verbatim v1 link with a relay that does not speak earshot.v2', async () => {
+    const s = await v2stub();
+    s.v1Only = true;
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop());
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    r.speak(5);
+    await until('appends', () => s.conns[0]!.text.filter((e) => e.type === 'input_audio_buffer.append').length === 5);
+    expect(r.runner.stats.link).toBe('v1');
   });
 });

@@ -13,7 +13,7 @@ import {
   type LinkSession,
 } from '../../../../protocol/app-link.ts';
 import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts';
-import type { RejectBody, SessionCheckBody } from '../../../../protocol/relay-http.ts';
+import { SUBPROTOCOL, type RejectBody, type SessionCheckBody } from '../../../../protocol/relay-http.ts';
 import { FRAME_MS, LEVEL_EVENT_HZ, MAX_SOCKET_BUFFERED_BYTES } from '../../audio/constants.ts';
 import type { PlaybackToSession } from '../../audio/messages.ts';
 import { decodeBase64 } from '../../dsp/base64.ts';
@@ -37,6 +37,8 @@ import { planSessionUpdate } from './session-update.ts';
 export interface SocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
+  /** The subprotocol the relay chose. */
+  readonly protocol: string;
   binaryType: string;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
@@ -116,7 +118,9 @@ export class SessionRunner {
   private readonly sendQueue = new SendQueue();
   private readonly monitor: LinkMonitor;
   private options: RunnerStartOptions | null = null;
+  /** The link version asked for (settings), and the one the relay chose for the current socket. */
   private version: LinkVersion = 'v2';
+  private wire: LinkVersion = 'v2';
   private socket: SocketLike | null = null;
   private retryTimer: unknown = null;
   private tickTimer: unknown = null;
@@ -183,6 +187,7 @@ export class SessionRunner {
   start(options: RunnerStartOptions): void {
     this.options = options;
     this.version = options.settings.link === 'v1' || !this.deps.opus ? 'v1' : 'v2';
+    this.wire = this.version;
     this.stats.link = this.version;
     this.running = true;
     this.attempt = 0;
@@ -263,7 +268,7 @@ export class SessionRunner {
     this.noteCaptureClock(index);
     this.inputLevel = Math.max(this.inputLevel, rms);
     this.maybeEmitLevel();
-    if (this.version === 'v2' && this.uplink) {
+    if (this.wire === 'v2' && this.uplink) {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
@@ -419,6 +424,7 @@ export class SessionRunner {
     }
     this.policy = body.policy;
     this.deps.emit({ kind: 'session', user: body.user, policy: body.policy, backend: body.backend });
+    this.wire = this.version;
     const resume = this.version === 'v2' ? this.ticket : null;
     this.askedToResume = resume !== null;
     const socket = this.deps.openSocket(urls.socket, offeredProtocols(this.version, options.token, resume ? { ...resume, received: this.received } : null));
@@ -427,7 +433,10 @@ export class SessionRunner {
     socket.onopen = () => {
       if (generation !== this.generation) return;
       this.monitor.opened(this.deps.now());
-      if (this.version === 'v2') this.scheduleTick(generation);
+      // A relay that does not know earshot.v2 picks the earshot.v1 offered after it: speak v1 on this link.
+      this.wire = this.version === 'v2' && socket.protocol === SUBPROTOCOL ? 'v1' : this.version;
+      this.stats.link = this.wire;
+      if (this.wire === 'v2') this.scheduleTick(generation);
     };
     socket.onmessage = (ev) => {
       if (generation !== this.generation) return;
@@ -464,10 +473,10 @@ export class SessionRunner {
     try {
       event = JSON.parse(data) as AppTextToClient;
     } catch {
-      if (this.version === 'v2') this.received++;
+      if (this.wire === 'v2') this.received++;
       return; // not JSON: nothing a person can act on
     }
-    if (this.version === 'v1') {
+    if (this.wire === 'v1') {
       this.inbox.push({ kind: 'event', event: event as ServerEvent });
       return;
     }
@@ -552,7 +561,7 @@ export class SessionRunner {
     this.stats.sessions++;
     this.link = 'open';
     this.sendSessionUpdate();
-    const reason = this.version === 'v2' ? this.carryPending : this.renewing;
+    const reason = this.wire === 'v2' ? this.carryPending : this.renewing;
     const carry = reason ? contextCarryEvent(this.conversation.history(), reason) : null;
     if (carry) this.sendEvent(carry);
     this.carryPending = null;
@@ -612,7 +621,7 @@ export class SessionRunner {
         this.attempt = 0;
         return void this.connect();
       case 'reconnect':
-        if (this.version === 'v2' && this.ticket !== null) this.conversation.linkDown();
+        if (this.wire === 'v2' && this.ticket !== null) this.conversation.linkDown();
         else {
           this.conversation.sessionEnded();
           this.ticket = null;

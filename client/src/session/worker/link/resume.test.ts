@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { carryPreamble, countsTowardAck, offeredProtocols, sessionOutcome } from './resume.ts';
 
 describe('resume decisions', () => {
-  it('offers earshot.v2 with the token, plus the resume ticket when there is a session to continue', () => {
-    expect(offeredProtocols('v2', 'tok', null)).toEqual(['earshot.v2', 'earshot-token.tok']);
-    expect(offeredProtocols('v2', 'tok', { resumeToken: 'r-_9', received: 42 })).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot-resume.r-_9.42']);
+  it('offers earshot.v2 with the token, plus the resume ticket when there is a session to continue, and v1 last as a fallback', () => {
+    expect(offeredProtocols('v2', 'tok', null)).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot.v1']);
+    expect(offeredProtocols('v2', 'tok', { resumeToken: 'r-_9', received: 42 })).toEqual(['earshot.v2', 'earshot-token.tok', 'earshot-resume.r-_9.42', 'earshot.v1']);
   });
 
   it('the debugging v1 link offers the verbatim subprotocol and never a resume', () => {

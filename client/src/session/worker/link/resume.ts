@@ -12,11 +12,16 @@ export interface ResumeTicket {
   received: number;
 }
 
-/** Subprotocols to offer: the link version, the token, and on v2 the session to resume if there is one. */
+/**
+ * Subprotocols to offer: the link version, the token, and on v2 the session to resume if there is one. v2 also
+ * offers earshot.v1 *last*, so a relay that predates earshot.v2 still gets a working (verbatim) link instead of a
+ * refused handshake; a relay that speaks v2 chooses it first.
+ */
 export function offeredProtocols(version: LinkVersion, token: string, resume: ResumeTicket | null): string[] {
   if (version === 'v1') return [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
   const protocols = [APP_SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
   if (resume) protocols.push(`${RESUME_SUBPROTOCOL_PREFIX}${resume.resumeToken}.${resume.received}`);
+  protocols.push(SUBPROTOCOL);
   return protocols;
 }
 
