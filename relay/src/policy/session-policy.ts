@@ -126,9 +126,9 @@ export function judgeSessionUpdate(session: JsonValue | undefined, ctx: SessionU
       dropped.push({ code: 'session_field_locked', param: `session.${path}`, message: `The relay's operator does not allow clients to change 'session.${path}'; the rest of this update was applied.` });
     }
   }
-  pruneEmpty(out, session);
   const voiceVerdict = checkVoice(out, ctx);
   if (voiceVerdict) dropped.push(voiceVerdict);
+  pruneEmpty(out, session);
   if (policy.strictSessionUpdate && dropped.length > 0) {
     const first = dropped[0]!;
     return { kind: 'refuse', refusal: { ...first, message: first.message.replace('; the rest of this update was applied.', '. Nothing in this update was applied.') } };
