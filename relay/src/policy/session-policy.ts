@@ -3,6 +3,7 @@
 import type { SessionPolicy } from '../config/config.ts';
 import type { UserRecord } from '../auth/store.ts';
 import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { EventOf, ClientEvent } from '../../../protocol/realtime.ts';
 
 export function initialSessionUpdate(policy: SessionPolicy, user: Pick<UserRecord, 'voice' | 'instructions'>, model: string): EventOf<ClientEvent, 'session.update'> {
@@ -37,7 +38,7 @@ export function clientPolicyView(policy: SessionPolicy, user: Pick<UserRecord, '
   };
 }
 
-export type PolicyVerdict = { ok: true } | { ok: false; code: string; message: string; param: string | null };
+export type PolicyVerdict = { ok: true } | { ok: false; code: RelayErrorCode; message: string; param: string | null };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
