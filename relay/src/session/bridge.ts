@@ -17,6 +17,7 @@ import { isJsonObject } from '../policy/json-values.ts';
 import { peekType } from '../policy/peek-type.ts';
 import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import { relayErrorEvent } from './relay-error.ts';
 
 export interface ConnData {
@@ -152,7 +153,7 @@ export class RelaySession {
     }
   }
 
-  private reject(code: string, message: string, eventId: string | null, param: string | null = null): void {
+  private reject(code: RelayErrorCode, message: string, eventId: string | null, param: string | null = null): void {
     this.deps.metrics.rejectedEvents.inc({ code });
     this.toClient(relayErrorEvent(code, message, param, eventId));
   }
@@ -291,7 +292,7 @@ export class RelaySession {
   }
 
   /** Sends a Realtime-shaped error, then closes with `code`. Safe to call at any time, more than once. */
-  terminate(code: number, errorCode: string, message: string): void {
+  terminate(code: number, errorCode: RelayErrorCode, message: string): void {
     if (this.ended) return;
     this.deps.log.info({ session: this.info.sessionId, user: this.info.userId, code, errorCode }, 'session terminated');
     this.toClient(relayErrorEvent(errorCode, message));
