@@ -60,8 +60,8 @@ describe('operator CLIs against a running relay', () => {
     const listed = JSON.parse((await cli('users', 'list', '--json')).stdout) as UserRecord[];
     expect(listed.find((u) => u.id === 'bob')).toMatchObject({ maxSessions: 1, dailyMinutes: 30, monthlyMinutes: 300, voice: 'cedar', instructions: 'Answer in French.' });
     const table = (await cli('users', 'list')).stdout.trim().split('\n');
-    expect(table[0]).toMatch(/^USER\s+STATE\s+SESSIONS\s+DAY MIN\s+MONTH MIN\s+VOICE$/);
-    expect(table.find((l) => l.startsWith('bob'))).toMatch(/^bob\s+enabled\s+1\s+30\s+300\s+cedar$/);
+    expect(table[0]).toMatch(/^USER\s+STATE\s+SESSIONS\s+DAY MIN\s+MONTH MIN\s+DAY TOK\s+MONTH TOK\s+VOICE$/);
+    expect(table.find((l) => l.startsWith('bob'))).toMatch(/^bob\s+enabled\s+1\s+30\s+300\s+-\s+-\s+cedar$/);
     const mistakes: Array<['users' | 'token', ...string[]]> = [
       ['users', 'set', 'nobody'],
       ['users', 'add', 'bad id!'],
