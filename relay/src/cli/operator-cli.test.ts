@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 describe('operator CLIs against a running relay', () => {
-  it('users add/set/list/disable/enable and token create/list/revoke round-trip, and the relay applies each at once', { timeout: 60_000 }, async () => {
+  it('users add/set/list/disable/enable and token create/list/revoke round-trip, and the relay applies each at once', { timeout: 180_000 }, async () => {
     // users add / set / list
     const added = await cli('users', 'add', 'bob', '--max-sessions', '1', '--daily-minutes', '30', '--json');
     expect(added.code).toBe(0);
