@@ -26,12 +26,13 @@ export interface LiveSession {
 
 /** Why this session may no longer run, or null when it may. Pure: store lookups and one clock read. */
 export function accessVerdict(store: UserStore, info: SessionInfo, nowMs: number): AccessEnd | null {
-  const token = store.getToken(info.tokenId);
-  if (!token) return 'token_removed';
-  if (token.revokedAt !== undefined) return 'token_revoked';
+  // The user first: removing a user removes their tokens too, and the sentence should say the account went.
   const user = store.getUser(info.userId);
   if (!user) return 'user_removed';
   if (!user.enabled) return 'user_disabled';
+  const token = store.getToken(info.tokenId);
+  if (!token) return 'token_removed';
+  if (token.revokedAt !== undefined) return 'token_revoked';
   // `exp` is in whole seconds (JWT); the token is valid up to but not including it, as jose checks at upgrade.
   if (token.expiresAt * 1000 <= nowMs) return 'token_expired';
   return null;
