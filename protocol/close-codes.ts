@@ -8,7 +8,7 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** Upstream failed in a way the relay could not map to anything more specific. */
   InternalError: 1011,
-  /** The user's token was revoked or removed, or the user disabled or removed, while connected. */
+  /** The user's token was revoked, removed or expired, or the user disabled or removed, while connected. */
   Revoked: 4001,
   /** The user ran out of quota (spoken minutes or tokens, daily or monthly) mid-session. */
   QuotaExhausted: 4002,
@@ -24,8 +24,6 @@ export const CloseCode = {
   RateLimited: 4007,
   /** The provider ended the session (its 60-minute cap) — start a new one. */
   SessionExpired: 4008,
-  /** The user's token expired while connected — ask the operator for a new link. */
-  TokenExpired: 4009,
   /** The operator lowered the user's concurrent-session limit below the live count: the newest sessions close. */
   TooManySessions: 4010,
 } as const;

@@ -42,7 +42,7 @@ const tokenIdOf = (token: string): string => (JSON.parse(Buffer.from(token.split
 const expOf = (token: string): number => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
 
 describe('live sessions lose access the moment the operator or the clock says so', () => {
-  it("closes a session with 4009 token_expired when its token's exp passes, and not before", async () => {
+  it("closes a session with 4001 token_expired when its token's exp passes, and not before", async () => {
     const token = await relay.mint('eve', { days: 1 });
     const c = await talk(token);
     clock.offsetMs = expOf(token) * 1000 - Date.now() - 60_000; // a minute before expiry
@@ -53,7 +53,7 @@ describe('live sessions lose access the moment the operator or the clock says so
     clock.offsetMs = expOf(token) * 1000 - Date.now(); // exactly at exp (jose refuses it from then on too); no change to users.json
     const closed = await c.closed;
     clock.offsetMs = 0;
-    expect(closed.code).toBe(CloseCode.TokenExpired);
+    expect(closed.code).toBe(CloseCode.Revoked);
     expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'token_expired', message: expect.stringMatching(/expired during this conversation/) });
   });
 

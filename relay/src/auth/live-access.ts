@@ -4,6 +4,7 @@
 // token's `exp` passing ends its session too. Accounting (../accounts/accounting.ts) ends sessions for quota
 // and uses the same sentences when it finds a user gone.
 import { CloseCode } from '../../../protocol/close-codes.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { Logger } from '../log.ts';
 import type { SessionInfo } from '../session/hooks.ts';
 import type { StoreChange, UserStore } from './store.ts';
@@ -14,14 +15,14 @@ export const ACCESS_ENDED = {
   token_removed: { close: CloseCode.Revoked, errorCode: 'token_revoked', message: 'Your access token was removed by the operator. Ask them for a new link.' },
   user_disabled: { close: CloseCode.Revoked, errorCode: 'user_disabled', message: 'Your account was disabled by the operator. Contact them to get back in.' },
   user_removed: { close: CloseCode.Revoked, errorCode: 'user_disabled', message: 'Your account was removed by the operator. Contact them to get back in.' },
-  token_expired: { close: CloseCode.TokenExpired, errorCode: 'token_expired', message: 'Your access token expired during this conversation. Ask your operator for a new link.' },
-} as const satisfies Record<string, { close: CloseCode; errorCode: string; message: string }>;
+  token_expired: { close: CloseCode.Revoked, errorCode: 'token_expired', message: 'Your access token expired during this conversation. Ask your operator for a new link.' },
+} as const satisfies Record<string, { close: CloseCode; errorCode: RelayErrorCode; message: string }>;
 export type AccessEnd = keyof typeof ACCESS_ENDED;
 
 /** The part of a relay session this module needs (RelaySession has it). */
 export interface LiveSession {
   readonly info: SessionInfo;
-  terminate(code: number, errorCode: string, message: string): void;
+  terminate(code: number, errorCode: RelayErrorCode, message: string): void;
 }
 
 /** Why this session may no longer run, or null when it may. Pure: store lookups and one clock read. */
