@@ -36,8 +36,9 @@ export default defineConfig({
       },
       workbox: {
         // The app shell opens offline; the relay's live endpoints never go through the cache.
-        // The plugin adds the manifest itself; globbing it too makes a conflicting duplicate precache entry.
-        globPatterns: ['**/*.{js,css,html,svg,png,ico}'],
+        // The libopus wasm (session worker, engines without WebCodecs Opus) is precached too, so an installed app
+        // starts offline on every engine. The plugin adds the manifest itself; globbing it too makes a conflicting duplicate precache entry.
+        globPatterns: ['**/*.{js,css,html,svg,png,ico,wasm}'],
         globIgnores: ['**/audio-lab*', '**/assets/audio-lab*', '**/assets/tap.worklet*'],
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/v1\//, /^\/api\//, /^\/metrics/, /^\/healthz/, /^\/audio-lab/],

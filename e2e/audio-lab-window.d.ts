@@ -4,9 +4,9 @@ import type { EngineDebugStats, EngineEvent, EngineSettings } from '../client/sr
 
 type Report =
   | { kind: 'started'; itemId: string; frame: number }
-  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number }
+  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number; jitterMs: number }
   | { kind: 'drained'; itemId: string; taken: number }
-  | { kind: 'underrun'; itemId: string }
+  | { kind: 'underrun'; itemId: string; count: number; jitterMs: number }
   | { kind: 'overflow'; dropped: number }
   | { kind: 'flushed'; items: Array<{ itemId: string; played: number }>; taken: number; frame: number };
 
