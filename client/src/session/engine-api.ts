@@ -142,6 +142,9 @@ export interface SessionStats {
   opus: 'webcodecs' | 'wasm' | null;
   /** v2: Opus packets not sent because they were DTX silence. */
   dtxSkipped: number;
+  /** v2: 40 ms blocks handed to the Opus encoder, and packets it returned (WebCodecs may drop DTX packets itself). */
+  upBlocks: number;
+  upPackets: number;
   /** Bytes of WebSocket payload sent / received (audio and events). */
   bytesSent: number;
   bytesReceived: number;

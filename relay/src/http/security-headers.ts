@@ -3,11 +3,13 @@
 // (verified in Chromium by e2e/app.e2e.test.ts, which fails on any CSP violation): the app, its module workers
 // (codec, waveform), its audio worklets and the service worker are all same-origin scripts; the socket and
 // `/api/session-check` are same-origin (`'self'` covers ws:/wss: of the same host); no inline script or style
-// attribute, no eval, no wasm, no blob: or data: URLs. Workers and the service worker get the same header from
+// attribute, no eval, no blob: or data: URLs. One exception, `'wasm-unsafe-eval'`: it lets the session worker
+// compile the libopus WebAssembly build (the Opus engine for browsers without WebCodecs Opus, earshot.v2); it
+// allows WebAssembly compilation only, never JS eval. Workers and the service worker get the same header from
 // their own script responses, which is what governs them.
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self'",
   "font-src 'self'",

@@ -30,6 +30,9 @@ export class OpusUplink {
   /** Packets held while the guard is closed; released when it opens. */
   private readonly preRoll: UpPacket[] = [];
   private readonly preRollMax: number;
+  /** Blocks handed to the encoder, packets it gave back (WebCodecs may itself drop DTX packets), packets sent. */
+  blocksIn = 0;
+  packetsFromEncoder = 0;
   packetsOut = 0;
   dtxSkipped = 0;
   gated = 0;
@@ -78,6 +81,7 @@ export class OpusUplink {
     this.filled = 0;
     this.verdicts.set(this.blockStartMs, this.blockVerdict);
     if (this.verdicts.size > 64) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.blocksIn++;
     this.encoder.encode(this.block.slice(), this.blockStartMs);
   }
 
@@ -86,6 +90,7 @@ export class OpusUplink {
   }
 
   private onPacket(opus: Uint8Array, captureMs: number): void {
+    this.packetsFromEncoder++;
     const verdict = this.verdicts.get(captureMs) ?? 'pass';
     this.verdicts.delete(captureMs);
     const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus };

@@ -164,6 +164,8 @@ export class SessionRunner {
       link: 'v2',
       opus: deps.opus?.engine ?? null,
       dtxSkipped: 0,
+      upBlocks: 0,
+      upPackets: 0,
       bytesSent: 0,
       bytesReceived: 0,
       received: 0,
@@ -274,6 +276,8 @@ export class SessionRunner {
       const capturing = linkUsable && this.conversation.wantsAudio;
       this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible });
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
+      this.stats.upBlocks = this.uplink.blocksIn;
+      this.stats.upPackets = this.uplink.packetsFromEncoder;
       return;
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;
