@@ -67,7 +67,7 @@ describe('engine on earshot.v2 (stand-in relay side, real relay and simulator be
       const s = stats.session!;
       console.log(
         `v2 ${engine}: states ${kinds.join(' > ')}; turn latency ${latency?.ms} ms (from the phone's end of speech); rtt ${health?.health.rttMs} ms, ${health?.health.quality}; ` +
-          `assistant ${JSON.stringify(assistant?.text)}; up ${up} B in ${s.appendsSent} frames (of ${s.upBlocks} blocks encoded, ${s.upPackets} packets back from the encoder, ${s.dtxSkipped} DTX packets not sent), down ${down} B; loopback energy ${stats.loopback?.inbound.totalAudioEnergy.toFixed(3)}`,
+          `assistant ${JSON.stringify(assistant?.text)}; up ${up} B in ${s.appendsSent} frames (of ${s.upBlocks} blocks encoded, ${s.upPackets} packets back from the encoder, ${s.upUnmatched} unmatched stamps, ${s.dtxSkipped} DTX packets not sent), down ${down} B; loopback energy ${stats.loopback?.inbound.totalAudioEnergy.toFixed(3)}`,
       );
       expect(s.link).toBe('v2');
       expect(s.opus).toBe(engine);

@@ -98,9 +98,22 @@ export async function startV2Standin(relayUrl: string): Promise<V2Standin> {
     let pingId = 0;
     const pinger = setInterval(() => control({ type: 'earshot.ping', id: ++pingId, t: Date.now() }), 1000);
 
-    // Up: Opus -> pcm16 appends, with silence where the app sent nothing (DTX, the barge-in guard).
+    // Up: Opus -> pcm16 appends, with silence where the app sent nothing (DTX, the barge-in guard). The gap is
+    // filled on a clock, not only when the next packet comes: during a long DTX stretch (WebCodecs sends nothing at
+    // all) the provider's VAD must still see the silence pass, or it never ends the turn.
     let firstCaptureMs: number | null = null;
+    let firstAt = 0;
     let appendedMs = 0;
+    const GAP_SLACK_MS = 120;
+    const gapFill = setInterval(() => {
+      if (firstCaptureMs === null) return;
+      const due = Date.now() - firstAt - GAP_SLACK_MS;
+      if (due - appendedMs >= 20) {
+        const ms = Math.floor((due - appendedMs) / 20) * 20;
+        toRelay({ type: 'input_audio_buffer.append', audio: Buffer.alloc(ms * 48).toString('base64') });
+        appendedMs += ms;
+      }
+    }, 20);
     app.on('message', (data, isBinary) => {
       const bytes = data as Buffer;
       stats.bytesFromApp += bytes.byteLength;
@@ -120,8 +133,12 @@ export async function startV2Standin(relayUrl: string): Promise<V2Standin> {
         stats.discontinuities++;
         toRelay({ type: 'input_audio_buffer.clear' });
       }
-      firstCaptureMs ??= frame.header.captureMs;
+      if (firstCaptureMs === null) {
+        firstCaptureMs = frame.header.captureMs;
+        firstAt = Date.now();
+      }
       const at = frame.header.captureMs - firstCaptureMs;
+      if (at + 40 <= appendedMs) return; // its time was already filled with silence: too late to matter
       if (at > appendedMs) {
         const gap = Math.min(at - appendedMs, 5000);
         toRelay({ type: 'input_audio_buffer.append', audio: Buffer.alloc(gap * 48).toString('base64') });
@@ -169,6 +186,7 @@ export async function startV2Standin(relayUrl: string): Promise<V2Standin> {
     });
     const end = () => {
       clearInterval(pinger);
+      clearInterval(gapFill);
       sockets.delete(app);
       sockets.delete(upstream);
       if (app.readyState === WebSocket.OPEN) app.close(1000);

@@ -145,6 +145,8 @@ export interface SessionStats {
   /** v2: 40 ms blocks handed to the Opus encoder, and packets it returned (WebCodecs may drop DTX packets itself). */
   upBlocks: number;
   upPackets: number;
+  /** v2: encoder packets whose capture time matched no block handed in (should stay 0). */
+  upUnmatched: number;
   /** Bytes of WebSocket payload sent / received (audio and events). */
   bytesSent: number;
   bytesReceived: number;

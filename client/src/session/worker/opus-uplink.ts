@@ -35,6 +35,8 @@ export class OpusUplink {
   packetsFromEncoder = 0;
   packetsOut = 0;
   dtxSkipped = 0;
+  /** Packets whose timestamp matched no block handed in (an encoder that re-stamps its output). */
+  unmatched = 0;
   gated = 0;
   encodeErrors = 0;
 
@@ -91,6 +93,7 @@ export class OpusUplink {
 
   private onPacket(opus: Uint8Array, captureMs: number): void {
     this.packetsFromEncoder++;
+    if (!this.verdicts.has(captureMs)) this.unmatched++;
     const verdict = this.verdicts.get(captureMs) ?? 'pass';
     this.verdicts.delete(captureMs);
     const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus };

@@ -166,6 +166,7 @@ export class SessionRunner {
       dtxSkipped: 0,
       upBlocks: 0,
       upPackets: 0,
+      upUnmatched: 0,
       bytesSent: 0,
       bytesReceived: 0,
       received: 0,
@@ -278,6 +279,7 @@ export class SessionRunner {
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
+      this.stats.upUnmatched = this.uplink.unmatched;
       return;
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;

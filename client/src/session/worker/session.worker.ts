@@ -109,7 +109,7 @@ const api: SessionWorkerApi = {
   stats(): SessionWorkerStats {
     const base: SessionWorkerStats = runner?.stats ?? {
       appendsSent: 0, framesDropped: 0, reconnects: 0, sessions: 0, resumes: 0, framesReceived: 0, meanFrameHandlingMs: 0,
-      link: 'v2', opus: null, dtxSkipped: 0, upBlocks: 0, upPackets: 0, bytesSent: 0, bytesReceived: 0, received: 0, underruns: 0,
+      link: 'v2', opus: null, dtxSkipped: 0, upBlocks: 0, upPackets: 0, upUnmatched: 0, bytesSent: 0, bytesReceived: 0, received: 0, underruns: 0,
     };
     return { ...base, framesReceived, meanFrameHandlingMs: framesReceived > 0 ? handlingMsTotal / framesReceived : 0 };
   },
