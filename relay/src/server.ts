@@ -218,26 +218,20 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
     open(ws) {
       const data = ws.getUserData();
-      const session = new RelaySession(ws, {
-        config,
-        metrics,
-        upstreamFactory,
-        hooksFactory,
-        log,
-        onEnd: (s) => {
-          sessions.delete(s.info.sessionId);
-          release(s.info.userId);
-          metrics.sessionsActive.set(sessions.size);
-        },
-      });
-      data.session = session;
-      sessions.set(data.info.sessionId, session);
-      metrics.connections.inc();
-      metrics.sessionsActive.set(sessions.size);
-      log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
-      session.start();
+      try {
+        openSession(ws, data);
+      } catch (err) {
+        // A bug in setting up one session ends that connection, never the relay.
+        log.error({ err, session: data.info.sessionId }, 'session failed to open');
+        if (data.session) data.session.endWith(CloseCode.InternalError, 'internal_error');
+        else {
+          release(data.info.userId);
+          ws.end(CloseCode.InternalError, 'internal_error');
+        }
+      }
     },
     message(ws, message, isBinary) {
+      // onClientMessage catches its own errors (the session ends with 1011); this handler must never throw.
       ws.getUserData().session?.onClientMessage(message, isBinary);
     },
     drain(ws) {
@@ -245,10 +239,35 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
     close(ws, code) {
       const data = ws.getUserData();
-      data.session?.onClientClose(code);
+      try {
+        data.session?.onClientClose(code);
+      } catch (err) {
+        log.error({ err, session: data.info.sessionId }, 'session cleanup failed');
+      }
       log.info({ session: data.info.sessionId, user: data.info.userId, code }, 'session closed');
     },
   });
+
+  const openSession = (ws: uWS.WebSocket<ConnData>, data: ConnData): void => {
+    const session = new RelaySession(ws, {
+      config,
+      metrics,
+      upstreamFactory,
+      hooksFactory,
+      log,
+      onEnd: (s) => {
+        sessions.delete(s.info.sessionId);
+        release(s.info.userId);
+        metrics.sessionsActive.set(sessions.size);
+      },
+    });
+    data.session = session;
+    sessions.set(data.info.sessionId, session);
+    metrics.connections.inc();
+    metrics.sessionsActive.set(sessions.size);
+    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
+    session.start();
+  };
 
   app.get('/healthz', (res) => {
     res.cork(() => {

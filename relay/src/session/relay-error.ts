@@ -4,6 +4,28 @@
 import type { ErrorEvent } from '../../../protocol/realtime.ts';
 import { relayErrorMessage, type RelayErrorCode } from '../../../protocol/relay-errors.ts';
 
+/**
+ * Every refusal of a single client event: an `error` event, nothing forwarded, and the session goes on. Codes the
+ * provider itself uses (`invalid_json`, `invalid_event`, `invalid_value`, `invalid_type`, `unknown_parameter`,
+ * `missing_required_parameter`) are answered in its shape where the provider would refuse too; the rest are the
+ * relay's own: what exists but the operator forbids, and what is too big or too deep to look at.
+ */
+export type ClientEventRefusalCode =
+  | 'invalid_json'
+  | 'invalid_event'
+  | 'invalid_value'
+  | 'invalid_type'
+  | 'missing_required_parameter'
+  | 'unknown_parameter'
+  | 'event_too_large'
+  | 'event_too_deep'
+  | 'event_type_not_allowed'
+  | 'session_field_locked'
+  | 'voice_not_allowed';
+
+// Each of them is a row of the shared vocabulary (its sentence, not fatal, no close code).
+export const CLIENT_EVENT_REFUSALS_IN_VOCABULARY: ClientEventRefusalCode extends RelayErrorCode ? true : never = true;
+
 let counter = 0;
 
 /** `message` defaults to the vocabulary's sentence; pass one to say more (a limit, the offending value). */
