@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import { CloseCode } from '../../protocol/close-codes.ts';
-import type { RefusalStatus } from '../../protocol/relay-errors.ts';
+import { relayErrorMessage, type RefusalStatus } from '../../protocol/relay-errors.ts';
 import type { SessionCheckBody } from '../../protocol/relay-http.ts';
 import { Authenticator, reject, type Refusal } from './auth/authenticator.ts';
 import { FailedAttemptLimiter } from './auth/limiter.ts';
@@ -155,7 +155,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     for (const session of sessions.values()) {
       const { userId, tokenId } = session.info;
       if (change.revokedTokenIds.includes(tokenId) || change.disabledUserIds.includes(userId)) {
-        session.terminate(CloseCode.Revoked, 'token_revoked', 'Your access was revoked by the operator. Ask them for a new link.');
+        session.terminate(CloseCode.Revoked, 'token_revoked', relayErrorMessage('token_revoked'));
       }
     }
   });
