@@ -2,7 +2,7 @@
 // processes editing one data dir at the same moment must all keep their edit, and a damaged users.json must
 // be answered with a sentence, never a stack trace.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenRecord, UserRecord } from '../auth/store.ts';
 import { runCli } from '../testing/operator-cli.ts';
@@ -50,6 +50,18 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
     const tokens = onDisk(dir).tokens;
     expect(tokenIds.filter((t) => tokens[t]?.revokedAt === undefined)).toEqual([]);
+  });
+
+  it('takes over the lock a killed CLI left behind, once it is stale, and removes it when done', { timeout: 60_000 }, async () => {
+    const dir = dataDir();
+    const lock = join(dir, 'users.json.lock');
+    mkdirSync(lock); // what `kill -9` in the middle of an edit leaves
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(lock, longAgo, longAgo);
+    const r = await runCli('users', dir, ['add', 'after-crash']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(Object.keys(onDisk(dir).users)).toEqual(['after-crash']);
+    expect(existsSync(lock)).toBe(false);
   });
 
   it('refuses a second `users add` of the same id even when both run at once', { timeout: 90_000 }, async () => {
