@@ -24,5 +24,7 @@ export const CloseCode = {
   RateLimited: 4007,
   /** The provider ended the session (its 60-minute cap) — start a new one. */
   SessionExpired: 4008,
+  /** The provider refused to open the session as asked: unknown or missing model, or a refused protocol. */
+  UpstreamRefused: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

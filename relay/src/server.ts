@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
+import { initialTranscriptionUpdate } from './policy/transcription-policy.ts';
 import { RelaySession, type ConnData } from './session/bridge.ts';
 import { noHooks, type SessionHooksFactory } from './session/hooks.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
@@ -119,7 +120,10 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       };
       const key = req.getHeader('sec-websocket-key');
       const extensions = req.getHeader('sec-websocket-extensions');
-      const model = (new URLSearchParams(req.getQuery() ?? '').get('model') ?? config.model).slice(0, 100);
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const model = (query.get('model') ?? config.model).slice(0, 100);
+      // The only intent the GA service defines; anything else is a conversation, as before.
+      const intent = query.get('intent') === 'transcription' ? 'transcription' : undefined;
       // MUST register onAborted before any await: the response dies if the client goes away meanwhile.
       let aborted = false;
       res.onAborted(() => {
@@ -142,7 +146,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
           const data: ConnData = {
             info: { sessionId: randomUUID(), userId: result.user.id, tokenId: result.tokenId, startedAt: Date.now() },
             model,
-            policyUpdate: JSON.stringify(initialSessionUpdate(config.policy, result.user, model)),
+            ...(intent ? { intent } : {}),
+            policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
           };
           res.cork(() => {
             res.upgrade<ConnData>(data, key, result.echoProtocol ?? '', extensions, context);
