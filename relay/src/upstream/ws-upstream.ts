@@ -10,6 +10,8 @@ export interface WsUpstreamOptions {
   /** `authorization` → `Authorization: Bearer <key>` (OpenAI); `api-key` → `api-key: <key>` (Azure). */
   authHeader: 'authorization' | 'api-key';
   connectTimeoutMs: number;
+  /** More upgrade headers, for gateways that want them (e.g. `OpenAI-Project`). */
+  extraHeaders?: Record<string, string>;
   /** Largest server frame accepted; provider frames are small, so this only guards against a broken peer. */
   maxPayload?: number;
 }
@@ -24,7 +26,7 @@ export function upstreamUrlFor(base: string, open: Pick<UpstreamOpenOptions, 'mo
 
 export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFactory {
   return (open, handlers) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.extraHeaders };
     if (options.apiKey) {
       if (options.authHeader === 'api-key') headers['api-key'] = options.apiKey;
       else headers.authorization = `Bearer ${options.apiKey}`;
