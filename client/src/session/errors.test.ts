@@ -20,7 +20,6 @@ describe('error wording', () => {
     expect(closeAction(CloseCode.Revoked).kind).toBe('stop');
     expect(closeAction(CloseCode.QuotaExhausted).kind).toBe('stop');
     expect(closeAction(CloseCode.UpstreamAuth).kind).toBe('stop');
-    expect(closeAction(CloseCode.UpstreamRefused).kind).toBe('stop');
     expect(closeAction(CloseCode.SessionExpired).kind).toBe('new-session');
     expect(closeAction(CloseCode.SessionLimit).kind).toBe('new-session');
     for (const code of [1006, CloseCode.GoingAway, CloseCode.InternalError, CloseCode.Backpressure, CloseCode.UpstreamUnavailable, CloseCode.RateLimited, CloseCode.MessageTooBig]) {

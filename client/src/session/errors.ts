@@ -71,8 +71,6 @@ export function closeAction(code: number): CloseAction {
       return { kind: 'stop', error: { reason: 'quota_exhausted', message: 'You have used up your speaking time on this relay. Ask your operator for more.', fatal: true } };
     case CloseCode.UpstreamAuth:
       return { kind: 'stop', error: { reason: 'upstream_error', message: 'The relay’s AI provider key was refused. Tell your relay operator.', fatal: true } };
-    case CloseCode.UpstreamRefused:
-      return { kind: 'stop', error: { reason: 'upstream_error', message: 'The relay’s AI provider refused to start this conversation (the model is not offered). Tell your relay operator.', fatal: true } };
     case CloseCode.SessionExpired:
     case CloseCode.SessionLimit:
       return { kind: 'new-session' };
