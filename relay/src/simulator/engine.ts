@@ -10,7 +10,9 @@ import { Conversation } from './conversation.ts';
 import { InputAudio } from './input-audio.ts';
 import { ResponseStream } from './response-stream.ts';
 import { applySessionUpdate, defaultSession, defaultTranscriptionSession, type SessionConfig } from './session-config.ts';
-import { PROVIDER_CLIENT_EVENTS, type SimServerEvent } from './wire.ts';
+import { unknownEventTypeMessage } from '../../../protocol/realtime.ts';
+import { depthOf, MAX_EVENT_DEPTH, type JsonValue } from '../policy/json-values.ts';
+import type { SimServerEvent } from './wire.ts';
 
 export type { SimulatorOptions } from './context.ts';
 
@@ -102,6 +104,8 @@ export class SimulatorSession {
     try {
       const parsed: unknown = JSON.parse(text);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      // Deeper values would overflow the recursive JSON.stringify/structuredClone below (JSON.parse is iterative).
+      if (depthOf(parsed as JsonValue) > MAX_EVENT_DEPTH) throw new Error('too deep');
       event = parsed as Incoming;
     } catch {
       this.error('invalid_json', "The server could not parse the event: expected a JSON object. Check that you are sending valid JSON.", null, null);
@@ -154,7 +158,7 @@ export class SimulatorSession {
       default:
         this.error(
           'invalid_value',
-          `Invalid value: '${typeof type === 'string' ? type.slice(0, 100) : String(type)}'. Supported values are: ${PROVIDER_CLIENT_EVENTS.map((t) => `'${t}'`).join(', ')}.`,
+          unknownEventTypeMessage(typeof type === 'string' ? type : String(type)),
           'type',
           eventId,
         );

@@ -3,7 +3,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatorServer, type SimulatorServer } from './server.ts';
-import { PROVIDER_CLIENT_EVENTS } from './wire.ts';
+import { WEBSOCKET_CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
 import { RealtimeTestClient, speechPcm16 } from '../testing/realtime-client.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -173,8 +173,8 @@ describe('simulator fidelity to the GA service', () => {
     const [json, unknown, param] = c.of('error').map((e) => e.error);
     expect(json).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json', event_id: null });
     expect(unknown).toMatchObject({ code: 'invalid_value', param: 'type', event_id: 'evt_a' });
-    expect(unknown!.message).toContain(`Supported values are: ${PROVIDER_CLIENT_EVENTS.map((t) => `'${t}'`).join(', ')}.`);
-    expect(PROVIDER_CLIENT_EVENTS).toHaveLength(12);
+    expect(unknown!.message).toContain(`Supported values are: ${WEBSOCKET_CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')}.`);
+    expect(WEBSOCKET_CLIENT_EVENT_TYPES).toHaveLength(12);
     expect(param).toMatchObject({ code: 'unknown_parameter', param: 'session.bogus_field', event_id: 'evt_b' });
     // The whole update was discarded: the instructions did not change.
     c.send({ type: 'session.update', session: { type: 'realtime' } });

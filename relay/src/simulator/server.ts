@@ -98,7 +98,12 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
         return;
       }
       // Decoding copies the bytes, which is all uWS asks of us (the ArrayBuffer dies when we return).
-      conn.session?.receive(Buffer.from(message).toString('utf8'));
+      try {
+        conn.session?.receive(Buffer.from(message).toString('utf8'));
+      } catch {
+        // A throw in a uWS handler ends the process: end this session instead, as a provider's server error would.
+        if (conn.live) ws.end(1011, 'simulator error');
+      }
     },
     close(ws) {
       const conn = ws.getUserData();

@@ -42,22 +42,3 @@ type ServerEventType = RealtimeServerEvent['type'];
 export type SimServerEvent = {
   [T in ServerEventType]: EventOf<RealtimeServerEvent, T> & (T extends keyof Extra ? Extra[T] : unknown);
 }[ServerEventType];
-
-/**
- * The client events the provider's WebSocket accepts, in the order its "Supported values" error lists them.
- * The simulator's own list: the `openai` package's union lacks the last two GA additions.
- */
-export const PROVIDER_CLIENT_EVENTS = [
-  'session.update',
-  'session.close',
-  'input_audio_buffer.append',
-  'session.input_audio_buffer.append',
-  'input_audio_buffer.commit',
-  'input_audio_buffer.clear',
-  'conversation.item.create',
-  'conversation.item.truncate',
-  'conversation.item.delete',
-  'conversation.item.retrieve',
-  'response.create',
-  'response.cancel',
-] as const;

@@ -23,8 +23,11 @@ afterAll(async () => {
   await sim.close();
 });
 
-async function relayWith(options: { apiKey: string; headers?: Record<string, string> }): Promise<TestRelay> {
-  const relay = await startTestRelay({}, { upstreamFactory: createWsUpstreamFactory({ url: sim.url, apiKey: options.apiKey, authHeader: 'authorization', connectTimeoutMs: 2000 }) });
+/** The relay's own model allow-list must let the test's unknown models through, so the provider is what refuses. */
+const ALLOWED_MODELS = ['gpt-realtime', 'gpt-5-turbo', 'not-a-model'];
+
+async function relayWith(options: { apiKey: string }): Promise<TestRelay> {
+  const relay = await startTestRelay({ allowedModels: ALLOWED_MODELS }, { upstreamFactory: createWsUpstreamFactory({ url: sim.url, apiKey: options.apiKey, authHeader: 'authorization', connectTimeoutMs: 2000 }) });
   relays.push(relay);
   return relay;
 }
@@ -58,7 +61,7 @@ describe('provider refusals through the relay', () => {
   });
 
   it('refuses an unknown model the same way on the in-process simulator (the default backend)', async () => {
-    const relay = await startTestRelay();
+    const relay = await startTestRelay({ allowedModels: ALLOWED_MODELS });
     relays.push(relay);
     const c = await session(relay, 'model=not-a-model');
     expect((await c.closed).code).toBe(CloseCode.UpstreamRefused);
