@@ -34,6 +34,11 @@ describe('transcription sessions through the relay', () => {
     // The operator's transcription model and turn detection (500 ms of silence), not a conversation policy.
     expect(updated.session).toMatchObject({ type: 'transcription', audio: { input: { transcription: { model: 'gpt-4o-mini-transcribe' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } });
     expect(updated.session).not.toHaveProperty('instructions');
+    // The client may tune its own transcription session within the policy (type and turn detection are mutable).
+    const from = c.events.length;
+    c.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 600 } } } } });
+    const tuned = await c.waitFor('session.updated', { from });
+    expect(tuned.session).toMatchObject({ audio: { input: { turn_detection: { silence_duration_ms: 600 } } } });
     c.appendAudio(speechPcm16('transcribe these words', 0.8));
     const completed = await c.waitFor('conversation.item.input_audio_transcription.completed');
     expect(completed.transcript).toMatch(/^\(\d+\.\d s of speech\)$/);
