@@ -486,7 +486,7 @@ export class SessionRunner {
       this.inbox.push({ kind: 'event', event: event as ServerEvent });
       return;
     }
-    if (countsTowardAck(event.type)) this.received++;
+    if (countsTowardAck(event)) this.received++;
     this.stats.received = this.received;
     switch (event.type) {
       case 'earshot.ping':

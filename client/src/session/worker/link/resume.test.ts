@@ -11,11 +11,12 @@ describe('resume decisions', () => {
     expect(offeredProtocols('v1', 'tok', { resumeToken: 'r', received: 1 })).toEqual(['earshot.v1', 'earshot-token.tok']);
   });
 
-  it('counts every relay frame toward ack except the heartbeat', () => {
-    expect(countsTowardAck('earshot.session')).toBe(true);
-    expect(countsTowardAck('response.done')).toBe(true);
-    expect(countsTowardAck('earshot.ping')).toBe(false);
-    expect(countsTowardAck('earshot.pong')).toBe(false);
+  it('counts every relay frame toward ack except the heartbeat and the session message that opens a resumed link', () => {
+    expect(countsTowardAck({ type: 'earshot.session', resumed: false })).toBe(true);
+    expect(countsTowardAck({ type: 'earshot.session', resumed: true })).toBe(false);
+    expect(countsTowardAck({ type: 'response.done' })).toBe(true);
+    expect(countsTowardAck({ type: 'earshot.ping' })).toBe(false);
+    expect(countsTowardAck({ type: 'earshot.pong' })).toBe(false);
   });
 
   it('goes on with the same session when the relay says resumed', () => {

@@ -26,11 +26,13 @@ export function offeredProtocols(version: LinkVersion, token: string, resume: Re
 }
 
 /**
- * Whether a text frame from the relay counts toward `ack`: every frame the relay sends except the heartbeat
- * (protocol/app-link.ts, "Sequence numbers") — binary frames always count. Only the `type` is looked at.
+ * Whether a text frame from the relay counts toward `ack` (protocol/app-link.ts, "Sequence numbers", as the relay
+ * implements it): every frame except the heartbeat, and except the `earshot.session {resumed: true}` that opens a
+ * resumed link (the replayed messages keep their numbers). Binary frames always count.
  */
-export function countsTowardAck(type: string): boolean {
-  return type !== 'earshot.ping' && type !== 'earshot.pong';
+export function countsTowardAck(event: { type: string; resumed?: unknown }): boolean {
+  if (event.type === 'earshot.ping' || event.type === 'earshot.pong') return false;
+  return !(event.type === 'earshot.session' && event.resumed === true);
 }
 
 /** Why the conversation's text is carried into a new provider session (decides the system message's words). */
