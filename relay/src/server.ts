@@ -13,7 +13,11 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
+import { APP_SUBPROTOCOL } from '../../protocol/app-link.ts';
+import { AppLinkHub } from './app-link/hub.ts';
+import { appLinkOffer } from './app-link/offer.ts';
 import { RelaySession, type ConnData } from './session/bridge.ts';
+import { uwsClientSide, type ClientSide } from './session/client-side.ts';
 import { noHooks, type SessionHooksFactory } from './session/hooks.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
 import type { UpstreamFactory } from './upstream/upstream.ts';
@@ -34,6 +38,8 @@ export interface Relay {
   secret: Uint8Array;
   metrics: Metrics;
   sessions(): ReadonlyMap<string, RelaySession>;
+  /** App links (`earshot.v2`): resume registry and Opus pool. */
+  appLinks: AppLinkHub;
   /** Stop accepting, answer /healthz with 503, close sessions with 1001, release the port. */
   close(): Promise<void>;
 }
@@ -92,6 +98,28 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     }
   });
 
+  const openSession = (client: ClientSide, data: ConnData): RelaySession => {
+    const session = new RelaySession(client, data, {
+      config,
+      metrics,
+      upstreamFactory,
+      hooksFactory,
+      log,
+      onEnd: (s) => {
+        sessions.delete(s.info.sessionId);
+        release(s.info.userId);
+        metrics.sessionsActive.set(sessions.size);
+      },
+    });
+    data.session = session;
+    sessions.set(data.info.sessionId, session);
+    metrics.connections.inc();
+    metrics.sessionsActive.set(sessions.size);
+    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model, link: data.appLink ? 'v2' : 'v1' }, 'session open');
+    return session;
+  };
+  const appLinks = new AppLinkHub({ config, log, createSession: openSession, releaseSeat: release });
+
   const app = config.tlsCert && config.tlsKey ? uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey }) : uWS.App();
 
   const writeReject = (res: uWS.HttpResponse, result: Extract<AuthResult, { ok: false }> | { status: 503; body: unknown }): void => {
@@ -119,6 +147,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       };
       const key = req.getHeader('sec-websocket-key');
       const extensions = req.getHeader('sec-websocket-extensions');
+      // earshot.v2 (the app's own link) or the verbatim path; a resume of a live session does not count twice.
+      const linkOffer = appLinkOffer(request.protocols);
+      const resumesSessionOf = linkOffer?.resume ? appLinks.registry.userOf(linkOffer.resume.token) : undefined;
       const model = (new URLSearchParams(req.getQuery() ?? '').get('model') ?? config.model).slice(0, 100);
       // MUST register onAborted before any await: the response dies if the client goes away meanwhile.
       let aborted = false;
@@ -129,7 +160,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         writeReject(res, { status: 503, body: reject(401, 'shutting_down').body });
         return;
       }
-      void authenticator.authenticate(request).then(
+      void authenticator.authenticate(resumesSessionOf ? { ...request, resumesSessionOf } : request).then(
         (result) => {
           if (aborted) return;
           if (!result.ok) {
@@ -143,9 +174,10 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
             info: { sessionId: randomUUID(), userId: result.user.id, tokenId: result.tokenId, startedAt: Date.now() },
             model,
             policyUpdate: JSON.stringify(initialSessionUpdate(config.policy, result.user, model)),
+            ...(linkOffer ? { appLink: linkOffer } : {}),
           };
           res.cork(() => {
-            res.upgrade<ConnData>(data, key, result.echoProtocol ?? '', extensions, context);
+            res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
           });
         },
         (err: unknown) => {
@@ -156,34 +188,26 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
     open(ws) {
       const data = ws.getUserData();
-      const session = new RelaySession(ws, {
-        config,
-        metrics,
-        upstreamFactory,
-        hooksFactory,
-        log,
-        onEnd: (s) => {
-          sessions.delete(s.info.sessionId);
-          release(s.info.userId);
-          metrics.sessionsActive.set(sessions.size);
-        },
-      });
-      data.session = session;
-      sessions.set(data.info.sessionId, session);
-      metrics.connections.inc();
-      metrics.sessionsActive.set(sessions.size);
-      log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
-      session.start();
+      if (data.appLink) {
+        appLinks.open(ws, data);
+        return;
+      }
+      openSession(uwsClientSide(ws), data).start();
     },
     message(ws, message, isBinary) {
-      ws.getUserData().session?.onClientMessage(message, isBinary);
+      const data = ws.getUserData();
+      if (data.link) data.link.onMessage(ws, message, isBinary);
+      else data.session?.onClientMessage(message, isBinary);
     },
     drain(ws) {
-      ws.getUserData().session?.onDrain();
+      const data = ws.getUserData();
+      if (data.link) data.link.onDrain(ws);
+      else data.session?.onDrain();
     },
     close(ws, code) {
       const data = ws.getUserData();
-      data.session?.onClientClose(code);
+      if (data.link) data.link.onClose(ws, code);
+      else data.session?.onClientClose(code);
       log.info({ session: data.info.sessionId, user: data.info.userId, code }, 'session closed');
     },
   });
@@ -290,6 +314,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     secret,
     metrics,
     sessions: () => sessions,
+    appLinks,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -297,6 +322,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         unwatch();
         store.close();
+        await appLinks.close();
         await new Promise((r) => setImmediate(r));
       })();
       return closing;

@@ -11,6 +11,8 @@ export interface AuthRequest {
   protocols?: string;
   origin?: string;
   remoteAddress: string;
+  /** The user whose live session this request resumes (app link): that session is not counted against the limit. */
+  resumesSessionOf?: string;
 }
 
 export type AuthResult =
@@ -74,7 +76,8 @@ export class Authenticator {
     const user = store.getUser(verified.userId);
     if (!user || !user.enabled) return reject(403, 'user_disabled');
     if (this.deps.quotaExceeded?.(user.id)) return reject(429, 'quota_exhausted');
-    if (this.deps.liveSessions(user.id) >= user.maxSessions) return reject(429, 'too_many_sessions');
+    const live = this.deps.liveSessions(user.id) - (req.resumesSessionOf === user.id ? 1 : 0);
+    if (live >= user.maxSessions) return reject(429, 'too_many_sessions');
     return { ok: true, user, tokenId: verified.tokenId, expiresAt: verified.expiresAt, echoProtocol: creds.echoProtocol };
   }
 }

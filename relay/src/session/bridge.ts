@@ -4,19 +4,24 @@
 //
 // Lifetime rules (uWS): the socket MUST NOT be touched after its close handler ran — every send goes through
 // `toClient`, which checks `clientOpen`. Message ArrayBuffers MUST be copied before the handler returns.
-import type uWS from 'uWebSockets.js';
 import { CloseCode } from '../../../protocol/close-codes.ts';
+import type { AppLink } from '../app-link/app-link.ts';
 import type { RelayConfig } from '../config/config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import { checkSessionUpdate } from '../policy/session-policy.ts';
 import { peekType } from '../policy/peek-type.ts';
 import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
+import type { ClientSide } from './client-side.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
 import { clientEventId, relayErrorEvent } from './relay-error.ts';
 
 export interface ConnData {
   session?: RelaySession;
+  /** Set when the client negotiated `earshot.v2` (the app link): the upgrade's resume offer, if any. */
+  appLink?: { resume: { token: string; received: number } | null };
+  /** The app link this socket belongs to (v2 only); the socket's uWS handlers go to it. */
+  link?: AppLink;
   info: SessionInfo;
   model: string;
   /** The first session.update (operator policy) for this user. */
@@ -36,7 +41,8 @@ const LATENCY_SAMPLE_EVERY = 8;
 
 export class RelaySession {
   readonly info: SessionInfo;
-  private readonly ws: uWS.WebSocket<ConnData>;
+  private readonly client: ClientSide;
+  private readonly data: ConnData;
   private readonly deps: BridgeDeps;
   private readonly hooks: SessionHooks;
   private upstream: Upstream | null = null;
@@ -50,10 +56,11 @@ export class RelaySession {
   private frameCounter = 0;
   private readonly limitTimer: NodeJS.Timeout;
 
-  constructor(ws: uWS.WebSocket<ConnData>, deps: BridgeDeps) {
-    this.ws = ws;
+  constructor(client: ClientSide, data: ConnData, deps: BridgeDeps) {
+    this.client = client;
+    this.data = data;
     this.deps = deps;
-    this.info = ws.getUserData().info;
+    this.info = data.info;
     this.hooks = deps.hooksFactory(this.info, { terminate: (code, errorCode, message) => this.terminate(code, errorCode, message) });
     this.limitTimer = setTimeout(
       () => this.terminate(CloseCode.SessionLimit, 'session_limit', `This relay ends conversations after ${Math.round(deps.config.limits.maxSessionMs / 60_000)} minutes. Start a new one to go on.`),
@@ -63,7 +70,7 @@ export class RelaySession {
   }
 
   start(): void {
-    const data = this.ws.getUserData();
+    const data = this.data;
     this.upstream = this.deps.upstreamFactory(
       { model: data.model, sessionId: this.info.sessionId, userId: this.info.userId },
       {
@@ -144,9 +151,31 @@ export class RelaySession {
     }
   }
 
+  /**
+   * A client event the relay itself made (the app link's pcm16 appends and clears from Opus audio): trusted, so
+   * no gate or rate window, but metered and backpressured like any other frame sent upstream.
+   */
+  forwardTrusted(type: 'input_audio_buffer.append' | 'input_audio_buffer.clear', frame: Uint8Array): void {
+    if (this.ended) return;
+    const upstream = this.upstream;
+    if (!upstream) return;
+    upstream.send(frame);
+    const hot = this.deps.metrics.hot.up;
+    hot.messages.inc();
+    hot.bytes.inc(frame.byteLength);
+    this.hooks.onClientFrame(type, frame);
+    if (upstream.bufferedAmount() > this.deps.config.limits.upstreamBufferHardBytes) {
+      this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
+    }
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   private reject(code: string, message: string, eventId: string | null, param: string | null = null): void {
     this.deps.metrics.rejectedEvents.inc({ code });
-    this.toClient(relayErrorEvent(code, message, param, eventId));
+    this.toClient(relayErrorEvent(code, message, param, eventId), 'error');
   }
 
   // ---- upstream → client ---------------------------------------------------------------------------------
@@ -157,7 +186,7 @@ export class RelaySession {
     const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
     const type = peekType(bytes) ?? 'unknown';
     if (type === 'error' || type === 'response.done') this.inspectControl(type, bytes);
-    this.toClient(frame);
+    this.toClient(frame, type);
     const hot = this.deps.metrics.hot.down;
     hot.messages.inc();
     hot.bytes.inc(bytes.byteLength);
@@ -187,7 +216,7 @@ export class RelaySession {
 
   private applyBackpressure(): void {
     if (!this.clientOpen) return;
-    const buffered = this.ws.getBufferedAmount();
+    const buffered = this.client.bufferedAmount();
     const { clientBufferSoftBytes, clientBufferHardBytes } = this.deps.config.limits;
     if (buffered > clientBufferHardBytes) {
       this.terminate(CloseCode.Backpressure, 'client_too_slow', 'Your connection is too slow to receive the audio. The conversation was stopped; try again on a better network.');
@@ -199,7 +228,7 @@ export class RelaySession {
 
   onDrain(): void {
     if (!this.upstreamPaused || !this.clientOpen) return;
-    if (this.ws.getBufferedAmount() < this.deps.config.limits.clientBufferSoftBytes / 2) {
+    if (this.client.bufferedAmount() < this.deps.config.limits.clientBufferSoftBytes / 2) {
       this.upstreamPaused = false;
       this.upstream?.resume();
     }
@@ -233,18 +262,16 @@ export class RelaySession {
 
   // ---- endings -------------------------------------------------------------------------------------------
 
-  private toClient(frame: Frame): void {
+  private toClient(frame: Frame, type: string): void {
     if (!this.clientOpen) return;
-    this.ws.cork(() => {
-      this.ws.send(frame, false);
-    });
+    this.client.send(frame, type);
   }
 
   /** Sends a Realtime-shaped error, then closes with `code`. Safe to call at any time, more than once. */
   terminate(code: number, errorCode: string, message: string): void {
     if (this.ended) return;
     this.deps.log.info({ session: this.info.sessionId, user: this.info.userId, code, errorCode }, 'session terminated');
-    this.toClient(relayErrorEvent(errorCode, message));
+    this.toClient(relayErrorEvent(errorCode, message), 'error');
     this.endWith(code, errorCode);
   }
 
@@ -254,7 +281,7 @@ export class RelaySession {
     this.ended = true;
     if (this.clientOpen) {
       this.clientOpen = false;
-      this.ws.end(code, reason.slice(0, 120));
+      this.client.end(code, reason.slice(0, 120));
     }
     this.cleanup(code);
   }
