@@ -7,6 +7,7 @@
 // channels of other workers go on. A closed channel frees its codec state in the worker: nothing leaks.
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
@@ -48,9 +49,19 @@ export function defaultPoolSize(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
-// Workers run the TypeScript source: load tsx in them the same way the relay itself is started.
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const WORKER_URL = new URL('./opus.worker.ts', import.meta.url);
+// Workers run the TypeScript source: a worker does not inherit the relay's `--import tsx` hooks (on Node 20 an
+// `--import` in a worker's execArgv does not reach its own module loader), so a two-line bootstrap registers
+// tsx inside the worker and then imports the worker module.
+const TSX_API = tsxEsmApi();
+function tsxEsmApi(): string {
+  // The ESM build of `tsx/esm/api` (require.resolve would give the CJS one), as tsx's own exports map names it.
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('tsx/package.json');
+  const exports = (require('tsx/package.json') as { exports: Record<string, { import: { default: string } }> }).exports;
+  return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
+}
+const WORKER_URL = new URL('./opus.worker.ts', import.meta.url).href;
+const BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 export class TranscodePool {
   private readonly slots: Array<Slot | null>;
@@ -115,10 +126,9 @@ export class TranscodePool {
     return this.slots.map((s) => (s && !s.exited ? s.channels.size : 0));
   }
 
-  /** Ends the worker serving `channel` as a crash would (tests, and an operator's last resort). */
-  async terminateWorkerOf(channel: CodecChannel): Promise<void> {
-    const slot = this.slots.find((s) => s?.channels.has(channel.id));
-    await slot?.worker.terminate();
+  /** Ends worker `index` as a crash would (tests). */
+  async terminateWorker(index: number): Promise<void> {
+    await this.slots[index]?.worker.terminate();
   }
 
   async close(): Promise<void> {
@@ -136,7 +146,7 @@ export class TranscodePool {
   private slotAt(index: number): Slot {
     const existing = this.slots[index];
     if (existing && !existing.exited) return existing;
-    const worker = new Worker(WORKER_URL, { execArgv: ['--import', TSX_LOADER] });
+    const worker = new Worker(BOOTSTRAP, { eval: true });
     const slot: Slot = { index, worker, pending: new Map(), channels: new Map(), exited: false };
     this.slots[index] = slot;
     worker.on('message', (reply: FromOpusWorker) => {
