@@ -247,6 +247,9 @@ describe('earshot.v2: resume', () => {
     a.dropTcp();
     await a.closed;
     const received = a.received;
+    // Let the provider go on while the app is away, so there is something to replay.
+    const deltasAtDrop = metered.get(sessionId)!.outputDeltas;
+    await until('more reply from the provider while detached', () => metered.get(sessionId)!.outputDeltas >= deltasAtDrop + 2);
     const b = await v2('v2-resume', { token: a.session!.resume_token, received });
     expect(b.session).toMatchObject({ type: 'earshot.session', resumed: true, session_id: sessionId });
     expect(b.session!.resume_token).not.toBe(a.session!.resume_token);
