@@ -188,13 +188,21 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
     open(ws) {
       const data = ws.getUserData();
-      if (data.appLink) {
-        appLinks.open(ws, data);
-        return;
+      try {
+        if (data.appLink) appLinks.open(ws, data);
+        else openSession(uwsClientSide(ws), data).start();
+      } catch (err) {
+        // A bug in setting up one session ends that connection, never the relay.
+        log.error({ err, session: data.info.sessionId }, 'session failed to open');
+        if (data.session) data.session.endWith(CloseCode.InternalError, 'internal_error');
+        else {
+          release(data.info.userId);
+          ws.end(CloseCode.InternalError, 'internal_error');
+        }
       }
-      openSession(uwsClientSide(ws), data).start();
     },
     message(ws, message, isBinary) {
+      // onClientMessage and the app link catch their own errors (the session ends with 1011); this handler must never throw.
       const data = ws.getUserData();
       if (data.link) data.link.onMessage(ws, message, isBinary);
       else data.session?.onClientMessage(message, isBinary);
@@ -206,11 +214,16 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
     close(ws, code) {
       const data = ws.getUserData();
-      if (data.link) data.link.onClose(ws, code);
-      else data.session?.onClientClose(code);
+      try {
+        if (data.link) data.link.onClose(ws, code);
+        else data.session?.onClientClose(code);
+      } catch (err) {
+        log.error({ err, session: data.info.sessionId }, 'session cleanup failed');
+      }
       log.info({ session: data.info.sessionId, user: data.info.userId, code }, 'session closed');
     },
   });
+
 
   app.get('/healthz', (res) => {
     res.cork(() => {

@@ -207,7 +207,14 @@ export class AppLink implements ClientSide {
 
   onMessage(ws: uWS.WebSocket<ConnData>, message: ArrayBuffer, isBinary: boolean): void {
     if (ws !== this.ws || this.ended || !this.session) return;
-    const session = this.session;
+    try {
+      this.message(this.session, message, isBinary);
+    } catch (err) {
+      this.broke(err, 'client frame');
+    }
+  }
+
+  private message(session: RelaySession, message: ArrayBuffer, isBinary: boolean): void {
     this.heartbeat.heard();
     if (message.byteLength > this.deps.maxFrameBytes) {
       session.terminate(CloseCode.MessageTooBig, 'frame_too_large', `A message of ${message.byteLength} bytes is over this relay's limit of ${this.deps.maxFrameBytes} bytes.`);
@@ -271,6 +278,15 @@ export class AppLink implements ClientSide {
 
   private deliverUp(step: UpStep): void {
     if (this.ended || !this.session) return;
+    try {
+      this.applyUp(step);
+    } catch (err) {
+      this.broke(err, 'audio up');
+    }
+  }
+
+  private applyUp(step: UpStep): void {
+    if (!this.session) return;
     switch (step.kind) {
       case 'audio':
         this.uplink.push(step.captureMs, step.discontinuity, step.pcm);
@@ -313,6 +329,14 @@ export class AppLink implements ClientSide {
 
   private deliverDown(step: DownStep): void {
     if (this.ended) return;
+    try {
+      this.applyDown(step);
+    } catch (err) {
+      this.broke(err, 'audio down');
+    }
+  }
+
+  private applyDown(step: DownStep): void {
     switch (step.kind) {
       case 'send':
         this.sendEvent(step.frame, step.type);
@@ -463,6 +487,21 @@ export class AppLink implements ClientSide {
     this.down.drop();
     this.streams.clear();
     this.codec.close();
+  }
+
+  /**
+   * A bug in the link's own handling (deliveries run from promise callbacks, where a throw would be an unhandled
+   * rejection): this session ends with 1011, the relay goes on. Never throws.
+   */
+  private broke(err: unknown, where: string): void {
+    try {
+      this.deps.log.error({ err, session: this.session?.info.sessionId, where }, 'app link failed: unexpected error');
+      this.up.drop();
+      this.down.drop();
+      this.session?.terminate(CloseCode.InternalError, 'internal_error', 'The relay hit an unexpected problem with this conversation and ended it. Start a new one.');
+    } catch {
+      // the session's own failure path has run or will; nothing more to do here
+    }
   }
 
   /** The codec worker died: this session cannot go on (1011); the relay and other sessions do. */

@@ -28,11 +28,29 @@ export const policySchema = z.object({
   transcriptionModel: z.string().nullable().default('gpt-4o-mini-transcribe'),
   turnDetection: turnDetection.default({ type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true }),
   noiseReduction: z.enum(['near_field', 'far_field']).nullable().default(null),
-  /** Dotted `session` paths a client may set with `session.update`; everything else is locked. */
+  /**
+   * Dotted `session` paths a client may set with `session.update`; everything else is locked. Agents bring their own
+   * instructions, voice and tools, and break without them (issue 13); `tools`, `tool_choice` and the speaking speed
+   * cost the operator nothing the quotas do not already meter. The model, token caps, prompts and truncation stay locked.
+   */
   clientMutableFields: z
     .array(z.string())
-    .default(['type', 'audio.output.voice', 'instructions', 'audio.input.turn_detection', 'audio.input.noise_reduction', 'audio.input.transcription', 'output_modalities']),
-  allowedClientEvents: z.array(z.enum(CLIENT_EVENT_TYPES)).default([...CLIENT_EVENT_TYPES]),
+    .default([
+      'type',
+      'audio.output.voice',
+      'audio.output.speed',
+      'instructions',
+      'audio.input.turn_detection',
+      'audio.input.noise_reduction',
+      'audio.input.transcription',
+      'output_modalities',
+      'tools',
+      'tool_choice',
+    ]),
+  /** Refuse a whole `session.update` that tries to change a locked field, instead of dropping just that field. */
+  strictSessionUpdate: z.boolean().default(false),
+  /** Client event types forwarded upstream. Open strings, so a GA event newer than the installed types can be listed. */
+  allowedClientEvents: z.array(z.string().min(1)).default([...CLIENT_EVENT_TYPES]),
 });
 
 export const configSchema = z.object({
@@ -57,6 +75,8 @@ export const configSchema = z.object({
   limits: z
     .object({
       maxFrameBytes: z.number().int().min(1024).default(1024 * 1024),
+      /** Any client event but a plain audio append; larger ones are refused unparsed (`event_too_large`). */
+      maxEventBytes: z.number().int().min(1024).default(64 * 1024),
       maxMessagesPerSecond: z.number().int().min(1).default(200),
       /** Bytes queued toward a client before the upstream is paused / the session is closed. */
       clientBufferSoftBytes: z.number().int().min(1024).default(1024 * 1024),
@@ -119,6 +139,7 @@ const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['MODEL', 'model', String],
   ['ALLOWED_ORIGINS', 'allowedOrigins', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['MAX_FRAME_BYTES', 'limits.maxFrameBytes', Number],
+  ['MAX_EVENT_BYTES', 'limits.maxEventBytes', Number],
   ['MAX_MESSAGES_PER_SECOND', 'limits.maxMessagesPerSecond', Number],
   ['MAX_SESSION_MINUTES', 'limits.maxSessionMs', (v) => Number(v) * 60_000],
   ['SESSION_TOKEN_BUDGET', 'limits.sessionTokenBudget', Number],

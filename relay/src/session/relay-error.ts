@@ -2,6 +2,25 @@
 // how to show them. `event_id` names the client event that caused it, as the provider does.
 import type { ErrorEvent } from '../../../protocol/realtime.ts';
 
+/**
+ * Every refusal of a single client event: an `error` event, nothing forwarded, and the session goes on. Codes the
+ * provider itself uses (`invalid_json`, `invalid_event`, `invalid_value`, `invalid_type`, `unknown_parameter`,
+ * `missing_required_parameter`) are answered in its shape where the provider would refuse too; the rest are the
+ * relay's own: what exists but the operator forbids, and what is too big or too deep to look at.
+ */
+export type ClientEventRefusalCode =
+  | 'invalid_json'
+  | 'invalid_event'
+  | 'invalid_value'
+  | 'invalid_type'
+  | 'missing_required_parameter'
+  | 'unknown_parameter'
+  | 'event_too_large'
+  | 'event_too_deep'
+  | 'event_type_not_allowed'
+  | 'session_field_locked'
+  | 'voice_not_allowed';
+
 let counter = 0;
 
 export function relayErrorEvent(code: string, message: string, param: string | null = null, eventId: string | null = null): string {
