@@ -29,6 +29,7 @@ import {
   type LinkSession,
 } from '../../../protocol/app-link.ts';
 import { CloseCode } from '../../../protocol/close-codes.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { ClientEvent } from '../../../protocol/realtime.ts';
 import type { RelayConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -406,11 +407,11 @@ export class AppLink implements ClientSide {
     });
   }
 
-  private emitError(code: string, message: string): void {
+  private emitError(code: RelayErrorCode, message: string): void {
     this.emit(relayErrorEvent(code, message), false);
   }
 
-  private jobFailed(code: string, message: string, err: unknown): void {
+  private jobFailed(code: RelayErrorCode, message: string, err: unknown): void {
     this.deps.log.warn({ err, session: this.session?.info.sessionId }, `app link: ${code}`);
     if (!this.ended) this.emitError(code, message);
   }

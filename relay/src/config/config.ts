@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_MODEL, PROVIDER_MAX_SESSION_MS } from '../../../protocol/constants.ts';
 import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
 import { HEARTBEAT_MS, LINK_DEAD_MS } from '../../../protocol/app-link.ts';
+import { TrustedProxies } from '../http/client-address.ts';
 
 const turnDetection = z.union([
   z.null(),
@@ -71,7 +72,16 @@ export const configSchema = z.object({
   upstreamAuthHeader: z.enum(['authorization', 'api-key']).default('authorization'),
   upstreamConnectTimeoutMs: z.number().int().min(100).default(10_000),
   model: z.string().default(DEFAULT_MODEL),
+  /** Models a client may name with `?model=`; empty = only `model`. `model` itself is always allowed. */
+  allowedModels: z.array(z.string().min(1)).default([]),
   allowedOrigins: z.array(z.string()).default([]),
+  /** Proxies (addresses, CIDR ranges) whose X-Forwarded-For / Forwarded is believed; none by default. */
+  trustedProxies: z.array(z.string()).default([]),
+  /** Bearer token for /metrics on the main port; without it (and without metricsPort) /metrics is off. */
+  metricsToken: z.string().min(16).optional(),
+  /** A separate listener for /metrics only (never forwarded by the proxy). */
+  metricsHost: z.string().default('127.0.0.1'),
+  metricsPort: z.number().int().min(0).max(65535).optional(),
   limits: z
     .object({
       maxFrameBytes: z.number().int().min(1024).default(1024 * 1024),
@@ -123,6 +133,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
 /** Environment overrides: name → config path and parser. */
 const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['HOST', 'host', String],
@@ -137,7 +149,12 @@ const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['UPSTREAM_URL', 'upstreamUrl', String],
   ['UPSTREAM_AUTH_HEADER', 'upstreamAuthHeader', String],
   ['MODEL', 'model', String],
-  ['ALLOWED_ORIGINS', 'allowedOrigins', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+  ['ALLOWED_ORIGINS', 'allowedOrigins', list],
+  ['ALLOWED_MODELS', 'allowedModels', list],
+  ['TRUSTED_PROXIES', 'trustedProxies', list],
+  ['METRICS_TOKEN', 'metricsToken', String],
+  ['METRICS_HOST', 'metricsHost', String],
+  ['METRICS_PORT', 'metricsPort', Number],
   ['MAX_FRAME_BYTES', 'limits.maxFrameBytes', Number],
   ['MAX_EVENT_BYTES', 'limits.maxEventBytes', Number],
   ['MAX_MESSAGES_PER_SECOND', 'limits.maxMessagesPerSecond', Number],
@@ -169,6 +186,13 @@ export function parseConfig(raw: unknown): RelayConfig {
     throw new ConfigError(`Invalid Earshot configuration:\n${lines.join('\n')}`);
   }
   const config = result.data;
+  // The default model is what a client gets by naming none, so it is always allowed.
+  if (!config.allowedModels.includes(config.model)) config.allowedModels = [config.model, ...config.allowedModels];
+  try {
+    new TrustedProxies(config.trustedProxies);
+  } catch (err) {
+    throw new ConfigError(`Invalid Earshot configuration:\n  - trustedProxies: ${(err as Error).message}`);
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('Invalid Earshot configuration:\n  - tlsCert/tlsKey: set both TLS_CERT and TLS_KEY, or neither');
   }

@@ -7,6 +7,7 @@
 import type { SessionPolicy } from '../config/config.ts';
 import type { UserRecord } from '../auth/store.ts';
 import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { EventOf, ClientEvent } from '../../../protocol/realtime.ts';
 import type { ClientEventRefusalCode } from '../session/relay-error.ts';
 import { isJsonObject, jsonEqual, valueAt, type JsonObject, type JsonValue } from './json-values.ts';

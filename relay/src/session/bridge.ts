@@ -18,6 +18,7 @@ import { peekType } from '../policy/peek-type.ts';
 import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
 import type { ClientSide } from './client-side.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import { relayErrorEvent } from './relay-error.ts';
 
 export interface ConnData {
@@ -187,7 +188,7 @@ export class RelaySession {
     return this.ended;
   }
 
-  private reject(code: string, message: string, eventId: string | null, param: string | null = null): void {
+  private reject(code: RelayErrorCode, message: string, eventId: string | null, param: string | null = null): void {
     this.deps.metrics.rejectedEvents.inc({ code });
     this.toClient(relayErrorEvent(code, message, param, eventId), 'error');
   }
@@ -324,7 +325,7 @@ export class RelaySession {
   }
 
   /** Sends a Realtime-shaped error, then closes with `code`. Safe to call at any time, more than once. */
-  terminate(code: number, errorCode: string, message: string): void {
+  terminate(code: number, errorCode: RelayErrorCode, message: string): void {
     if (this.ended) return;
     this.deps.log.info({ session: this.info.sessionId, user: this.info.userId, code, errorCode }, 'session terminated');
     this.toClient(relayErrorEvent(errorCode, message), 'error');

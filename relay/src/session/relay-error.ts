@@ -1,6 +1,8 @@
 // Realtime-shaped `error` events the relay itself sends to a client, so every client library already knows
-// how to show them. `event_id` names the client event that caused it, as the provider does.
+// how to show them. `event_id` names the client event that caused it, as the provider does. Codes come from the
+// shared vocabulary (protocol/relay-errors.ts): a code missing from it does not compile.
 import type { ErrorEvent } from '../../../protocol/realtime.ts';
+import { relayErrorMessage, type RelayErrorCode } from '../../../protocol/relay-errors.ts';
 
 /**
  * Every refusal of a single client event: an `error` event, nothing forwarded, and the session goes on. Codes the
@@ -23,12 +25,13 @@ export type ClientEventRefusalCode =
 
 let counter = 0;
 
-export function relayErrorEvent(code: string, message: string, param: string | null = null, eventId: string | null = null): string {
+/** `message` defaults to the vocabulary's sentence; pass one to say more (a limit, the offending value). */
+export function relayErrorEvent(code: RelayErrorCode, message: string = relayErrorMessage(code), param: string | null = null, eventId: string | null = null): string {
   counter = (counter + 1) % 1_000_000_000;
   const event = {
     type: 'error',
     event_id: `relay_err_${counter}`,
-    error: { type: code.startsWith('upstream') ? 'server_error' : 'invalid_request_error', code, message, param, event_id: eventId },
+    error: { type: code.startsWith('upstream') || code === 'internal_error' ? 'server_error' : 'invalid_request_error', code, message, param, event_id: eventId },
   } satisfies ErrorEvent;
   return JSON.stringify(event);
 }
