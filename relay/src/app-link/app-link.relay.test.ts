@@ -334,6 +334,27 @@ describe('earshot.v2: resume', () => {
   });
 });
 
+describe('earshot.v2: bounded buffering while away', () => {
+  it('a reply larger than the resume buffer while the app is away ends the session; the resume says buffer_overflow', async () => {
+    const small = await startTestRelay({ appLink: { resumeBufferBytes: 4 * 1024, transcodeWorkers: 1 } });
+    try {
+      const a = await v2('v2-overflow', undefined, small);
+      const id = a.session!.session_id;
+      await a.waitFor('session.updated');
+      sendAll(a);
+      await a.waitFor('input_audio_buffer.speech_stopped');
+      a.dropTcp();
+      await a.closed;
+      await until('the overflow to end the session', () => !small.sessions().has(id));
+      const b = await v2('v2-overflow', { token: a.session!.resume_token, received: a.received }, small);
+      expect(b.session).toMatchObject({ resumed: false, resume_failed: 'buffer_overflow' });
+      await b.close();
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe('earshot.v2: liveness', () => {
   it('a client that stops answering heartbeats is detected dead by the relay, which keeps the session for a resume', async () => {
     const fast = await startTestRelay({ appLink: { heartbeatMs: 40, linkDeadMs: 150, transcodeWorkers: 1 } });

@@ -109,7 +109,7 @@ export const configSchema = z.object({
       /** How long a dropped link's provider session is kept for the app to resume it. */
       resumeGraceSeconds: z.number().min(0.1).default(30),
       /** Relay messages kept for replay (unacknowledged, or buffered while detached); overflow while detached ends the session. */
-      resumeBufferBytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+      resumeBufferBytes: z.number().int().min(4 * 1024).default(4 * 1024 * 1024),
       /** Opus transcoding worker threads; 0 = one per core but one, at most 4 (started on the first app link). */
       transcodeWorkers: z.number().int().min(0).max(64).default(0),
       /** Heartbeat period and the silence after which a link is dead (the protocol's defaults; lower only in tests). */
