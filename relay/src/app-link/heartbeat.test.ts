@@ -39,6 +39,22 @@ describe('Heartbeat', () => {
     expect(dead).toHaveLength(1);
   });
 
+  it('does not declare a link dead on a tick that came late because this process stalled', () => {
+    let stall = 0;
+    const dead: number[] = [];
+    const hb = new Heartbeat({ periodMs: 1000, deadMs: 2500, now: () => Date.now() + stall, sendPing: () => {}, onDead: (ms) => dead.push(ms) });
+    hb.start();
+    vi.advanceTimersByTime(1000);
+    stall = 5000; // the event loop was blocked for 5 s: the next tick runs late
+    vi.advanceTimersByTime(500);
+    expect(dead).toEqual([]);
+    hb.heard(); // the client's pongs, read once the loop runs again
+    vi.advanceTimersByTime(2000);
+    expect(dead).toEqual([]);
+    vi.advanceTimersByTime(1000); // and a client that really went quiet is still caught
+    expect(dead).toHaveLength(1);
+  });
+
   it('counts the link as heard again when restarted on a new socket', () => {
     const { hb, dead } = make();
     hb.start();

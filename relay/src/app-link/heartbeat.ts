@@ -28,9 +28,15 @@ export class Heartbeat {
     const every = this.deps.setInterval ?? ((fn, ms) => setInterval(fn, ms).unref());
     // Checks run twice per period so a dead link is noticed within deadMs + periodMs / 2.
     let beat = 0;
+    let lastTick = this.deps.now();
     this.handle = every(() => {
-      const silent = this.deps.now() - this.lastHeard;
-      if (silent > this.deps.deadMs) {
+      const now = this.deps.now();
+      const late = now - lastTick > this.deps.periodMs;
+      lastTick = now;
+      const silent = now - this.lastHeard;
+      // A tick that comes late means this process stalled (GC, a busy or starved CPU): what the client sent
+      // meanwhile is still unread in the socket, so silence measured now proves nothing. Judge on the next tick.
+      if (silent > this.deps.deadMs && !late) {
         this.stop();
         this.deps.onDead(silent);
         return;
