@@ -141,6 +141,9 @@ describe('link model: outages, black holes and address changes', () => {
     expect(m.offer('up', 70, upPacket(60, 40000))).toEqual({ kind: 'drop', reason: 'blackhole' });
     expect(m.offer('up', 70, makeIpv4Packet({ src: PHONE, dst: RELAY, srcPort: 40002, syn: true })).kind).toBe('deliver');
     expect(m.offer('up', 70, upPacket(60, 40001)).kind).toBe('deliver');
+    expect(m.counters.up.connectionsOpened).toBe(1); // the new one; a retransmitted SYN is not a second
+    m.offer('up', 80, makeIpv4Packet({ src: PHONE, dst: RELAY, srcPort: 40002, syn: true }));
+    expect(m.counters.up.connectionsOpened).toBe(1);
   });
 
   it('after an address change, drops everything from or to the old address and passes the new one', () => {

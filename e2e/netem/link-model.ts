@@ -45,6 +45,8 @@ export interface DirectionCounters {
   deliveredBytes: number;
   deliveredPackets: number;
   drops: Record<DropReason, number>;
+  /** TCP connections opened in this direction (SYN without ACK offered): a reconnect shows up here. */
+  connectionsOpened: number;
 }
 
 /** mulberry32: a small, well-mixed 32-bit PRNG; one stream per direction so each is reproducible on its own. */
@@ -147,6 +149,7 @@ export class LinkModel {
       deliveredBytes: 0,
       deliveredPackets: 0,
       drops: { outage: 0, blackhole: 0, retired_address: 0, queue_full: 0, loss: 0 },
+      connectionsOpened: 0,
     });
     this.counters = { up: zero(), down: zero() };
   }
@@ -189,6 +192,7 @@ export class LinkModel {
     c.offeredBytes += packet.byteLength;
     c.offeredPackets++;
     const info = readPacket(packet);
+    if (info.syn && !this.connections.has(connectionKey(info))) c.connectionsOpened++;
     const key = connectionKey(info);
     const known = this.connections.get(key);
     if (known) {
