@@ -88,6 +88,17 @@ export type TimedEngineEvent = EngineEvent & { t: number };
 /** Opens the audio lab, starts the engine hands-free against the relay, and timestamps every event on the page. */
 export async function startEngineOnPage(page: Page, relay: RelayInNamespace): Promise<void> {
   page.on('pageerror', (err) => console.error('[page error]', err.message));
+  // When the fake microphone's file starts playing (it starts with the capture): the bench's phone clock for speech.
+  await page.addInitScript(() => {
+    const devices = navigator.mediaDevices;
+    const open = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = async (constraints) => {
+      const stream = await open(constraints);
+      const w = window as unknown as { micStarted?: { t: number; wall: number } };
+      w.micStarted ??= { t: performance.now(), wall: Date.now() };
+      return stream;
+    };
+  });
   await page.goto(`${relay.url}/audio-lab.html`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.evaluate(() => {
@@ -113,6 +124,10 @@ export function pageEvents(page: Page): Promise<TimedEngineEvent[]> {
     return window.lab.events.map((e, i) => ({ ...e, t: times[i] ?? Number.NaN }));
   });
 }
+
+/** Page time and wall clock when the microphone first opened (null before). */
+export const micStarted = (page: Page): Promise<{ t: number; wall: number } | null> =>
+  page.evaluate(() => (window as unknown as { micStarted?: { t: number; wall: number } }).micStarted ?? null);
 
 export const pageNow = (page: Page): Promise<number> => page.evaluate(() => performance.now());
 

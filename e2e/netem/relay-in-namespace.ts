@@ -14,7 +14,7 @@ export type ProviderReport =
   /** A client event the provider received (audio appends are summed into `audio` reports instead). */
   | { ev: 'client'; session: string; type: string; at: number }
   /** A server event the provider sent (audio and transcript deltas left out). */
-  | { ev: 'server'; session: string; type: string; at: number }
+  | { ev: 'server'; session: string; type: string; at: number; wall: number }
   /** Input audio the provider has received on this session so far, ms of 24 kHz pcm16, at relay time `at`. */
   | { ev: 'audio'; session: string; ms: number; at: number };
 
@@ -36,7 +36,7 @@ const recording: UpstreamFactory = (options, handlers) => {
     onMessage(frame) {
       try {
         const type = String((JSON.parse(text(frame)) as { type?: unknown }).type);
-        if (!QUIET_SERVER_EVENTS.has(type)) report({ ev: 'server', session, type, at: performance.now() });
+        if (!QUIET_SERVER_EVENTS.has(type)) report({ ev: 'server', session, type, at: performance.now(), wall: Date.now() });
       } catch {
         // not JSON: still forwarded
       }
