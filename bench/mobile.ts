@@ -172,14 +172,14 @@ async function disruption(link: PhoneLink, profile: PhoneProfile): Promise<Disru
   }
 }
 
-/** Figures measured with this bench on main before the earshot.v2 link (2026-12-01, earshot.v1 app). */
+/** Figures this bench measured on main before the earshot.v2 link (2026-12-01, earshot.v1 app, 60 s runs). */
 const BEFORE = {
-  bandwidth: 'see report',
-  poor4g: 'see report',
+  bandwidth: '569 kbit/s (up 359, down 210)',
+  poor4g: '772 ms (1019) over 8 replies; app read-out 34 ms',
   gaps: 'n/a (no underrun signal)',
-  weak3g: 'see report',
-  outage: 'see report',
-  drop: 'see report',
+  weak3g: '772 → 15578 → 13573 ms',
+  outage: '2588 ms (TCP retransmission); 1 spurious turn',
+  drop: 'not detected in 75 s',
 };
 
 function table(good: SteadyRun, poor: SteadyRun, weak: SteadyRun, outage: DisruptionRun, hole: DisruptionRun, moved: DisruptionRun): string {
