@@ -39,8 +39,8 @@ interface SteadyRun {
   endToFirstAudio: number[];
   /** The engine's own read-out for the same replies (ms). */
   readOut: number[];
-  /** Underruns per reply, when the engine reports underruns at all. */
-  gapsPerReply: number | null;
+  /** Underruns per reply (median, max), when the engine reports underruns at all. */
+  gapsPerReply: { median: number; max: number } | null;
   /** Phone speech start → provider speech_started, per utterance (ms). */
   uploadLag: number[];
   replies: number;
@@ -55,6 +55,25 @@ function findCounter(value: unknown, name: RegExp): number | null {
     if (inner !== null) return inner;
   }
   return null;
+}
+
+/**
+ * Playback gaps per reply from the engine's `link` health events (their running underrun count), each gap counted
+ * against the reply whose first sample played last before it. Null when the engine sends no such events.
+ */
+function replyGaps(events: TimedEngineEvent[], replies: TimedEngineEvent[]): { median: number; max: number } | null {
+  const steps = events.flatMap((e) => {
+    const x = e as unknown as { kind: string; health?: { underruns?: unknown } };
+    return x.kind === 'link' && typeof x.health?.underruns === 'number' ? [{ t: e.t, n: x.health.underruns }] : [];
+  });
+  if (steps.length === 0 || replies.length === 0) return null;
+  const countAt = (t: number) => steps.filter((s) => s.t <= t).at(-1)?.n ?? 0;
+  const per = replies.map((r, k) => countAt(replies[k + 1]?.t ?? Infinity) - countAt(r.t));
+  return { median: median(per), max: Math.max(...per) };
+}
+
+function totalGaps(total: number | null, replies: number): { median: number; max: number } | null {
+  return total === null || replies === 0 ? null : { median: total / replies, max: Number.NaN };
 }
 
 async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): Promise<SteadyRun> {
@@ -87,7 +106,7 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
       : [];
     const started = link.relay.reports.slice(mark).flatMap((r) => (r.ev === 'server' && r.type === 'input_audio_buffer.speech_started' ? [r.wall] : []));
     const uploadLag = mic ? started.map((wall, k) => wall - (mic.wall + k * loopMs + span.start * 1000)) : [];
-    const underruns = findCounter(stats, /underrun/i);
+    const gapsPerReply = replyGaps(events, latencies) ?? totalGaps(findCounter(stats, /underrun/i), latencies.length);
     return {
       profile,
       seconds: elapsed,
@@ -95,7 +114,7 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
       kbitDown: ((c1.down.deliveredBytes - c0.down.deliveredBytes) * 8) / elapsed / 1000,
       endToFirstAudio,
       readOut: latencies.map((e) => e.ms),
-      gapsPerReply: underruns === null || latencies.length === 0 ? null : underruns / latencies.length,
+      gapsPerReply,
       uploadLag,
       replies: latencies.length,
     };
@@ -198,7 +217,7 @@ function table(good: SteadyRun, poor: SteadyRun, weak: SteadyRun, outage: Disrup
       BEFORE.poor4g,
       `${fmt(median(poor.endToFirstAudio))} ms (${fmt(Math.max(...poor.endToFirstAudio))}) over ${poor.replies} replies; app read-out ${fmt(median(poor.readOut))} ms`,
     ],
-    ['poor 4G: playback gaps per reply', '≤ 1', BEFORE.gaps, poor.gapsPerReply === null ? 'n/a (the engine reports no underruns)' : fmt(poor.gapsPerReply, 2)],
+    ['poor 4G: playback gaps per reply', '≤ 1', BEFORE.gaps, poor.gapsPerReply === null ? 'n/a (the engine reports no underruns)' : `median ${fmt(poor.gapsPerReply.median, 1)}, max ${fmt(poor.gapsPerReply.max)}`],
     ['weak 3G: upload lag over the run (first → max → last)', '< 1 s throughout', BEFORE.weak3g, `${fmt(lagStart)} → ${fmt(lagMax)} → ${fmt(lagEnd)} ms over ${weak.uploadLag.length} utterances; ${weak.replies} replies`],
     [
       '10 s outage mid-reply: link back → reply resumed; spurious turns',
