@@ -39,14 +39,20 @@ async function untilReplyPlays(wav: string): Promise<{ page: Page; mark: number;
   return { page, mark, speakingAt, close: () => browser.close() };
 }
 
-/** Waits until the engine is back to listening after having spoken again since page time `since`. */
+/**
+ * Waits until assistant audio has played after page time `since` and the engine has gone back to listening after
+ * that sound (the reply is over). Whatever states the engine passes through while it reconnects do not matter.
+ */
 async function untilReplyEnds(page: Page, since: number, timeoutMs: number): Promise<void> {
   await page.waitForFunction(
     (t) => {
       const times = (window as unknown as { labTimes: number[] }).labTimes;
-      const kinds = window.lab.events.flatMap((e, i) => (e.kind === 'state' && (times[i] ?? 0) > t ? [e.state.kind] : []));
-      const spoke = kinds.lastIndexOf('speaking');
-      return spoke >= 0 && kinds.indexOf('listening', spoke) > spoke;
+      const events = window.lab.events;
+      const sound = events.findIndex((e, i) => e.kind === 'level' && e.output > 0.01 && (times[i] ?? 0) > t);
+      if (sound < 0) return false;
+      const last = events.findLast((e) => e.kind === 'state');
+      const lastAt = times[events.lastIndexOf(last!)] ?? 0;
+      return last?.kind === 'state' && last.state.kind === 'listening' && lastAt > times[sound]!;
     },
     since,
     { timeout: timeoutMs, polling: 200 },

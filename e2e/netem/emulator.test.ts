@@ -7,7 +7,8 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MOVED_BROWSER_ADDRESS, startLinkEmulator, type LinkEmulator } from './emulator.ts';
 import type { DirectionProfile, LinkProfile } from './link-model.ts';
-import { ip } from './namespaces.ts';
+import { spawnSync } from 'node:child_process';
+import { deleteNamespace, ip, removeStaleNamespaces } from './namespaces.ts';
 import { startProbe } from './probe.ts';
 
 const clean: DirectionProfile = { delayMs: 0, jitterMs: 0, loss: 0 };
@@ -102,5 +103,22 @@ describe('link emulator: the real data path between two namespaces', () => {
     expect(await client.call({ cmd: 'ws-echo', conn: 'new', timeoutMs: 20_000 })).toHaveProperty('rttMs');
     const { peers } = await server.call<{ peers: string[] }>({ cmd: 'ws-peers' });
     expect(peers).toEqual(['10.0.0.1', MOVED_BROWSER_ADDRESS]);
+  });
+
+  it('removes namespaces left by a run that was killed, and never those of a live run', () => {
+    const dead = spawnSync('true').pid!; // a pid that has just exited
+    const stale = `esh-${dead}-0-b`;
+    const live = `esh-${process.ppid}-0-b`;
+    ip(['netns', 'add', stale]);
+    ip(['netns', 'add', live]);
+    try {
+      expect(removeStaleNamespaces()).toContain(stale);
+      const left = readdirSync('/run/netns');
+      expect(left).not.toContain(stale);
+      expect(left).toContain(live);
+    } finally {
+      deleteNamespace(stale);
+      deleteNamespace(live);
+    }
   });
 });
