@@ -9,8 +9,8 @@
 //   `turn-latency` event marks the first sample played. (±~30 ms: the fake device's clock is not the page's.)
 // - playback gaps: the engine's own underrun count, if debugStats() has one (today's playback worklet cannot
 //   report underruns, issue 12), otherwise "n/a";
-// - upload lag: each utterance's start on the phone's wall clock → the provider's speech_started for it (the
-//   provider's VAD adds a few ms), matched in order;
+// - upload lag: each utterance's start on the phone's wall clock → the provider's first speech_started for it (the
+//   provider's VAD adds a few ms), matched in order (restarts within 3 s are the same utterance);
 // - outage: link back → first sound on the page's output afterwards; spurious turns = provider commits beyond the
 //   one the user asked for;
 // - silent drop / address change: break → the app's next TCP SYN at the emulator; same provider session = the
@@ -25,6 +25,8 @@ import type { ProviderReport } from '../e2e/netem/relay-in-namespace.ts';
 import { ensurePwaBuilt } from '../relay/src/testing/build-pwa.ts';
 import { percentile } from './stats.ts';
 
+/** speech_started events closer than this belong to one utterance (the fake mic speaks every ~7.6 s). */
+const SAME_UTTERANCE_MS = 3_000;
 const SECONDS = Number(process.env.BENCH_MOBILE_SECONDS ?? 60);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => (xs.length === 0 ? Number.NaN : percentile([...xs].sort((a, b) => a - b), 50));
@@ -104,7 +106,12 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
           return sinceMic - (k * loopMs + span.end * 1000);
         })
       : [];
-    const started = link.relay.reports.slice(mark).flatMap((r) => (r.ev === 'server' && r.type === 'input_audio_buffer.speech_started' ? [r.wall] : []));
+    // One utterance may start speech more than once (a pause inside it, a clean cut): keep the first start of each
+    // burst, so the k-th start is the k-th loop's utterance however far behind the upload is.
+    const started = link.relay.reports
+      .slice(mark)
+      .flatMap((r) => (r.ev === 'server' && r.type === 'input_audio_buffer.speech_started' ? [r.wall] : []))
+      .filter((wall, i, all) => i === 0 || wall - all[i - 1]! > SAME_UTTERANCE_MS);
     const uploadLag = mic ? started.map((wall, k) => wall - (mic.wall + k * loopMs + span.start * 1000)) : [];
     const gapsPerReply = replyGaps(events, latencies) ?? totalGaps(findCounter(stats, /underrun/i), latencies.length);
     return {
