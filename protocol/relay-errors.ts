@@ -56,6 +56,9 @@ export const RELAY_ERRORS = {
   upstream_backpressure: { close: CloseCode.Backpressure, fatal: false, sentence: 'The AI service could not keep up with your audio. The app reconnects by itself.' },
   upstream_unavailable: { close: CloseCode.UpstreamUnavailable, fatal: false, sentence: 'The Earshot server cannot reach the AI service right now. The app keeps trying.' },
   upstream_auth_failed: { close: CloseCode.UpstreamAuth, fatal: true, sentence: 'The AI service refused the Earshot server’s key. Tell whoever runs your Earshot server.' },
+  model_not_available: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service does not offer the model this conversation asked for. Tell whoever runs your Earshot server.' },
+  upstream_protocol_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused how the Earshot server talks to it. Tell whoever runs your Earshot server.' },
+  upstream_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused to start this conversation. Tell whoever runs your Earshot server.' },
   rate_limited: { close: CloseCode.RateLimited, fatal: false, sentence: 'The app sent too much too fast and was disconnected. It reconnects by itself.' },
   session_expired: { close: CloseCode.SessionExpired, fatal: false, sentence: 'The conversation reached the AI service’s time limit. A new one starts with what was said so far.' },
 
@@ -116,5 +119,6 @@ export const CLOSE_CODE_ERRORS: Partial<Record<CloseCode, SessionEndCode>> = {
   [CloseCode.UpstreamAuth]: 'upstream_auth_failed',
   [CloseCode.RateLimited]: 'rate_limited',
   [CloseCode.SessionExpired]: 'session_expired',
+  [CloseCode.UpstreamRefused]: 'upstream_refused',
   [CloseCode.TooManySessions]: 'too_many_sessions',
 };

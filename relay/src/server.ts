@@ -18,6 +18,7 @@ import { API_HEADERS, STATIC_HEADERS, writeHeaders } from './http/security-heade
 import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
+import { initialTranscriptionUpdate } from './policy/transcription-policy.ts';
 import { RelaySession, type ConnData } from './session/bridge.ts';
 import { noHooks, type SessionHooksFactory } from './session/hooks.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
@@ -167,7 +168,10 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     compression: uWS.DISABLED,
     upgrade(res, req, context) {
       // `req` is only valid until the first await: read everything now.
-      const requestedModel = new URLSearchParams(req.getQuery() ?? '').get('model');
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const requestedModel = query.get('model');
+      // The only intent the GA service defines; anything else is a conversation, as before.
+      const intent = query.get('intent') === 'transcription' ? 'transcription' : undefined;
       const request = {
         authorization: req.getHeader('authorization'),
         protocols: req.getHeader('sec-websocket-protocol'),
@@ -201,7 +205,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
           const data: ConnData = {
             info: { sessionId: randomUUID(), userId: result.user.id, tokenId: result.tokenId, startedAt: Date.now() },
             model,
-            policyUpdate: JSON.stringify(initialSessionUpdate(config.policy, result.user, model)),
+            ...(intent ? { intent } : {}),
+            policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
           };
           res.cork(() => {
             res.upgrade<ConnData>(data, key, result.echoProtocol ?? '', extensions, context);

@@ -16,6 +16,7 @@ import { ClientEventGate } from '../policy/event-gate.ts';
 import { isJsonObject } from '../policy/json-values.ts';
 import { peekType } from '../policy/peek-type.ts';
 import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
+import { withoutKeyFragments } from '../upstream/connect-refusal.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
 import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import { relayErrorEvent } from './relay-error.ts';
@@ -26,6 +27,8 @@ export interface ConnData {
   model: string;
   /** The first session.update (operator policy) for this user. */
   policyUpdate: string;
+  /** `?intent=transcription`: forwarded to the provider, with the transcription policy as first update. */
+  intent?: 'transcription';
 }
 
 export interface BridgeDeps {
@@ -74,7 +77,7 @@ export class RelaySession {
   start(): void {
     const data = this.ws.getUserData();
     this.upstream = this.deps.upstreamFactory(
-      { model: data.model, sessionId: this.info.sessionId, userId: this.info.userId },
+      { model: data.model, sessionId: this.info.sessionId, userId: this.info.userId, ...(data.intent ? { intent: data.intent } : {}) },
       {
         onOpen: () => this.deps.log.debug({ session: this.info.sessionId }, 'upstream open'),
         onMessage: (frame) => this.fromUpstream(frame),
@@ -231,6 +234,10 @@ export class RelaySession {
       this.endWith(CloseCode.SessionExpired, 'session expired');
       return;
     }
+    if (failure?.kind === 'refused') {
+      this.refused(failure);
+      return;
+    }
     if (failure?.kind === 'rejected' && (failure.status === 401 || failure.status === 403)) {
       this.terminate(CloseCode.UpstreamAuth, 'upstream_auth_failed', `The AI provider refused this relay's API key (HTTP ${failure.status}): ${failure.message} Tell your operator.`);
       return;
@@ -247,6 +254,22 @@ export class RelaySession {
       return;
     }
     this.endWith(CloseCode.Normal, 'upstream closed');
+  }
+
+  /** The provider upgraded, then refused the session (connect-refusal.ts): one clear error, no key fragment. */
+  private refused(failure: Extract<UpstreamFailure, { kind: 'refused' }>): void {
+    const said = withoutKeyFragments(failure.message);
+    const detail = said ? ` It said: "${said.slice(0, 300)}"` : '';
+    if (failure.code === 'invalid_api_key' || failure.closeCode === 3000) {
+      this.terminate(CloseCode.UpstreamAuth, 'upstream_auth_failed', `The AI provider refused this relay's API key.${detail} Tell your operator.`);
+    } else if (failure.code === 'invalid_model' || failure.code === 'missing_model') {
+      const model = this.ws.getUserData().model.slice(0, 100);
+      this.terminate(CloseCode.UpstreamRefused, 'model_not_available', `The AI provider does not offer the model '${model}'.${detail} Connect with another ?model= or ask your operator which models work.`);
+    } else if (failure.code === 'beta_api_shape_disabled') {
+      this.terminate(CloseCode.UpstreamRefused, 'upstream_protocol_refused', `The AI provider refused the relay's protocol version (a beta header reached it).${detail} Tell your operator.`);
+    } else {
+      this.terminate(CloseCode.UpstreamRefused, 'upstream_refused', `The AI provider refused to open the session (${failure.code.slice(0, 64)}).${detail} Tell your operator.`);
+    }
   }
 
   // ---- endings -------------------------------------------------------------------------------------------

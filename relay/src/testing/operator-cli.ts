@@ -15,12 +15,12 @@ export interface CliResult {
 }
 
 /** Never throws on a non-zero exit: refusals are what many tests look at. */
-export async function runCli(tool: 'users' | 'token' | 'usage', dataDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function runCli(tool: 'users' | 'token' | 'usage', dataDir: string, args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, `relay/src/cli/${tool}.ts`), ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir, ...env },
-      timeout: 20_000,
+      timeout: options.timeoutMs ?? 20_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
