@@ -61,10 +61,10 @@ export const RELAY_ERRORS = {
   upstream_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused to start this conversation. Tell whoever runs your Earshot server.' },
   rate_limited: { close: CloseCode.RateLimited, fatal: false, sentence: 'The app sent too much too fast and was disconnected. It reconnects by itself.' },
   session_expired: { close: CloseCode.SessionExpired, fatal: false, sentence: 'The conversation reached the AI service’s time limit. A new one starts with what was said so far.' },
+  transcoder_failed: { close: CloseCode.InternalError, fatal: false, sentence: 'The Earshot server’s audio converter failed. The app starts a new conversation with what was said so far.' },
 
   // ---- after the upgrade, refusing one event (the session goes on) ----
   invalid_json: { fatal: false, sentence: 'The Earshot server could not read a message from the app, and skipped it.' },
-  binary_not_supported: { fatal: false, sentence: 'The Earshot server only takes text messages, and skipped one.' },
   invalid_event: { fatal: false, sentence: 'The app sent a message the Earshot server does not understand, and it was skipped.' },
   invalid_value: { fatal: false, sentence: 'The app sent a setting with a value the Earshot server does not accept, and it was skipped.' },
   invalid_type: { fatal: false, sentence: 'The app sent a setting of the wrong kind, and it was skipped.' },
@@ -75,6 +75,10 @@ export const RELAY_ERRORS = {
   event_type_not_allowed: { fatal: false, sentence: 'The app asked for something this Earshot server does not allow, and it was skipped.' },
   session_field_locked: { fatal: false, sentence: 'This Earshot server does not let the app change that setting.' },
   voice_not_allowed: { fatal: false, sentence: 'This Earshot server does not offer that voice. Choose another one in Settings.' },
+  // ---- the app link (earshot.v2) only ----
+  invalid_audio_frame: { fatal: false, sentence: 'The app sent a binary message that is not audio, and it was skipped.' },
+  invalid_audio: { fatal: false, sentence: 'The Earshot server could not decode a piece of your audio, and skipped it.' },
+  audio_encode_failed: { fatal: false, sentence: 'The Earshot server could not convert a piece of the answer’s audio, and skipped it.' },
 } as const satisfies Record<string, RelayErrorSpec>;
 
 export type RelayErrorCode = keyof typeof RELAY_ERRORS;

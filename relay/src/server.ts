@@ -19,7 +19,11 @@ import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
 import { initialTranscriptionUpdate } from './policy/transcription-policy.ts';
+import { APP_SUBPROTOCOL } from '../../protocol/app-link.ts';
+import { AppLinkHub } from './app-link/hub.ts';
+import { appLinkOffer } from './app-link/offer.ts';
 import { RelaySession, type ConnData } from './session/bridge.ts';
+import { uwsClientSide, type ClientSide } from './session/client-side.ts';
 import { noHooks, type SessionHooksFactory } from './session/hooks.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
 import type { UpstreamFactory } from './upstream/upstream.ts';
@@ -44,6 +48,8 @@ export interface Relay {
   secret: Uint8Array;
   metrics: Metrics;
   sessions(): ReadonlyMap<string, RelaySession>;
+  /** App links (`earshot.v2`): resume registry and Opus pool. */
+  appLinks: AppLinkHub;
   /** Stop accepting, answer /healthz with 503, close sessions with 1001, release the port. */
   close(): Promise<void>;
 }
@@ -158,6 +164,28 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   // Revocation, removal, a disabled user, a lowered max-sessions and token expiry end live sessions (auth/live-access.ts).
   const liveAccess = watchLiveAccess({ store, sessions: () => sessions.values(), log, ...(deps.now ? { now: deps.now } : {}) });
 
+  const openSession = (client: ClientSide, data: ConnData): RelaySession => {
+    const session = new RelaySession(client, data, {
+      config,
+      metrics,
+      upstreamFactory,
+      hooksFactory,
+      log,
+      onEnd: (s) => {
+        sessions.delete(s.info.sessionId);
+        release(s.info.userId);
+        metrics.sessionsActive.set(sessions.size);
+      },
+    });
+    data.session = session;
+    sessions.set(data.info.sessionId, session);
+    metrics.connections.inc();
+    metrics.sessionsActive.set(sessions.size);
+    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model, link: data.appLink ? 'v2' : 'v1' }, 'session open');
+    return session;
+  };
+  const appLinks = new AppLinkHub({ config, log, createSession: openSession, releaseSeat: release });
+
   const app = config.tlsCert && config.tlsKey ? uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey }) : uWS.App();
 
   app.ws<ConnData>('/v1/realtime', {
@@ -181,6 +209,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       };
       const key = req.getHeader('sec-websocket-key');
       const extensions = req.getHeader('sec-websocket-extensions');
+      // earshot.v2 (the app's own link) or the verbatim path; a resume of a live session does not count twice.
+      const linkOffer = appLinkOffer(request.protocols);
+      const resumesSessionOf = linkOffer?.resume ? appLinks.registry.userOf(linkOffer.resume.token) : undefined;
       // The authenticator refuses a model off the allow-list, so what reaches the provider is the operator's choice.
       const model = requestedModel ?? config.model;
       // MUST register onAborted before any await: the response dies if the client goes away meanwhile.
@@ -192,7 +223,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         writeRefusal(res, reject('shutting_down'));
         return;
       }
-      void authenticator.authenticate(request).then(
+      void authenticator.authenticate(resumesSessionOf ? { ...request, resumesSessionOf } : request).then(
         (result) => {
           if (aborted) return;
           if (!result.ok) {
@@ -207,9 +238,10 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
             model,
             ...(intent ? { intent } : {}),
             policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
+            ...(linkOffer ? { appLink: linkOffer } : {}),
           };
           res.cork(() => {
-            res.upgrade<ConnData>(data, key, result.echoProtocol ?? '', extensions, context);
+            res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
           });
         },
         (err: unknown) => {
@@ -221,7 +253,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     open(ws) {
       const data = ws.getUserData();
       try {
-        openSession(ws, data);
+        if (data.appLink) appLinks.open(ws, data);
+        else openSession(uwsClientSide(ws), data).start();
       } catch (err) {
         // A bug in setting up one session ends that connection, never the relay.
         log.error({ err, session: data.info.sessionId }, 'session failed to open');
@@ -233,16 +266,21 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       }
     },
     message(ws, message, isBinary) {
-      // onClientMessage catches its own errors (the session ends with 1011); this handler must never throw.
-      ws.getUserData().session?.onClientMessage(message, isBinary);
+      // onClientMessage and the app link catch their own errors (the session ends with 1011); this handler must never throw.
+      const data = ws.getUserData();
+      if (data.link) data.link.onMessage(ws, message, isBinary);
+      else data.session?.onClientMessage(message, isBinary);
     },
     drain(ws) {
-      ws.getUserData().session?.onDrain();
+      const data = ws.getUserData();
+      if (data.link) data.link.onDrain(ws);
+      else data.session?.onDrain();
     },
     close(ws, code) {
       const data = ws.getUserData();
       try {
-        data.session?.onClientClose(code);
+        if (data.link) data.link.onClose(ws, code);
+        else data.session?.onClientClose(code);
       } catch (err) {
         log.error({ err, session: data.info.sessionId }, 'session cleanup failed');
       }
@@ -250,26 +288,6 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
   });
 
-  const openSession = (ws: uWS.WebSocket<ConnData>, data: ConnData): void => {
-    const session = new RelaySession(ws, {
-      config,
-      metrics,
-      upstreamFactory,
-      hooksFactory,
-      log,
-      onEnd: (s) => {
-        sessions.delete(s.info.sessionId);
-        release(s.info.userId);
-        metrics.sessionsActive.set(sessions.size);
-      },
-    });
-    data.session = session;
-    sessions.set(data.info.sessionId, session);
-    metrics.connections.inc();
-    metrics.sessionsActive.set(sessions.size);
-    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
-    session.start();
-  };
 
   app.get('/healthz', (res) => {
     res.cork(() => {
@@ -386,6 +404,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     secret,
     metrics,
     sessions: () => sessions,
+    appLinks,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -394,6 +413,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         liveAccess.stop();
         store.close();
+        await appLinks.close();
         await new Promise((r) => setImmediate(r));
       })();
       return closing;
