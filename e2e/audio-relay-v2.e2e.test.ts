@@ -29,14 +29,15 @@ afterAll(async () => {
 
 const base: EngineSettings = { mode: 'hands-free', echoCancellation: true, noiseSuppression: true, autoGainControl: true, farField: false };
 
-async function turn(opus: 'auto' | 'wasm', user: string) {
+async function turn(opus: 'auto' | 'wasm', user: string, target: 'standin' | 'relay' = 'standin') {
+  const url = target === 'relay' ? relay.url : standin.url;
   const token = await relay.mint(user);
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.error('[page error]', err));
-  await page.goto(`${standin.url}/audio-lab.html`);
+  await page.goto(`${url}/audio-lab.html`);
   await page.waitForSelector('body[data-ready="true"]');
   const before = { ...standin.stats };
-  await page.evaluate(([relayUrl, t, s]) => window.lab.startEngine({ relayUrl, token: t, settings: s }), [standin.url, token, { ...base, opus }] as const);
+  await page.evaluate(([relayUrl, t, s]) => window.lab.startEngine({ relayUrl, token: t, settings: s }), [url, token, { ...base, opus }] as const);
   await page.waitForFunction(
     () => {
       const kinds = window.lab.events.filter((e) => e.kind === 'state').map((e) => (e as { state: { kind: string } }).state.kind);
@@ -81,6 +82,27 @@ describe('engine on earshot.v2 (stand-in relay side, real relay and simulator be
       expect(events.filter((e) => e.kind === 'notice')).toEqual([]);
       // Opus at ~24 kbit/s with DTX against ~530 kbit/s of base64 pcm16: well under a tenth of v1's bytes.
       expect(up).toBeLessThan(s.appendsSent * 200 + 20_000);
+    });
+  }
+});
+
+describe('engine on earshot.v2 against the real relay (its app link, Opus pool and the simulator)', () => {
+  for (const [opus, engine] of [['auto', 'webcodecs'], ['wasm', 'wasm']] as const) {
+    it(`holds a hands-free turn with Opus both ways through ${engine}`, async () => {
+      const { events, stats } = await turn(opus, `real-v2-${engine}`, 'relay');
+      const kinds = kindsOf(events);
+      const latency = events.find((e) => e.kind === 'turn-latency') as { ms: number } | undefined;
+      const health = events.filter((e) => e.kind === 'link').at(-1) as { health: { rttMs: number | null; quality: string } } | undefined;
+      const s = stats.session!;
+      console.log(`real relay v2 ${engine}: states ${kinds.join(' > ')}; turn latency ${latency?.ms} ms; rtt ${health?.health.rttMs} ms; up ${s.bytesSent} B in ${s.appendsSent} frames of ${s.upBlocks} blocks; down ${s.bytesReceived} B`);
+      expect(s.link).toBe('v2');
+      expect(s.opus).toBe(engine);
+      expect(kinds).toEqual(expect.arrayContaining(['listening', 'hearing', 'thinking', 'speaking']));
+      expect(latency?.ms).toBeGreaterThan(0);
+      expect(health?.health.rttMs).not.toBeNull();
+      expect(s.appendsSent).toBeLessThan(s.upBlocks * 0.8);
+      expect(stats.loopback!.inbound.totalAudioEnergy).toBeGreaterThan(0);
+      expect(events.filter((e) => e.kind === 'notice')).toEqual([]);
     });
   }
 });
