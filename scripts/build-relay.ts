@@ -4,7 +4,7 @@
 // code is bundled. The build fails if the bundle imports a package that is not in `dependencies`, which is
 // exactly what would break a production install.
 import { builtinModules } from 'node:module';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -24,6 +24,8 @@ const result = await esbuild.build({
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
+  // Written below through a temp file + rename: tests run the bundle while another test may be rebuilding it.
+  write: false,
 });
 
 /** `uWebSockets.js`, `pino`, `openai/resources/…` → the package name. */
@@ -40,5 +42,11 @@ if (missing.length > 0) {
   console.error(`build:relay: the relay imports ${missing.join(', ')} at runtime, but package.json lists ${missing.length === 1 ? 'it' : 'them'} outside "dependencies": a production install (npm ci --omit=dev) would break. Move ${missing.length === 1 ? 'it' : 'them'} to "dependencies".`);
   process.exit(1);
 }
-chmodSync(outfile, 0o755);
+mkdirSync(join(root, 'dist/relay'), { recursive: true });
+for (const file of result.outputFiles) {
+  const tmp = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(tmp, file.contents);
+  if (file.path === outfile) chmodSync(tmp, 0o755);
+  renameSync(tmp, file.path);
+}
 console.log(`build:relay: ${outfile} (runtime packages: ${[...imported].sort().join(', ')})`);
