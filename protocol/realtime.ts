@@ -5,6 +5,8 @@ import type {
   RealtimeServerEvent,
   RealtimeErrorEvent,
   RealtimeError,
+  RealtimeTranslationInputAudioBufferAppendEvent,
+  RealtimeTranslationSessionCloseEvent,
 } from 'openai/resources/realtime/realtime';
 
 export type ClientEvent = RealtimeClientEvent;
@@ -21,7 +23,13 @@ export function assertNever(value: never, label = 'value'): never {
   throw new Error(`unhandled ${label}: ${JSON.stringify(value)}`);
 }
 
-/** Every GA client event type, in one list for the relay's policy and the simulator's "supported values" error. */
+/**
+ * GA client events the installed `openai` types list only under translation sessions (not in RealtimeClientEvent),
+ * although the GA WebSocket names both among its supported client events on every session (issue 13).
+ */
+export type UntypedClientEventType = RealtimeTranslationSessionCloseEvent['type'] | RealtimeTranslationInputAudioBufferAppendEvent['type'];
+
+/** Every GA client event type, in one list for the relay's policy (the default allow-list). */
 export const CLIENT_EVENT_TYPES = [
   'session.update',
   'input_audio_buffer.append',
@@ -34,8 +42,34 @@ export const CLIENT_EVENT_TYPES = [
   'response.create',
   'response.cancel',
   'output_audio_buffer.clear',
-] as const satisfies readonly ClientEventType[];
+  'session.close',
+  'session.input_audio_buffer.append',
+] as const satisfies readonly (ClientEventType | UntypedClientEventType)[];
 
 // Compile-time proof the list is complete: every ClientEventType must appear in it.
 type Missing = Exclude<ClientEventType, (typeof CLIENT_EVENT_TYPES)[number]>;
 export const CLIENT_EVENT_TYPES_COMPLETE: Missing extends never ? true : Missing = true;
+
+/**
+ * The client events the GA WebSocket endpoint lists, in its own order, when it answers an unknown type with
+ * `invalid_value` ("Supported values are: …"). `output_audio_buffer.clear` is not among them: it is WebRTC/SIP only.
+ */
+export const WEBSOCKET_CLIENT_EVENT_TYPES = [
+  'session.update',
+  'session.close',
+  'input_audio_buffer.append',
+  'session.input_audio_buffer.append',
+  'input_audio_buffer.commit',
+  'input_audio_buffer.clear',
+  'conversation.item.create',
+  'conversation.item.truncate',
+  'conversation.item.delete',
+  'conversation.item.retrieve',
+  'response.create',
+  'response.cancel',
+] as const satisfies readonly (typeof CLIENT_EVENT_TYPES)[number][];
+
+/** The provider's sentence for an event type it does not know (recorded from the GA service, issue 13). */
+export function unknownEventTypeMessage(type: string): string {
+  return `Invalid value: '${type.slice(0, 100)}'. Supported values are: ${WEBSOCKET_CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')}.`;
+}

@@ -1,5 +1,6 @@
 // Shapes of the relay's own HTTP surface (outside the provider protocol): upgrade rejections and the
 // token check endpoint the PWA calls before opening its socket (browsers cannot read a failed upgrade's status).
+import type { RefusalCode } from './relay-errors.ts';
 
 /** Subprotocols a browser offers: `earshot.v1` plus `earshot-token.<token>`; the relay echoes only `earshot.v1`. */
 export const SUBPROTOCOL = 'earshot.v1';
@@ -8,20 +9,10 @@ export const TOKEN_SUBPROTOCOL_PREFIX = 'earshot-token.';
 export const OPENAI_SUBPROTOCOL = 'realtime';
 export const OPENAI_KEY_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.';
 
-export type RejectReason =
-  | 'token_missing'
-  | 'token_malformed'
-  | 'token_bad_signature'
-  | 'token_expired'
-  | 'token_revoked'
-  | 'origin_not_allowed'
-  | 'user_disabled'
-  | 'too_many_sessions'
-  | 'too_many_failed_attempts'
-  | 'quota_exhausted'
-  | 'shutting_down';
+/** A refusal before the upgrade: the codes of `RELAY_ERRORS` that have an HTTP status. */
+export type RejectReason = RefusalCode;
 
-/** Body of every rejected upgrade or failed token check (status 401, 403, 429 or 503). */
+/** Body of every rejected upgrade or failed token check (the status is `RELAY_ERRORS[code].status`). */
 export interface RejectBody {
   error: { code: RejectReason; message: string };
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../protocol/close-codes.ts';
 import { RealtimeTestClient, speechPcm16 } from './testing/realtime-client.ts';
 import { startSimulatorServer } from './simulator/server.ts';
-import { spawnRelayProcess, startTestRelay, tempDataDir } from './testing/start-relay.ts';
+import { fetchMetrics, spawnRelayProcess, startTestRelay, tempDataDir } from './testing/start-relay.ts';
 import { until } from './testing/until.ts';
 import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
 
@@ -51,7 +51,7 @@ describe('faults', () => {
       expect(error?.message).toMatch(how === 'cut (TCP closed, no WebSocket close)' ? /dropped the connection/ : /ended the connection \(code 1001\)/);
       expect(c.of('response.done')).toHaveLength(0);
       await until('relay and provider sessions to close', () => relay.sessions().size === 0 && sim.sessions() === 0, 3000);
-      const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+      const metrics = await (await fetchMetrics(relay.url)).text();
       expect(metrics).toMatch(/earshot_sessions_active 0/);
       expect(await (await fetch(`${relay.url}/healthz`)).json()).toMatchObject({ ok: true, sessions: 0 });
       await relay.stop();

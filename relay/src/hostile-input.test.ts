@@ -1,6 +1,7 @@
 // Hostile input against a running relay: property-based junk frames, header abuse, slow upgrades, floods.
-// The relay must never crash, never forward a refused event, keep serving, and keep its memory bounded. Counts of
-// inputs and memory figures are printed.
+// The relay must never crash, never forward a refused event, keep serving, and keep its memory bounded. What was
+// forwarded is judged where it arrived: a capturing `ws` upstream reads each frame with JSON.parse, as a provider
+// would (never with the relay's own parser, which is what is under test). Counts of inputs and memory are printed.
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -11,16 +12,24 @@ import { RealtimeTestClient } from './testing/realtime-client.ts';
 import { InspectorSession } from './testing/live-memory.ts';
 import { mintTokens } from './testing/mint-tokens.ts';
 import { spawnRelayProcess, startTestRelay, tempDataDir, type TestRelay } from './testing/start-relay.ts';
-import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
-import type { UpstreamFactory } from './upstream/upstream.ts';
-import { peekType } from './policy/peek-type.ts';
+import { startCapturingUpstream, type CapturingUpstream } from './testing/capturing-upstream.ts';
+import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
 
 const ALLOWED = ['input_audio_buffer.append', 'input_audio_buffer.clear', 'session.update', 'response.cancel'] as const;
+const VOICES = ['marin', 'cedar'];
 const CONFIG = {
-  limits: { maxFrameBytes: 256 * 1024, maxMessagesPerSecond: 100_000, failedAuthPerMinute: 100_000 },
-  policy: { allowedClientEvents: [...ALLOWED], clientMutableFields: ['audio.output.voice'] },
+  // maxEventBytes as large as a frame: deep and duplicate-key frames are then parsed, the worst case for the relay.
+  limits: { maxFrameBytes: 256 * 1024, maxEventBytes: 256 * 1024, maxMessagesPerSecond: 100_000, failedAuthPerMinute: 100_000 },
+  policy: { allowedClientEvents: [...ALLOWED], clientMutableFields: ['audio.output.voice'], voices: VOICES },
 };
 const deep = (n: number) => '{"type":"session.update","session":'.concat('{"a":'.repeat(n), '1', '}'.repeat(n), '}');
+/** Two spellings of `type` in one object: the first, the last, or an escaped one may be what a parser keeps. */
+const twoTypes = fc
+  .tuple(fc.constantFrom(...ALLOWED, 'response.create', 'conversation.item.create'), fc.constantFrom(...ALLOWED, 'response.create'), fc.constantFrom('"type"', '"\\u0074ype"', '"t\\u0079pe"'), fc.boolean())
+  .map(([a, b, key, audioFirst]) => {
+    const body = '"session":{"instructions":"pwned","audio":{"output":{"voice":"unlisted"}}},"audio":"AAAA"';
+    return audioFirst ? `{${body},"type":"${a}",${key}:"${b}"}` : `{"type":"${a}",${body},${key}:"${b}"}`;
+  });
 /** One hostile frame: a string is sent as a text frame, a Buffer as a binary frame. */
 const junkFrame: fc.Arbitrary<string | Buffer> = fc.oneof(
   fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)), // random bytes, often bad UTF-8
@@ -28,30 +37,30 @@ const junkFrame: fc.Arbitrary<string | Buffer> = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.record({ type: fc.oneof(fc.constantFrom(...ALLOWED, 'response.create', 'conversation.item.create', '__proto__'), fc.string(), fc.integer(), fc.constant(null)), event_id: fc.oneof(fc.string(), fc.integer(), fc.object()) }).map((v) => JSON.stringify(v)),
   fc.record({ type: fc.constant('session.update'), session: fc.oneof(fc.object({ maxDepth: 3 }), fc.string(), fc.constant(null), fc.record({ audio: fc.record({ output: fc.record({ voice: fc.oneof(fc.string(), fc.integer()) }) }) })) }).map((v) => JSON.stringify(v)),
-  fc.integer({ min: 10, max: 3000 }).map(deep),
+  fc.integer({ min: 10, max: 40_000 }).map(deep),
+  twoTypes,
   fc.integer({ min: 1, max: 200 }).map((kb) => JSON.stringify({ type: 'input_audio_buffer.append', audio: 'A'.repeat(kb * 1024) })),
 );
 let relay: TestRelay;
 let token: string;
-const forwarded: string[] = [];
+let upstream: CapturingUpstream;
+
+/** Each frame the upstream received, as JSON.parse read it there; the relay's own policy update left out. */
+function forwarded(connection?: number): Array<Record<string, unknown>> {
+  return upstream.frames
+    .filter((f) => connection === undefined || f.connection === connection)
+    .map((f) => (typeof f.value === 'object' && f.value !== null && !Array.isArray(f.value) ? (f.value as Record<string, unknown>) : { type: 'NOT A JSON OBJECT', raw: f.unparsed ?? f.value }))
+    .filter((e) => e.event_id !== 'relay_policy');
+}
 
 beforeAll(async () => {
-  const sim = createSimulatorUpstreamFactory();
-  const counting: UpstreamFactory = (o, h) => {
-    const up = sim(o, h);
-    return {
-      ...up,
-      send(frame) {
-        forwarded.push(peekType(typeof frame === 'string' ? Buffer.from(frame) : frame) ?? 'UNREADABLE');
-        up.send(frame);
-      },
-    };
-  };
-  relay = await startTestRelay(CONFIG, { upstreamFactory: counting });
+  upstream = await startCapturingUpstream();
+  relay = await startTestRelay(CONFIG, { upstreamFactory: createWsUpstreamFactory({ url: upstream.url, authHeader: 'authorization', connectTimeoutMs: 5000 }) });
   token = await relay.mint('fuzzer', { user: { maxSessions: 100 } });
 });
 afterAll(async () => {
   await relay.stop();
+  await upstream.close();
 });
 
 /** An HTTP status, `dropped` (the server closed without sending a byte), `hung` (nothing in 30 s) or `garbled`. */
@@ -108,22 +117,32 @@ describe('hostile input', () => {
     c.socket.send(fragmented.slice(0, 10), { fin: false });
     c.socket.send(fragmented.slice(10), { fin: true });
     tried++;
-    await c.waitFor('input_audio_buffer.cleared', { timeoutMs: 15_000, where: () => forwarded.filter((t) => t === 'input_audio_buffer.clear').length > 0 });
-    console.log(`hostile frames tried: ${tried}; forwarded upstream: ${forwarded.length}; error events back: ${c.of('error').length}`);
-    const unexpected = forwarded.filter((t) => !(ALLOWED as readonly string[]).includes(t));
-    expect(unexpected).toEqual([]);
+    await c.waitFor('input_audio_buffer.cleared', { timeoutMs: 15_000, where: () => forwarded().some((e) => e.event_id === 'frag') });
+    const all = forwarded();
+    console.log(`hostile frames tried: ${tried}; forwarded upstream: ${all.length}; error events back: ${c.of('error').length}`);
+    expect(all.filter((e) => typeof e.type !== 'string' || !(ALLOWED as readonly string[]).includes(e.type))).toEqual([]);
+    // A forwarded session.update carries only what a client may change: `audio.output.voice`, an offered one.
+    for (const update of all.filter((e) => e.type === 'session.update')) {
+      const session = update.session as { audio?: { output?: { voice?: unknown } } } & Record<string, unknown>;
+      expect(Object.keys(session).filter((k) => k !== 'audio')).toEqual([]);
+      if (session.audio !== undefined) {
+        expect(Object.keys(session.audio)).toEqual(['output']);
+        expect(Object.keys(session.audio.output!)).toEqual(['voice']);
+        expect(VOICES).toContain(session.audio.output!.voice);
+      }
+    }
     expect(await healthy()).toBe(true);
     await c.close();
   });
 
   it('drops a connection that sends invalid UTF-8 as text (RFC 6455) and forwards nothing from it', async () => {
-    const before = forwarded.length;
     const c = await RealtimeTestClient.connect(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
     await c.waitFor('session.updated');
+    const connection = upstream.connections();
     c.socket.send(Buffer.from([0x7b, 0x22, 0x74, 0xff, 0xfe, 0x22, 0x7d]), { binary: false });
     const closed = await c.closed;
     expect([1006, 1007]).toContain(closed.code);
-    expect(forwarded.length).toBe(before + 1); // only the relay's own policy session.update
+    expect(forwarded(connection)).toEqual([]); // only the relay's own policy session.update went up
     expect(await healthy()).toBe(true);
   });
 

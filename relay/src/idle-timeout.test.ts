@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestRelay, type TestRelay } from './testing/start-relay.ts';
+import { fetchMetrics, startTestRelay, type TestRelay } from './testing/start-relay.ts';
 import { startSimulatorServer, type SimulatorServer } from './simulator/server.ts';
 import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
 import { until } from './testing/until.ts';
@@ -33,7 +33,7 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function sessionsGauge(): Promise<number> {
-  const text = await (await fetch(`${relay.url}/metrics`)).text();
+  const text = await (await fetchMetrics(relay.url)).text();
   const line = text.split('\n').find((l) => l.startsWith('earshot_sessions_active '));
   if (!line) throw new Error('earshot_sessions_active missing from /metrics');
   return Number(line.split(' ')[1]);

@@ -3,13 +3,17 @@
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import { CloseCode } from '../../protocol/close-codes.ts';
+import type { RefusalStatus } from '../../protocol/relay-errors.ts';
 import type { SessionCheckBody } from '../../protocol/relay-http.ts';
-import { Authenticator, reject, type AuthResult } from './auth/authenticator.ts';
+import { Authenticator, reject, type Refusal } from './auth/authenticator.ts';
 import { FailedAttemptLimiter } from './auth/limiter.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
 import { UserStore } from './auth/store.ts';
 import { backendOf, PROVIDER_URL, type RelayConfig } from './config/config.ts';
+import { clientAddress, TrustedProxies } from './http/client-address.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
+import { checkMetricsAccess, metricsAccess, type MetricsAccess } from './http/metrics-access.ts';
+import { API_HEADERS, STATIC_HEADERS, writeHeaders } from './http/security-headers.ts';
 import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
@@ -28,6 +32,8 @@ export interface RelayDeps {
 
 export interface Relay {
   port: number;
+  /** The metrics-only listener's port, when `metricsPort` is set. */
+  metricsPort?: number;
   /** `http(s)://host:port` */
   url: string;
   store: UserStore;
@@ -54,6 +60,53 @@ function text(ab: ArrayBuffer): string {
   return Buffer.from(ab).toString();
 }
 
+const STATUS_LINES: Record<RefusalStatus, string> = {
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  426: '426 Upgrade Required',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+/** A refusal as JSON with the API headers (call outside `cork`; the response must still be alive). */
+function writeRefusal(res: uWS.HttpResponse, refusal: Refusal): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[refusal.status]).writeHeader('content-type', 'application/json');
+    writeHeaders(res, API_HEADERS);
+    if (refusal.status === 429) res.writeHeader('retry-after', '60');
+    if (refusal.body.error.code === 'metrics_unauthorized') res.writeHeader('www-authenticate', 'Bearer');
+    res.end(JSON.stringify(refusal.body));
+  });
+}
+
+/** Serves /metrics on `app` under `access` (the main port and the optional metrics-only listener share this). */
+function routeMetrics(app: uWS.TemplatedApp, metrics: Metrics, access: MetricsAccess): void {
+  app.get('/metrics', (res, req) => {
+    const verdict = checkMetricsAccess(access, req.getHeader('authorization'));
+    if (verdict !== 'ok') {
+      writeRefusal(res, reject(verdict === 'off' ? 'not_found' : 'metrics_unauthorized'));
+      return;
+    }
+    // MUST register onAborted before the await.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void metrics.render().then((body) => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeHeader('content-type', metrics.registry.contentType);
+        writeHeaders(res, API_HEADERS);
+        res.end(body);
+      });
+    });
+  });
+}
+
 export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Promise<Relay> {
   const log = deps.log ?? rootLog;
   const store = await UserStore.open(config.dataDir);
@@ -66,12 +119,27 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   const sessions = new Map<string, RelaySession>();
   /** Sessions per user, counted from an accepted auth (before open) so two racing upgrades cannot both pass. */
   const perUser = new Map<string, number>();
+  const trustedProxies = new TrustedProxies(config.trustedProxies);
+  let warnedUntrustedProxy = false;
+  /** The client's address for throttling and logs; `req` MUST still be valid (read before any await). */
+  const addressOf = (res: uWS.HttpResponse, req: uWS.HttpRequest): string => {
+    const peer = text(res.getRemoteAddressAsText());
+    const headers = { xForwardedFor: req.getHeader('x-forwarded-for'), forwarded: req.getHeader('forwarded') };
+    const address = clientAddress(peer, headers, trustedProxies);
+    // A proxy on this host that is not trusted: every client shares its address (the lock-out of issue 11).
+    if (!warnedUntrustedProxy && headers.xForwardedFor !== '' && (address === '127.0.0.1' || address === '::1') && !trustedProxies.trusts(address)) {
+      warnedUntrustedProxy = true;
+      log.warn({ peer }, 'requests carry X-Forwarded-For from a peer not in TRUSTED_PROXIES: failed sign-ins are counted per that peer (set TRUSTED_PROXIES to your proxy)');
+    }
+    return address;
+  };
   const limiter = new FailedAttemptLimiter({ maxFailures: config.limits.failedAuthPerMinute, windowMs: 60_000, blockMs: 60_000 });
   const authenticator = new Authenticator({
     store,
     secret,
     limiter,
     allowedOrigins: config.allowedOrigins,
+    allowedModels: config.allowedModels,
     liveSessions: (userId) => perUser.get(userId) ?? 0,
     ...(deps.quotaExceeded ? { quotaExceeded: deps.quotaExceeded } : {}),
   });
@@ -94,15 +162,6 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
   const app = config.tlsCert && config.tlsKey ? uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey }) : uWS.App();
 
-  const writeReject = (res: uWS.HttpResponse, result: Extract<AuthResult, { ok: false }> | { status: 503; body: unknown }): void => {
-    const status = { 401: '401 Unauthorized', 403: '403 Forbidden', 429: '429 Too Many Requests', 503: '503 Service Unavailable' }[result.status];
-    res.cork(() => {
-      res.writeStatus(status).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store');
-      if (result.status === 429) res.writeHeader('retry-after', '60');
-      res.end(JSON.stringify(result.body));
-    });
-  };
-
   app.ws<ConnData>('/v1/realtime', {
     maxPayloadLength: config.limits.maxFrameBytes + 64 * 1024,
     maxBackpressure: config.limits.clientBufferHardBytes * 2,
@@ -111,22 +170,25 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     compression: uWS.DISABLED,
     upgrade(res, req, context) {
       // `req` is only valid until the first await: read everything now.
+      const requestedModel = new URLSearchParams(req.getQuery() ?? '').get('model');
       const request = {
         authorization: req.getHeader('authorization'),
         protocols: req.getHeader('sec-websocket-protocol'),
         origin: req.getHeader('origin'),
-        remoteAddress: text(res.getRemoteAddressAsText()),
+        remoteAddress: addressOf(res, req),
+        ...(requestedModel !== null ? { model: requestedModel } : {}),
       };
       const key = req.getHeader('sec-websocket-key');
       const extensions = req.getHeader('sec-websocket-extensions');
-      const model = (new URLSearchParams(req.getQuery() ?? '').get('model') ?? config.model).slice(0, 100);
+      // The authenticator refuses a model off the allow-list, so what reaches the provider is the operator's choice.
+      const model = requestedModel ?? config.model;
       // MUST register onAborted before any await: the response dies if the client goes away meanwhile.
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
       if (draining) {
-        writeReject(res, { status: 503, body: reject(401, 'shutting_down').body });
+        writeRefusal(res, reject('shutting_down'));
         return;
       }
       void authenticator.authenticate(request).then(
@@ -135,7 +197,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
           if (!result.ok) {
             metrics.authFailures.inc({ reason: result.body.error.code });
             log.info({ reason: result.body.error.code, status: result.status, address: request.remoteAddress }, 'upgrade refused');
-            writeReject(res, result);
+            writeRefusal(res, result);
             return;
           }
           perUser.set(result.user.id, (perUser.get(result.user.id) ?? 0) + 1);
@@ -150,32 +212,26 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         },
         (err: unknown) => {
           log.error({ err }, 'authentication failed unexpectedly');
-          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end('{"error":{"code":"internal","message":"internal error"}}'));
+          if (!aborted) writeRefusal(res, reject('internal_error'));
         },
       );
     },
     open(ws) {
       const data = ws.getUserData();
-      const session = new RelaySession(ws, {
-        config,
-        metrics,
-        upstreamFactory,
-        hooksFactory,
-        log,
-        onEnd: (s) => {
-          sessions.delete(s.info.sessionId);
-          release(s.info.userId);
-          metrics.sessionsActive.set(sessions.size);
-        },
-      });
-      data.session = session;
-      sessions.set(data.info.sessionId, session);
-      metrics.connections.inc();
-      metrics.sessionsActive.set(sessions.size);
-      log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
-      session.start();
+      try {
+        openSession(ws, data);
+      } catch (err) {
+        // A bug in setting up one session ends that connection, never the relay.
+        log.error({ err, session: data.info.sessionId }, 'session failed to open');
+        if (data.session) data.session.endWith(CloseCode.InternalError, 'internal_error');
+        else {
+          release(data.info.userId);
+          ws.end(CloseCode.InternalError, 'internal_error');
+        }
+      }
     },
     message(ws, message, isBinary) {
+      // onClientMessage catches its own errors (the session ends with 1011); this handler must never throw.
       ws.getUserData().session?.onClientMessage(message, isBinary);
     },
     drain(ws) {
@@ -183,39 +239,56 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     },
     close(ws, code) {
       const data = ws.getUserData();
-      data.session?.onClientClose(code);
+      try {
+        data.session?.onClientClose(code);
+      } catch (err) {
+        log.error({ err, session: data.info.sessionId }, 'session cleanup failed');
+      }
       log.info({ session: data.info.sessionId, user: data.info.userId, code }, 'session closed');
     },
   });
+
+  const openSession = (ws: uWS.WebSocket<ConnData>, data: ConnData): void => {
+    const session = new RelaySession(ws, {
+      config,
+      metrics,
+      upstreamFactory,
+      hooksFactory,
+      log,
+      onEnd: (s) => {
+        sessions.delete(s.info.sessionId);
+        release(s.info.userId);
+        metrics.sessionsActive.set(sessions.size);
+      },
+    });
+    data.session = session;
+    sessions.set(data.info.sessionId, session);
+    metrics.connections.inc();
+    metrics.sessionsActive.set(sessions.size);
+    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
+    session.start();
+  };
 
   app.get('/healthz', (res) => {
     res.cork(() => {
       res
         .writeStatus(draining ? '503 Service Unavailable' : '200 OK')
-        .writeHeader('content-type', 'application/json')
-        .writeHeader('cache-control', 'no-store')
-        .end(JSON.stringify({ ok: !draining, sessions: sessions.size, backend: backendOf(config) }));
+        .writeHeader('content-type', 'application/json');
+      writeHeaders(res, API_HEADERS);
+      res.end(JSON.stringify({ ok: !draining, sessions: sessions.size, backend: backendOf(config) }));
     });
   });
 
-  app.get('/metrics', (res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    void metrics.render().then((body) => {
-      if (aborted) return;
-      res.cork(() => {
-        res.writeHeader('content-type', metrics.registry.contentType).writeHeader('cache-control', 'no-store').end(body);
-      });
-    });
-  });
+  routeMetrics(app, metrics, metricsAccess(config.metricsToken, 'main'));
 
   app.get('/api/session-check', (res, req) => {
+    // `?model=` is optional here: an app that will ask for a model can learn first whether it may.
+    const requestedModel = new URLSearchParams(req.getQuery() ?? '').get('model');
     const request = {
       authorization: req.getHeader('authorization'),
       origin: req.getHeader('origin'),
-      remoteAddress: text(res.getRemoteAddressAsText()),
+      remoteAddress: addressOf(res, req),
+      ...(requestedModel !== null ? { model: requestedModel } : {}),
     };
     let aborted = false;
     res.onAborted(() => {
@@ -226,7 +299,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       if (!result.ok) {
         // A full user is still a valid login: the app shows "close a conversation elsewhere" only on connect.
         metrics.authFailures.inc({ reason: result.body.error.code });
-        writeReject(res, result);
+        writeRefusal(res, result);
         return;
       }
       const body: SessionCheckBody = {
@@ -237,16 +310,14 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         backend: backendOf(config),
       };
       res.cork(() => {
-        res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
+        res.writeHeader('content-type', 'application/json');
+        writeHeaders(res, API_HEADERS);
+        res.end(JSON.stringify(body));
       });
     });
   });
 
-  app.get('/v1/realtime', (res) => {
-    res.cork(() => {
-      res.writeStatus('426 Upgrade Required').writeHeader('content-type', 'application/json').end('{"error":{"code":"upgrade_required","message":"Connect with a WebSocket."}}');
-    });
-  });
+  app.get('/v1/realtime', (res) => writeRefusal(res, reject('upgrade_required')));
 
   app.any('/*', (res, req) => {
     const method = req.getMethod();
@@ -254,20 +325,29 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     const acceptsGzip = req.getHeader('accept-encoding').includes('gzip');
     const ifNoneMatch = req.getHeader('if-none-match');
     if (method !== 'get' && method !== 'head') {
-      res.cork(() => res.writeStatus('405 Method Not Allowed').end());
+      res.cork(() => {
+        res.writeStatus('405 Method Not Allowed').writeHeader('allow', 'GET, HEAD');
+        writeHeaders(res, STATIC_HEADERS);
+        res.end();
+      });
       return;
     }
     const file = site.lookup(url);
     res.cork(() => {
       if (!file) {
-        res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found');
+        res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain; charset=utf-8');
+        writeHeaders(res, STATIC_HEADERS);
+        res.end('not found');
         return;
       }
       if (ifNoneMatch === file.headers.etag) {
-        res.writeStatus('304 Not Modified').writeHeader('etag', file.headers.etag!).end();
+        res.writeStatus('304 Not Modified').writeHeader('etag', file.headers.etag!);
+        writeHeaders(res, STATIC_HEADERS);
+        res.end();
         return;
       }
       res.writeStatus('200 OK');
+      writeHeaders(res, STATIC_HEADERS);
       for (const [k, v] of Object.entries(file.headers)) res.writeHeader(k, v);
       const gz = acceptsGzip && file.gzip;
       if (gz) res.writeHeader('content-encoding', 'gzip');
@@ -279,6 +359,19 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
 
   const listenSocket = await listenWithRetry(app, config, log);
   const port = uWS.us_socket_local_port(listenSocket);
+  // Metrics on their own address, for a Prometheus on the host or a private network; the proxy never sees it.
+  let metricsSocket: uWS.us_listen_socket | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsApp = uWS.App();
+    routeMetrics(metricsApp, metrics, metricsAccess(config.metricsToken, 'metrics'));
+    metricsApp.any('/*', (res) => writeRefusal(res, reject('not_found')));
+    try {
+      metricsSocket = await listenWithRetry(metricsApp, { ...config, host: config.metricsHost, port: config.metricsPort }, log);
+    } catch (err) {
+      uWS.us_listen_socket_close(listenSocket);
+      throw err;
+    }
+  }
   const scheme = config.tlsCert ? 'https' : 'http';
   const url = `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
@@ -286,6 +379,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   return {
     port,
     url,
+    ...(metricsSocket ? { metricsPort: uWS.us_socket_local_port(metricsSocket) } : {}),
     store,
     secret,
     metrics,
@@ -294,6 +388,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       closing ??= (async () => {
         draining = true;
         uWS.us_listen_socket_close(listenSocket);
+        if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         unwatch();
         store.close();

@@ -1,7 +1,7 @@
 // Asks the relay whether a token is good before opening a socket: browsers cannot read a refused upgrade's
 // status, so this is how the app can say "expired", "revoked" or "over quota" instead of "failed".
 import type { RejectBody, SessionCheckBody } from '../../../protocol/relay-http.ts';
-import { REJECT_SENTENCES } from './sentences.ts';
+import { rejectSentence } from './sentences.ts';
 
 export type CheckResult =
   | { kind: 'ok'; body: SessionCheckBody }
@@ -19,7 +19,7 @@ export async function checkToken(relayUrl: string, token: string, fetchImpl: typ
   try {
     const body = (await res.json()) as RejectBody;
     const code = body.error.code;
-    return { kind: 'rejected', status: res.status, code, message: REJECT_SENTENCES[code] ?? body.error.message };
+    return { kind: 'rejected', status: res.status, code, message: rejectSentence(code, body.error.message) };
   } catch {
     return { kind: 'unreachable', message: `The Earshot server answered with an error (${res.status}). Try again in a moment.` };
   }

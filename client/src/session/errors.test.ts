@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import type { RejectReason } from '../../../protocol/relay-http.ts';
+import { RELAY_ERRORS } from '../../../protocol/relay-errors.ts';
 import { closeAction, micDeniedInstructions, micError, providerErrorMessage, rejectError } from './errors.ts';
 
 describe('error wording', () => {
@@ -25,6 +26,15 @@ describe('error wording', () => {
     for (const code of [1006, CloseCode.GoingAway, CloseCode.InternalError, CloseCode.Backpressure, CloseCode.UpstreamUnavailable, CloseCode.RateLimited, CloseCode.MessageTooBig]) {
       expect(closeAction(code).kind).toBe('reconnect');
     }
+  });
+
+  it('tells apart the codes that share a close code by the error event before it, and uses the shared sentences', () => {
+    expect(closeAction(CloseCode.Revoked, 'token_expired')).toEqual({ kind: 'stop', error: { reason: 'token_expired', message: RELAY_ERRORS.token_expired.sentence, fatal: true } });
+    expect(closeAction(CloseCode.Revoked)).toMatchObject({ kind: 'stop', error: { reason: 'token_revoked', message: RELAY_ERRORS.token_revoked.sentence } });
+    // An error event whose code does not go with this close code is not believed.
+    expect(closeAction(CloseCode.Revoked, 'rate_limited')).toMatchObject({ error: { reason: 'token_revoked' } });
+    expect(closeAction(CloseCode.InternalError)).toMatchObject({ kind: 'reconnect', error: { message: RELAY_ERRORS.internal_error.sentence } });
+    expect(providerErrorMessage({ type: 'invalid_request_error', code: 'voice_not_allowed', message: "Voice 'x' is not offered on this relay." })).toBe(RELAY_ERRORS.voice_not_allowed.sentence);
   });
 
   it('explains a denied microphone with instructions and a missing one with what to plug in', () => {

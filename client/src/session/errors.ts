@@ -1,26 +1,17 @@
 // Every failure the engine can report, as a human sentence that says what to do. Pure so the wording is tested.
+// The Earshot server's own refusals and errors read from the shared vocabulary (protocol/relay-errors.ts), so
+// the app says what the server's table says; only the provider's errors and the device's are worded here.
 import { CloseCode } from '../../../protocol/close-codes.ts';
+import { CLOSE_CODE_ERRORS, isRelayErrorCode, RELAY_ERRORS, relayErrorSpec, type RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { RejectReason } from '../../../protocol/relay-http.ts';
 import type { ErrorBody } from '../../../protocol/realtime.ts';
 import type { EngineError } from './engine-api.ts';
 
-const REJECT_MESSAGES: Record<RejectReason, { message: string; fatal: boolean }> = {
-  token_missing: { message: 'No access token. Open the link your relay operator gave you, or paste the token in Settings.', fatal: true },
-  token_malformed: { message: 'That access token is not valid. Copy the whole link from your relay operator again.', fatal: true },
-  token_bad_signature: { message: 'This relay does not recognise the access token. Ask your operator for a new link.', fatal: true },
-  token_expired: { message: 'Your access token has expired. Ask your relay operator for a new link.', fatal: true },
-  token_revoked: { message: 'Your access token was revoked. Ask your relay operator for a new link.', fatal: true },
-  origin_not_allowed: { message: 'This relay does not accept connections from this web address. Open the app from the relay’s own address.', fatal: true },
-  user_disabled: { message: 'Your account on this relay is disabled. Ask your relay operator.', fatal: true },
-  too_many_sessions: { message: 'You already have the maximum number of conversations open. Close the app on your other devices or tabs and try again.', fatal: true },
-  too_many_failed_attempts: { message: 'Too many failed sign-in attempts from here. Wait a few minutes, then try again.', fatal: true },
-  quota_exhausted: { message: 'You have used up your speaking time on this relay. Ask your operator for more, or try again after the quota resets.', fatal: true },
-  shutting_down: { message: 'The relay is restarting. Reconnecting shortly…', fatal: false },
-};
-
+/** A refusal of the session check or the upgrade (an unknown code from a newer server is still shown, fatal). */
 export function rejectError(reason: RejectReason): EngineError {
-  const entry = REJECT_MESSAGES[reason] ?? { message: `The relay refused the connection (${String(reason)}).`, fatal: true };
-  return { reason, ...entry };
+  if (!isRelayErrorCode(reason)) return { reason, message: `The Earshot server refused the connection (${String(reason)}).`, fatal: true };
+  const { sentence, fatal } = RELAY_ERRORS[reason];
+  return { reason, message: sentence, fatal };
 }
 
 /** Where the microphone permission lives in the browser in use (pure: pass navigator.userAgent). */
@@ -54,7 +45,7 @@ export function micError(name: string, userAgent = ''): EngineError {
 }
 
 export function unreachableError(detail?: string): EngineError {
-  return { reason: 'relay_unreachable', message: `Cannot reach the relay${detail ? ` (${detail})` : ''}. Check your connection; retrying automatically.`, fatal: false };
+  return { reason: 'relay_unreachable', message: `Cannot reach the Earshot server${detail ? ` (${detail})` : ''}. Check your connection; retrying automatically.`, fatal: false };
 }
 
 /** What to do after the socket closed with `code`. */
@@ -63,32 +54,27 @@ export type CloseAction =
   | { kind: 'reconnect'; error: EngineError }
   | { kind: 'new-session' };
 
-export function closeAction(code: number): CloseAction {
-  switch (code) {
-    case CloseCode.Revoked:
-      return { kind: 'stop', error: { reason: 'token_revoked', message: 'Your access was revoked while you were talking. Ask your relay operator for a new link.', fatal: true } };
-    case CloseCode.QuotaExhausted:
-      return { kind: 'stop', error: { reason: 'quota_exhausted', message: 'You have used up your speaking time on this relay. Ask your operator for more.', fatal: true } };
-    case CloseCode.UpstreamAuth:
-      return { kind: 'stop', error: { reason: 'upstream_error', message: 'The relay’s AI provider key was refused. Tell your relay operator.', fatal: true } };
-    case CloseCode.SessionExpired:
-    case CloseCode.SessionLimit:
-      return { kind: 'new-session' };
-    case CloseCode.GoingAway:
-      return { kind: 'reconnect', error: { reason: 'relay_unreachable', message: 'The relay is restarting. Reconnecting…', fatal: false } };
-    case CloseCode.UpstreamUnavailable:
-      return { kind: 'reconnect', error: { reason: 'upstream_error', message: 'The AI provider cannot be reached right now. Retrying…', fatal: false } };
-    case CloseCode.Backpressure:
-      return { kind: 'reconnect', error: { reason: 'relay_unreachable', message: 'The connection was too slow to keep up. Reconnecting…', fatal: false } };
-    case CloseCode.RateLimited:
-      return { kind: 'reconnect', error: { reason: 'protocol_error', message: 'The app sent too much too fast and was disconnected. Reconnecting…', fatal: false } };
-    case CloseCode.MessageTooBig:
-      return { kind: 'reconnect', error: { reason: 'protocol_error', message: 'A message was too large for the relay. Reconnecting…', fatal: false } };
-    case CloseCode.InternalError:
-      return { kind: 'reconnect', error: { reason: 'upstream_error', message: 'The relay hit an internal error. Reconnecting…', fatal: false } };
-    default:
-      return { kind: 'reconnect', error: unreachableError('connection lost') };
-  }
+/** The engine's reason for a server error code: refusals keep their code, the rest are grouped. */
+function engineReason(code: RelayErrorCode): EngineError['reason'] {
+  if (code === 'token_revoked' || code === 'token_expired' || code === 'user_disabled' || code === 'quota_exhausted') return code;
+  if (code === 'shutting_down' || code === 'client_too_slow') return 'relay_unreachable';
+  if (code.startsWith('upstream') || code === 'internal_error' || code === 'session_expired') return 'upstream_error';
+  return 'protocol_error';
+}
+
+/**
+ * What to do after the socket closed with `code`. `lastErrorCode` is the `error` event's code the server sent
+ * just before closing, when there was one: it tells apart the codes that share a close code (4001: revoked,
+ * expired or disabled).
+ */
+export function closeAction(code: number, lastErrorCode?: string | null): CloseAction {
+  const said = isRelayErrorCode(lastErrorCode) && relayErrorSpec(lastErrorCode).close === code ? lastErrorCode : undefined;
+  const errorCode = said ?? CLOSE_CODE_ERRORS[code as CloseCode];
+  if (code === CloseCode.SessionExpired || code === CloseCode.SessionLimit) return { kind: 'new-session' };
+  if (errorCode === undefined) return { kind: 'reconnect', error: unreachableError('connection lost') };
+  const { sentence, fatal } = RELAY_ERRORS[errorCode];
+  const error: EngineError = { reason: engineReason(errorCode), message: sentence, fatal };
+  return fatal ? { kind: 'stop', error } : { kind: 'reconnect', error };
 }
 
 /** Error codes that are expected races, not problems worth showing (e.g. cancelling a response that just ended). */
@@ -104,30 +90,27 @@ export function isSessionExpired(error: ErrorBody): boolean {
 
 /** Maps a provider/relay `error` event body to a sentence for a person. */
 export function providerErrorMessage(error: ErrorBody): string {
+  // The Earshot server's own codes read as its table says (the event's message is for SDK users).
+  if (isRelayErrorCode(error.code)) return RELAY_ERRORS[error.code].sentence;
   switch (error.code) {
-    case 'session_expired':
-      return 'The conversation reached its time limit; starting a fresh one with what was said so far.';
     case 'input_audio_buffer_commit_empty':
       return 'Nothing was heard — hold the talk button a little longer while you speak.';
     case 'conversation_already_has_active_response':
       return 'The assistant is still answering; wait for it or interrupt it first.';
-    case 'session_field_locked':
-    case 'voice_not_allowed':
-      return `This relay does not allow that setting: ${error.message}`;
     case 'rate_limit_exceeded':
-      return 'The AI provider is rate limiting this relay. Wait a moment and try again.';
+      return 'The AI service is rate limiting this Earshot server. Wait a moment and try again.';
     case 'insufficient_quota':
-      return 'The relay’s AI provider account is out of credit. Tell your relay operator.';
+      return 'The AI service account behind this Earshot server is out of credit. Tell whoever runs it.';
     case 'invalid_api_key':
-      return 'The relay’s AI provider key was refused. Tell your relay operator.';
+      return RELAY_ERRORS.upstream_auth_failed.sentence;
     default:
       break;
   }
   switch (error.type) {
     case 'server_error':
-      return 'The AI provider had a problem answering. Try again.';
+      return 'The AI service had a problem answering. Try again.';
     case 'rate_limit_error':
-      return 'The AI provider is busy. Wait a moment and try again.';
+      return 'The AI service is busy. Wait a moment and try again.';
     default:
       return error.message ? `The assistant could not do that: ${error.message}` : 'Something went wrong talking to the assistant. Try again.';
   }

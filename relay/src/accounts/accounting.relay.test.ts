@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import pino from 'pino';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { RealtimeTestClient, speechPcm16 } from '../testing/realtime-client.ts';
-import { startTestRelay, tempDataDir, type DeepPartial, type TestRelay } from '../testing/start-relay.ts';
+import { fetchMetrics, startTestRelay, tempDataDir, type DeepPartial, type TestRelay } from '../testing/start-relay.ts';
 import type { RelayConfig } from '../config/config.ts';
 import { createAccounting, type Accounting } from './accounting.ts';
 import { until } from '../testing/until.ts';
@@ -84,7 +84,7 @@ describe('accounting through the relay', () => {
     expect(received).toBeGreaterThan(0);
     expect(today.audioInputTokens).toBe(usage.input_token_details?.audio_tokens);
     expect(today.audioOutputTokens).toBe(usage.output_token_details?.audio_tokens);
-    const metrics = await (await fetch(`${r.relay.url}/metrics`)).text();
+    const metrics = await (await fetchMetrics(r.relay.url)).text();
     expect(metrics).toMatch(/earshot_user_audio_seconds_total\{user="alice",direction="input"\} [1-9]/);
     expect(metrics).toMatch(/earshot_session_duration_seconds_count [1-9]/);
   });

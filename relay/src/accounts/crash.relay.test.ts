@@ -9,7 +9,7 @@ import { UserStore } from '../auth/store.ts';
 import { mintTokens } from '../testing/mint-tokens.ts';
 import { bearer, realtimeUrl, usageReport } from '../testing/operator-cli.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
-import { spawnRelayProcess, tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
+import { fetchMetrics, spawnRelayProcess, tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
 
 const FRAME_BYTES = 960; // 20 ms of pcm16 at 24 kHz
 const appendEvent = JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(FRAME_BYTES, 1).toString('base64') });
@@ -85,7 +85,7 @@ describe('usage accounting across a kill -9', () => {
     let metrics = '';
     while (!/earshot_user_audio_seconds_total\{user="ben",direction="input"\} 0\.1\b/.test(metrics) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      metrics = await (await fetch(`${restarted.url}/metrics`)).text();
+      metrics = await (await fetchMetrics(restarted.url)).text();
     }
     expect(metrics).toMatch(/earshot_user_audio_seconds_total\{user="ben",direction="input"\} 0\.1\b/);
     await ben.close();

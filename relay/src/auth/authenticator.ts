@@ -1,6 +1,11 @@
-// Decides, before any upgrade, whether a request may open a session: address throttle, origin, token,
-// revocation, user state, quota, concurrency — in that order, each with its own status and sentence.
-import type { RejectBody, RejectReason } from '../../../protocol/relay-http.ts';
+// Decides, before any upgrade, whether a request may open a session: origin, token (signature, expiry,
+// revocation), user state, model, quota, concurrency — in that order, each refusal a code of the shared
+// vocabulary (protocol/relay-errors.ts), whose table gives its status and sentence.
+//
+// The failed-sign-in throttle only ever answers for a request whose token does NOT verify: a stranger's bad
+// tokens from the same network (or through the same proxy) must never lock out someone holding a good one.
+import { refusalStatus, relayErrorMessage, type RefusalCode, type RefusalStatus } from '../../../protocol/relay-errors.ts';
+import type { RejectBody } from '../../../protocol/relay-http.ts';
 import { extractCredentials } from './extract.ts';
 import type { FailedAttemptLimiter } from './limiter.ts';
 import type { UserRecord, UserStore } from './store.ts';
@@ -10,54 +15,50 @@ export interface AuthRequest {
   authorization?: string;
   protocols?: string;
   origin?: string;
+  /** The client's address as far as the relay can trust it (see http/client-address.ts), not always the socket peer. */
   remoteAddress: string;
+  /** The upstream model asked for (`?model=`); absent: the configured default. */
+  model?: string;
 }
 
-export type AuthResult =
-  | { ok: true; user: UserRecord; tokenId: string; expiresAt: number; echoProtocol: string | undefined }
-  | { ok: false; status: 401 | 403 | 429; body: RejectBody };
+export type Refusal = { ok: false; status: RefusalStatus; body: RejectBody };
+
+export type AuthResult = { ok: true; user: UserRecord; tokenId: string; expiresAt: number; echoProtocol: string | undefined } | Refusal;
 
 export interface AuthenticatorDeps {
   store: UserStore;
   secret: Uint8Array;
   /** Allowed `Origin` values; empty allows any (requests without an Origin — SDKs, servers — always pass). */
   allowedOrigins: string[];
+  /** Models a client may ask for; a request naming another is refused with `model_not_allowed`. */
+  allowedModels: readonly string[];
   liveSessions: (userId: string) => number;
   quotaExceeded?: (userId: string) => boolean;
   limiter: FailedAttemptLimiter;
   now?: () => number;
 }
 
-export const REJECT_MESSAGES: Record<RejectReason, string> = {
-  token_missing: 'No access token was sent. Open the link your operator gave you, or paste your token in the app.',
-  token_malformed: 'That access token is not valid. Check that you copied the whole link, or ask your operator for a new one.',
-  token_bad_signature: 'That access token was not issued by this server. Ask your operator for a new link.',
-  token_expired: 'Your access token has expired. Ask your operator for a new link.',
-  token_revoked: 'Your access token has been revoked. Ask your operator for a new link.',
-  origin_not_allowed: 'This app is not allowed to connect from this address. Open it from the address your operator gave you.',
-  user_disabled: 'Your account is disabled. Contact your operator.',
-  too_many_sessions: 'You already have the maximum number of conversations open. Close one on another device and try again.',
-  too_many_failed_attempts: 'Too many failed sign-in attempts from your network. Wait a minute and try again.',
-  quota_exhausted: 'You have used all your speaking time for now. It renews at the start of the next day or month, or ask your operator for more.',
-  shutting_down: 'The server is restarting. The app will reconnect by itself in a moment.',
-};
-
-export function reject(status: 401 | 403 | 429, reason: RejectReason): { ok: false; status: 401 | 403 | 429; body: RejectBody } {
-  return { ok: false, status, body: { error: { code: reason, message: REJECT_MESSAGES[reason] } } };
+/** A refusal with its status and sentence from the shared table; `detail` is appended for SDK users. */
+export function reject(code: RefusalCode, detail?: string): Refusal {
+  return { ok: false, status: refusalStatus(code), body: { error: { code, message: relayErrorMessage(code, detail) } } };
 }
+
+type TokenFailure = 'token_missing' | 'token_malformed' | 'token_bad_signature' | 'token_expired' | 'token_revoked';
 
 export class Authenticator {
   constructor(private readonly deps: AuthenticatorDeps) {}
 
   async authenticate(req: AuthRequest): Promise<AuthResult> {
     const { store, limiter } = this.deps;
-    if (limiter.isBlocked(req.remoteAddress)) return reject(429, 'too_many_failed_attempts');
     const allowed = this.deps.allowedOrigins;
-    if (req.origin && allowed.length > 0 && !allowed.includes(req.origin)) return reject(403, 'origin_not_allowed');
+    if (req.origin && allowed.length > 0 && !allowed.includes(req.origin)) return reject('origin_not_allowed');
 
-    const fail = (reason: 'token_missing' | 'token_malformed' | 'token_bad_signature' | 'token_expired' | 'token_revoked') => {
+    // Only failures are throttled, and only after the token was checked: a blocked address still gets in with a
+    // token that verifies. While blocked, a failure says only "too many attempts" (no hint which check failed).
+    const fail = (reason: TokenFailure): Refusal => {
+      const blocked = limiter.isBlocked(req.remoteAddress);
       limiter.recordFailure(req.remoteAddress);
-      return reject(401, reason);
+      return blocked ? reject('too_many_failed_attempts') : reject(reason);
     };
     const creds = extractCredentials({
       ...(req.authorization !== undefined ? { authorization: req.authorization } : {}),
@@ -72,9 +73,13 @@ export class Authenticator {
     // A token missing from the store was issued against a store that is gone: treat it as revoked.
     if (!record || record.revokedAt !== undefined || record.userId !== verified.userId) return fail('token_revoked');
     const user = store.getUser(verified.userId);
-    if (!user || !user.enabled) return reject(403, 'user_disabled');
-    if (this.deps.quotaExceeded?.(user.id)) return reject(429, 'quota_exhausted');
-    if (this.deps.liveSessions(user.id) >= user.maxSessions) return reject(429, 'too_many_sessions');
+    if (!user || !user.enabled) return reject('user_disabled');
+    // Checked after the token, so only people with access learn which models this server offers.
+    if (req.model !== undefined && !this.deps.allowedModels.includes(req.model)) {
+      return reject('model_not_allowed', `Allowed: ${this.deps.allowedModels.join(', ')}.`);
+    }
+    if (this.deps.quotaExceeded?.(user.id)) return reject('quota_exhausted');
+    if (this.deps.liveSessions(user.id) >= user.maxSessions) return reject('too_many_sessions');
     return { ok: true, user, tokenId: verified.tokenId, expiresAt: verified.expiresAt, echoProtocol: creds.echoProtocol };
   }
 }

@@ -26,4 +26,24 @@ describe('config', () => {
     expect(() => loadConfig({ TLS_CERT: '/c.pem' })).toThrow(/TLS_KEY/);
     expect(() => loadConfig({ EARSHOT_CONFIG: '/nonexistent.json' })).toThrow(/Cannot read config file/);
   });
+
+  it('allows only the configured model unless told more, and always the configured one', () => {
+    expect(loadConfig({}).allowedModels).toEqual(['gpt-realtime']);
+    expect(loadConfig({ MODEL: 'gpt-realtime-mini' }).allowedModels).toEqual(['gpt-realtime-mini']);
+    expect(loadConfig({ ALLOWED_MODELS: 'gpt-realtime-mini, gpt-realtime' }).allowedModels).toEqual(['gpt-realtime-mini', 'gpt-realtime']);
+    expect(loadConfig({ ALLOWED_MODELS: 'gpt-realtime-mini' }).allowedModels).toEqual(['gpt-realtime', 'gpt-realtime-mini']);
+  });
+
+  it('trusts no proxy by default, reads TRUSTED_PROXIES, and names an entry it cannot read', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ TRUSTED_PROXIES: '127.0.0.1, ::1, 10.0.0.0/8' }).trustedProxies).toEqual(['127.0.0.1', '::1', '10.0.0.0/8']);
+    expect(() => loadConfig({ TRUSTED_PROXIES: '127.0.0.1,localhost' })).toThrow(/trustedProxies: 'localhost' is not an IP address/);
+  });
+
+  it('reads the metrics settings and refuses a guessable metrics token', () => {
+    const c = loadConfig({ METRICS_TOKEN: 'a-long-enough-metrics-token', METRICS_PORT: '9464' });
+    expect([c.metricsToken, c.metricsHost, c.metricsPort]).toEqual(['a-long-enough-metrics-token', '127.0.0.1', 9464]);
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/metricsToken/);
+  });
 });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MODEL, PROVIDER_MAX_SESSION_MS } from '../../../protocol/constants.ts';
 import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
+import { TrustedProxies } from '../http/client-address.ts';
 
 const turnDetection = z.union([
   z.null(),
@@ -27,11 +28,29 @@ export const policySchema = z.object({
   transcriptionModel: z.string().nullable().default('gpt-4o-mini-transcribe'),
   turnDetection: turnDetection.default({ type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true }),
   noiseReduction: z.enum(['near_field', 'far_field']).nullable().default(null),
-  /** Dotted `session` paths a client may set with `session.update`; everything else is locked. */
+  /**
+   * Dotted `session` paths a client may set with `session.update`; everything else is locked. Agents bring their own
+   * instructions, voice and tools, and break without them (issue 13); `tools`, `tool_choice` and the speaking speed
+   * cost the operator nothing the quotas do not already meter. The model, token caps, prompts and truncation stay locked.
+   */
   clientMutableFields: z
     .array(z.string())
-    .default(['type', 'audio.output.voice', 'instructions', 'audio.input.turn_detection', 'audio.input.noise_reduction', 'audio.input.transcription', 'output_modalities']),
-  allowedClientEvents: z.array(z.enum(CLIENT_EVENT_TYPES)).default([...CLIENT_EVENT_TYPES]),
+    .default([
+      'type',
+      'audio.output.voice',
+      'audio.output.speed',
+      'instructions',
+      'audio.input.turn_detection',
+      'audio.input.noise_reduction',
+      'audio.input.transcription',
+      'output_modalities',
+      'tools',
+      'tool_choice',
+    ]),
+  /** Refuse a whole `session.update` that tries to change a locked field, instead of dropping just that field. */
+  strictSessionUpdate: z.boolean().default(false),
+  /** Client event types forwarded upstream. Open strings, so a GA event newer than the installed types can be listed. */
+  allowedClientEvents: z.array(z.string().min(1)).default([...CLIENT_EVENT_TYPES]),
 });
 
 export const configSchema = z.object({
@@ -52,10 +71,21 @@ export const configSchema = z.object({
   upstreamAuthHeader: z.enum(['authorization', 'api-key']).default('authorization'),
   upstreamConnectTimeoutMs: z.number().int().min(100).default(10_000),
   model: z.string().default(DEFAULT_MODEL),
+  /** Models a client may name with `?model=`; empty = only `model`. `model` itself is always allowed. */
+  allowedModels: z.array(z.string().min(1)).default([]),
   allowedOrigins: z.array(z.string()).default([]),
+  /** Proxies (addresses, CIDR ranges) whose X-Forwarded-For / Forwarded is believed; none by default. */
+  trustedProxies: z.array(z.string()).default([]),
+  /** Bearer token for /metrics on the main port; without it (and without metricsPort) /metrics is off. */
+  metricsToken: z.string().min(16).optional(),
+  /** A separate listener for /metrics only (never forwarded by the proxy). */
+  metricsHost: z.string().default('127.0.0.1'),
+  metricsPort: z.number().int().min(0).max(65535).optional(),
   limits: z
     .object({
       maxFrameBytes: z.number().int().min(1024).default(1024 * 1024),
+      /** Any client event but a plain audio append; larger ones are refused unparsed (`event_too_large`). */
+      maxEventBytes: z.number().int().min(1024).default(64 * 1024),
       maxMessagesPerSecond: z.number().int().min(1).default(200),
       /** Bytes queued toward a client before the upstream is paused / the session is closed. */
       clientBufferSoftBytes: z.number().int().min(1024).default(1024 * 1024),
@@ -82,6 +112,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
 /** Environment overrides: name → config path and parser. */
 const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['HOST', 'host', String],
@@ -96,8 +128,14 @@ const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['UPSTREAM_URL', 'upstreamUrl', String],
   ['UPSTREAM_AUTH_HEADER', 'upstreamAuthHeader', String],
   ['MODEL', 'model', String],
-  ['ALLOWED_ORIGINS', 'allowedOrigins', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+  ['ALLOWED_ORIGINS', 'allowedOrigins', list],
+  ['ALLOWED_MODELS', 'allowedModels', list],
+  ['TRUSTED_PROXIES', 'trustedProxies', list],
+  ['METRICS_TOKEN', 'metricsToken', String],
+  ['METRICS_HOST', 'metricsHost', String],
+  ['METRICS_PORT', 'metricsPort', Number],
   ['MAX_FRAME_BYTES', 'limits.maxFrameBytes', Number],
+  ['MAX_EVENT_BYTES', 'limits.maxEventBytes', Number],
   ['MAX_MESSAGES_PER_SECOND', 'limits.maxMessagesPerSecond', Number],
   ['MAX_SESSION_MINUTES', 'limits.maxSessionMs', (v) => Number(v) * 60_000],
   ['SESSION_TOKEN_BUDGET', 'limits.sessionTokenBudget', Number],
@@ -125,6 +163,13 @@ export function parseConfig(raw: unknown): RelayConfig {
     throw new ConfigError(`Invalid Earshot configuration:\n${lines.join('\n')}`);
   }
   const config = result.data;
+  // The default model is what a client gets by naming none, so it is always allowed.
+  if (!config.allowedModels.includes(config.model)) config.allowedModels = [config.model, ...config.allowedModels];
+  try {
+    new TrustedProxies(config.trustedProxies);
+  } catch (err) {
+    throw new ConfigError(`Invalid Earshot configuration:\n  - trustedProxies: ${(err as Error).message}`);
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('Invalid Earshot configuration:\n  - tlsCert/tlsKey: set both TLS_CERT and TLS_KEY, or neither');
   }

@@ -1,5 +1,6 @@
 // The built PWA, served from memory (it is a few hundred KB): content types, long-lived caching for hashed
 // assets, no-cache for the files that decide which version runs (index.html, sw.js, manifest), SPA fallback.
+// The security headers every response gets are server.ts's (http/security-headers.ts), not per file.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
@@ -64,7 +65,6 @@ export function createStaticSite(dir: string): StaticSite {
           'content-type': type,
           'cache-control': NO_CACHE.has(urlPath) || !hashed ? 'no-cache' : 'public, max-age=31536000, immutable',
           etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`,
-          'x-content-type-options': 'nosniff',
         },
       });
     }

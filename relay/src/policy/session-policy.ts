@@ -1,9 +1,17 @@
 // The operator's session policy as the provider sees it: the first `session.update` of every session, and the
-// check that keeps clients inside it (allowed event types, mutable `session` fields, allowed voices).
+// judgement of a client's `session.update` by its outcome (issue 13): a field the client may change passes; a
+// locked field whose value equals the session's effective one (or is SDK plumbing) is dropped silently; a locked
+// field with another value is dropped and reported while the rest applies (or, in strict mode, the whole update
+// is refused); a field the GA schema does not have is refused as the provider would (`unknown_parameter`).
+// Runs on the relay's event loop for each client session.update; every walk is bounded by session-schema.ts.
 import type { SessionPolicy } from '../config/config.ts';
 import type { UserRecord } from '../auth/store.ts';
 import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { EventOf, ClientEvent } from '../../../protocol/realtime.ts';
+import type { ClientEventRefusalCode } from '../session/relay-error.ts';
+import { isJsonObject, jsonEqual, valueAt, type JsonObject, type JsonValue } from './json-values.ts';
+import { sessionSchemaFor, type SchemaNode } from './session-schema.ts';
 
 export function initialSessionUpdate(policy: SessionPolicy, user: Pick<UserRecord, 'voice' | 'instructions'>, model: string): EventOf<ClientEvent, 'session.update'> {
   return {
@@ -37,42 +45,130 @@ export function clientPolicyView(policy: SessionPolicy, user: Pick<UserRecord, '
   };
 }
 
-export type PolicyVerdict = { ok: true } | { ok: false; code: string; message: string; param: string | null };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** One field the relay did not pass on, or the reason a whole update was refused. */
+export interface FieldRefusal {
+  code: Extract<ClientEventRefusalCode, 'session_field_locked' | 'voice_not_allowed' | 'unknown_parameter' | 'invalid_type'>;
+  /** `session.instructions` */
+  param: string;
+  message: string;
 }
 
-/** Leaf paths of an object (`audio.output.voice`); objects that are values of a mutable path are not descended. */
-function leafPaths(value: Record<string, unknown>, prefix: string, mutable: Set<string>, out: string[]): void {
-  for (const [key, child] of Object.entries(value)) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    if (mutable.has(path) || !isObject(child) || Object.keys(child).length === 0) out.push(path);
-    else leafPaths(child, path, mutable, out);
+export type SessionUpdateVerdict =
+  /** Forward `session` (the client's, minus `dropped`); tell the client about each of `dropped`. */
+  | { kind: 'forward'; session: JsonObject; dropped: FieldRefusal[] }
+  /** Forward nothing: the whole update is refused, as the provider (or strict mode) would. */
+  | { kind: 'refuse'; refusal: FieldRefusal };
+
+export interface SessionUpdateContext {
+  policy: SessionPolicy;
+  /** The session as the provider last described it (session.created/updated), with the relay's policy on top. */
+  effective: JsonObject;
+  /** The model this connection was opened with. */
+  model: string;
+}
+
+/** The only audio format the relay's clients and metering speak; SDKs restate it in every first update. */
+function isWireFormat(value: JsonValue | undefined): boolean {
+  return isJsonObject(value) && value.type === 'audio/pcm' && (value.rate === undefined || value.rate === 24000) && Object.keys(value).every((k) => k === 'type' || k === 'rate');
+}
+
+/** Locked fields SDKs send for plumbing: dropped without a word when they change nothing the operator cares about. */
+function isPlumbing(path: string, value: JsonValue, ctx: SessionUpdateContext): boolean {
+  switch (path) {
+    case 'tracing': // the Agents SDK's `tracing: "auto"`: the provider's tracing of the operator's own account
+      return true;
+    case 'model':
+      return value === ctx.model;
+    case 'audio.input.format':
+    case 'audio.output.format':
+      return isWireFormat(value);
+    default:
+      return false;
   }
 }
 
-export function checkSessionUpdate(policy: SessionPolicy, event: unknown): PolicyVerdict {
-  if (!isObject(event) || !isObject(event.session)) {
-    return { ok: false, code: 'invalid_value', message: "session.update needs a 'session' object.", param: 'session' };
+function isMutable(path: string, mutable: readonly string[]): boolean {
+  return mutable.some((m) => path === m || path.startsWith(`${m}.`));
+}
+
+/**
+ * Judges the `session` of a client `session.update`. Iterative over the schema's levels (at most three deep), so the
+ * client's nesting below a schema leaf is never walked here; values are compared with the iterative jsonEqual.
+ */
+export function judgeSessionUpdate(session: JsonValue | undefined, ctx: SessionUpdateContext): SessionUpdateVerdict {
+  if (!isJsonObject(session)) {
+    return { kind: 'refuse', refusal: { code: 'invalid_type', param: 'session', message: "Invalid type for 'session': expected an object." } };
   }
-  const mutable = new Set(policy.clientMutableFields);
-  const paths: string[] = [];
-  leafPaths(event.session, '', mutable, paths);
-  for (const path of paths) {
-    const allowed = [...mutable].some((m) => path === m || path.startsWith(`${m}.`));
-    if (!allowed) {
-      return {
-        ok: false,
-        code: 'session_field_locked',
-        message: `The relay's operator does not allow clients to change 'session.${path}'.`,
-        param: `session.${path}`,
-      };
+  const { policy } = ctx;
+  const mutable = policy.clientMutableFields;
+  const dropped: FieldRefusal[] = [];
+  const out: JsonObject = {};
+  const stack: Array<{ from: JsonObject; to: JsonObject; schema: SchemaNode; prefix: string }> = [{ from: session, to: out, schema: sessionSchemaFor(session.type ?? ctx.effective.type), prefix: '' }];
+  for (let level = stack.pop(); level !== undefined; level = stack.pop()) {
+    for (const [key, value] of Object.entries(level.from)) {
+      const path = level.prefix ? `${level.prefix}.${key}` : key;
+      const node = Object.hasOwn(level.schema, key) ? level.schema[key] : undefined;
+      if (node === undefined) {
+        // The provider discards the whole update for an unknown field; so does the relay, in its words.
+        return { kind: 'refuse', refusal: { code: 'unknown_parameter', param: `session.${path}`, message: `Unknown parameter: 'session.${path}'.` } };
+      }
+      if (isMutable(path, mutable)) {
+        level.to[key] = value;
+        continue;
+      }
+      if (node !== true && isJsonObject(value)) {
+        // Judge the fields inside one by one: `audio.output.format` may be plumbing while `audio.output.voice` is mutable.
+        const to: JsonObject = {};
+        level.to[key] = to;
+        stack.push({ from: value, to, schema: node, prefix: path });
+        continue;
+      }
+      if (isPlumbing(path, value, ctx) || jsonEqual(value, valueAt(ctx.effective, path))) continue; // changes nothing
+      dropped.push({ code: 'session_field_locked', param: `session.${path}`, message: `The relay's operator does not allow clients to change 'session.${path}'; the rest of this update was applied.` });
     }
   }
-  const voice = (event.session.audio as { output?: { voice?: unknown } } | undefined)?.output?.voice;
-  if (voice !== undefined && (typeof voice !== 'string' || !policy.voices.includes(voice))) {
-    return { ok: false, code: 'voice_not_allowed', message: `Voice '${String(voice)}' is not offered on this relay. Choose one of: ${policy.voices.join(', ')}.`, param: 'session.audio.output.voice' };
+  const voiceVerdict = checkVoice(out, ctx);
+  if (voiceVerdict) dropped.push(voiceVerdict);
+  pruneEmpty(out, session);
+  if (policy.strictSessionUpdate && dropped.length > 0) {
+    const first = dropped[0]!;
+    return { kind: 'refuse', refusal: { ...first, message: first.message.replace('; the rest of this update was applied.', '. Nothing in this update was applied.') } };
   }
-  return { ok: true };
+  return { kind: 'forward', session: out, dropped };
+}
+
+/** The voice, wherever it came in (a mutable `audio` or `audio.output` carries it too), must be one the operator offers. */
+function checkVoice(out: JsonObject, ctx: SessionUpdateContext): FieldRefusal | null {
+  const output = valueAt(out, 'audio.output');
+  if (!isJsonObject(output) || !Object.hasOwn(output, 'voice')) return null;
+  const voice = output.voice;
+  if ((typeof voice === 'string' && ctx.policy.voices.includes(voice)) || jsonEqual(voice, valueAt(ctx.effective, 'audio.output.voice'))) return null;
+  delete output.voice;
+  return {
+    code: 'voice_not_allowed',
+    param: 'session.audio.output.voice',
+    message: `Voice '${typeof voice === 'string' ? voice.slice(0, 64) : JSON.stringify(voice).slice(0, 64)}' is not offered on this relay. Choose one of: ${ctx.policy.voices.join(', ')}.`,
+  };
+}
+
+/** Drops objects the judgement emptied (`audio: {output: {}}` after a dropped format); keeps ones the client sent empty. */
+function pruneEmpty(out: JsonObject, original: JsonObject): void {
+  for (const section of ['input', 'output'] as const) {
+    const to = valueAt(out, `audio.${section}`);
+    const from = valueAt(original, `audio.${section}`);
+    if (isJsonObject(to) && Object.keys(to).length === 0 && isJsonObject(from) && Object.keys(from).length > 0) delete (out.audio as JsonObject)[section];
+  }
+  const audio = out.audio;
+  if (isJsonObject(audio) && Object.keys(audio).length === 0 && isJsonObject(original.audio) && Object.keys(original.audio).length > 0) delete out.audio;
+}
+
+/** The session the relay assumes before the provider confirms: what it reported, with the relay's policy applied on top. */
+export function overlaySession(base: JsonObject, top: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(top)) {
+    const under = out[key];
+    // Our own policy object is at most four levels deep: this recursion is bounded by the operator's config, not a client.
+    out[key] = isJsonObject(value) && isJsonObject(under) ? overlaySession(under, value) : value;
+  }
+  return out;
 }

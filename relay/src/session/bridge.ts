@@ -1,19 +1,24 @@
-// One relay session: a client uWS socket on one side, an Upstream on the other. Frames pass verbatim;
-// only small control events are parsed. Backpressure: a slow client pauses the upstream, and past a hard
-// limit the session closes; a client flooding the relay hits rate and size limits.
+// One relay session: a client uWS socket on one side, an Upstream on the other. Client frames pass the event
+// gate (../policy/event-gate.ts): plain audio appends go verbatim, every other event as the checked, re-serialised
+// object. Server frames pass verbatim; only small control events are parsed. Backpressure: a slow client pauses
+// the upstream, and past a hard limit the session closes; a client flooding the relay hits rate and size limits.
+// A bug while handling one frame ends this session with 1011 and a log line, never the relay (issue 11).
 //
 // Lifetime rules (uWS): the socket MUST NOT be touched after its close handler ran — every send goes through
 // `toClient`, which checks `clientOpen`. Message ArrayBuffers MUST be copied before the handler returns.
 import type uWS from 'uWebSockets.js';
 import { CloseCode } from '../../../protocol/close-codes.ts';
+import { assertNever } from '../../../protocol/realtime.ts';
 import type { RelayConfig } from '../config/config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
-import { checkSessionUpdate } from '../policy/session-policy.ts';
+import { ClientEventGate } from '../policy/event-gate.ts';
+import { isJsonObject } from '../policy/json-values.ts';
 import { peekType } from '../policy/peek-type.ts';
 import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
-import { clientEventId, relayErrorEvent } from './relay-error.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
+import { relayErrorEvent } from './relay-error.ts';
 
 export interface ConnData {
   session?: RelaySession;
@@ -39,6 +44,7 @@ export class RelaySession {
   private readonly ws: uWS.WebSocket<ConnData>;
   private readonly deps: BridgeDeps;
   private readonly hooks: SessionHooks;
+  private readonly gate: ClientEventGate;
   private upstream: Upstream | null = null;
   private clientOpen = true;
   private ended = false;
@@ -55,6 +61,9 @@ export class RelaySession {
     this.deps = deps;
     this.info = ws.getUserData().info;
     this.hooks = deps.hooksFactory(this.info, { terminate: (code, errorCode, message) => this.terminate(code, errorCode, message) });
+    const data = ws.getUserData();
+    const policySession = (JSON.parse(data.policyUpdate) as { session?: unknown }).session;
+    this.gate = new ClientEventGate({ config: deps.config, model: data.model, policySession: isJsonObject(policySession) ? policySession : {} });
     this.limitTimer = setTimeout(
       () => this.terminate(CloseCode.SessionLimit, 'session_limit', `This relay ends conversations after ${Math.round(deps.config.limits.maxSessionMs / 60_000)} minutes. Start a new one to go on.`),
       deps.config.limits.maxSessionMs,
@@ -80,6 +89,14 @@ export class RelaySession {
 
   onClientMessage(message: ArrayBuffer, isBinary: boolean): void {
     if (this.ended) return;
+    try {
+      this.clientMessage(message, isBinary);
+    } catch (err) {
+      this.fail(err, 'client frame');
+    }
+  }
+
+  private clientMessage(message: ArrayBuffer, isBinary: boolean): void {
     const started = performance.now();
     const { limits } = this.deps.config;
     if (message.byteLength > limits.maxFrameBytes) {
@@ -97,36 +114,26 @@ export class RelaySession {
       this.terminate(CloseCode.RateLimited, 'rate_limited', `More than ${limits.maxMessagesPerSecond} messages in one second. Slow down: 20 ms audio appends are 50 a second.`);
       return;
     }
-    // MUST copy: uWS frees `message` when this handler returns, and the upstream may queue the frame.
-    const frame = new Uint8Array(message.byteLength);
-    frame.set(new Uint8Array(message));
-    if (isBinary) {
-      this.reject('binary_not_supported', 'Binary frames are not part of the Realtime protocol. Send JSON text events.', null);
-      return;
-    }
-    const type = peekType(frame);
-    if (type === null) {
-      this.reject('invalid_json', 'The relay could not read this event: send one JSON object with a string "type".', null);
-      return;
-    }
-    const policy = this.deps.config.policy;
-    if (!(policy.allowedClientEvents as readonly string[]).includes(type)) {
-      this.reject('event_type_not_allowed', `Events of type '${type.slice(0, 64)}' are not allowed on this relay.`, clientEventId(frame), 'type');
-      return;
-    }
-    if (type === 'session.update') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(Buffer.from(frame).toString('utf8'));
-      } catch {
-        this.reject('invalid_json', 'The relay could not parse this session.update.', null);
+    // A view of uWS's memory, valid only until this handler returns: the gate reads it and keeps nothing.
+    const view = new Uint8Array(message);
+    const verdict = this.gate.judge(view, isBinary);
+    let frame: Uint8Array;
+    switch (verdict.kind) {
+      case 'refuse': {
+        const { code, message: text, param, eventId } = verdict.refusal;
+        this.reject(code, text, eventId, param);
         return;
       }
-      const verdict = checkSessionUpdate(policy, parsed);
-      if (!verdict.ok) {
-        this.reject(verdict.code, verdict.message, clientEventId(frame), verdict.param);
-        return;
-      }
+      case 'verbatim':
+        // MUST copy: uWS frees `message` when this handler returns, and the upstream may queue the frame.
+        frame = new Uint8Array(view.byteLength);
+        frame.set(view);
+        break;
+      case 'forward':
+        frame = verdict.bytes;
+        break;
+      default:
+        return assertNever(verdict, 'gate verdict');
     }
     const upstream = this.upstream;
     if (!upstream) return;
@@ -134,7 +141,8 @@ export class RelaySession {
     const hot = this.deps.metrics.hot.up;
     hot.messages.inc();
     hot.bytes.inc(frame.byteLength);
-    this.hooks.onClientFrame(type, frame);
+    this.hooks.onClientFrame(verdict.type, frame);
+    if (verdict.kind === 'forward') for (const n of verdict.notices) this.reject(n.code, n.message, n.eventId, n.param);
     if (upstream.bufferedAmount() > limits.upstreamBufferHardBytes) {
       this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
       return;
@@ -144,7 +152,7 @@ export class RelaySession {
     }
   }
 
-  private reject(code: string, message: string, eventId: string | null, param: string | null = null): void {
+  private reject(code: RelayErrorCode, message: string, eventId: string | null, param: string | null = null): void {
     this.deps.metrics.rejectedEvents.inc({ code });
     this.toClient(relayErrorEvent(code, message, param, eventId));
   }
@@ -153,10 +161,19 @@ export class RelaySession {
 
   private fromUpstream(frame: Frame): void {
     if (this.ended) return;
+    try {
+      this.serverMessage(frame);
+    } catch (err) {
+      this.fail(err, 'server frame');
+    }
+  }
+
+  private serverMessage(frame: Frame): void {
     const started = performance.now();
     const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
     const type = peekType(bytes) ?? 'unknown';
     if (type === 'error' || type === 'response.done') this.inspectControl(type, bytes);
+    else this.gate.observeServer(type, bytes);
     this.toClient(frame);
     const hot = this.deps.metrics.hot.down;
     hot.messages.inc();
@@ -240,8 +257,41 @@ export class RelaySession {
     });
   }
 
+  /**
+   * A bug in handling one frame (the relay's, a hook's, a parser's): this session ends with 1011 and the error is
+   * logged; the process and every other session go on. Never throws.
+   */
+  private fail(err: unknown, where: string): void {
+    try {
+      this.deps.log.error({ err, session: this.info.sessionId, user: this.info.userId, where }, 'session failed: unexpected error while handling a frame');
+      this.terminate(CloseCode.InternalError, 'internal_error', 'The relay hit an unexpected problem with this conversation and ended it. Start a new one; if it happens again, tell your operator.');
+    } catch (again) {
+      // Even the ending failed (a hook's onEnd, a logger): release what is left, each step on its own.
+      this.ended = true;
+      const { clientOpen, upstream } = this;
+      const steps: Array<() => void> = [
+        () => this.deps.log.error({ err: again, session: this.info.sessionId }, 'session cleanup failed'),
+        () => {
+          if (clientOpen) this.ws.end(CloseCode.InternalError, 'internal_error');
+        },
+        () => upstream?.close(1000, 'client gone'),
+        () => clearTimeout(this.limitTimer),
+        () => this.deps.onEnd(this),
+      ];
+      this.clientOpen = false;
+      this.upstream = null;
+      for (const step of steps) {
+        try {
+          step();
+        } catch {
+          // go on with the next
+        }
+      }
+    }
+  }
+
   /** Sends a Realtime-shaped error, then closes with `code`. Safe to call at any time, more than once. */
-  terminate(code: number, errorCode: string, message: string): void {
+  terminate(code: number, errorCode: RelayErrorCode, message: string): void {
     if (this.ended) return;
     this.deps.log.info({ session: this.info.sessionId, user: this.info.userId, code, errorCode }, 'session terminated');
     this.toClient(relayErrorEvent(errorCode, message));

@@ -1,4 +1,5 @@
 // Extension points of a relay session, so accounting and quotas plug in without the bridge knowing them.
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { Frame } from '../upstream/upstream.ts';
 
 export interface SessionInfo {
@@ -10,7 +11,7 @@ export interface SessionInfo {
 
 export interface SessionControl {
   /** Ends the session: a Realtime-shaped `error` event with `errorCode`/`message`, then close with `code`. */
-  terminate(code: number, errorCode: string, message: string): void;
+  terminate(code: number, errorCode: RelayErrorCode, message: string): void;
 }
 
 export interface SessionHooks {

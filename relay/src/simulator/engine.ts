@@ -8,7 +8,8 @@ import type {
   RealtimeServerEvent,
 } from 'openai/resources/realtime/realtime';
 import { PROVIDER_MAX_SESSION_MS, WIRE_SAMPLE_RATE } from '../../../protocol/constants.ts';
-import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
+import { unknownEventTypeMessage } from '../../../protocol/realtime.ts';
+import { depthOf, MAX_EVENT_DEPTH, type JsonValue } from '../policy/json-values.ts';
 import { EnergyVad, type VadConfig } from './vad.ts';
 import { applySessionUpdate, defaultSession, type SessionConfig } from './session-config.ts';
 import { chime, decodePcm16, encodePcm16, pitchShift } from './pcm.ts';
@@ -113,6 +114,8 @@ export class SimulatorSession {
     try {
       const parsed: unknown = JSON.parse(text);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      // Deeper values would overflow the recursive JSON.stringify/structuredClone below (JSON.parse is iterative).
+      if (depthOf(parsed as JsonValue) > MAX_EVENT_DEPTH) throw new Error('too deep');
       event = parsed as Incoming;
     } catch {
       this.error('invalid_json', "The server could not parse the event: expected a JSON object. Check that you are sending valid JSON.", null, null);
@@ -164,7 +167,7 @@ export class SimulatorSession {
       default:
         this.error(
           'invalid_value',
-          `Invalid value: '${typeof event.type === 'string' ? event.type.slice(0, 100) : String(event.type)}'. Supported values are: ${CLIENT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')}.`,
+          unknownEventTypeMessage(typeof event.type === 'string' ? event.type : String(event.type)),
           'type',
           eventId,
         );

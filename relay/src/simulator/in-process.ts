@@ -43,7 +43,12 @@ export function createSimulatorUpstreamFactory(options: SimulatorOptions = {}): 
 
     const drainInbox = (): void => {
       draining = false;
-      while (inbox.length > 0 && state === 'open') session.receive(inbox.shift()!);
+      try {
+        while (inbox.length > 0 && state === 'open') session.receive(inbox.shift()!);
+      } catch (err) {
+        // This runs in a microtask: a throw here would end the relay's process. End this session instead.
+        finish(1011, `simulator error: ${String(err).slice(0, 80)}`);
+      }
     };
 
     setImmediate(() => {

@@ -89,7 +89,13 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
     },
     message(ws, message) {
       // Decoding copies the bytes, which is all uWS asks of us (the ArrayBuffer dies when we return).
-      ws.getUserData().session?.receive(Buffer.from(message).toString('utf8'));
+      try {
+        ws.getUserData().session?.receive(Buffer.from(message).toString('utf8'));
+      } catch {
+        // A throw in a uWS handler ends the process: end this session instead, as a provider's server error would.
+        const conn = ws.getUserData();
+        if (conn.open) ws.end(1011, 'simulator error');
+      }
     },
     close(ws) {
       const conn = ws.getUserData();

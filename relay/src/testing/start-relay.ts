@@ -14,6 +14,14 @@ import { createSimulatorUpstreamFactory } from '../simulator/in-process.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
+/** Test relays serve /metrics behind this bearer (without a token /metrics is off): read it with fetchMetrics. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
+
+/** GET `${baseUrl}/metrics` with the test relays' metrics bearer. */
+export function fetchMetrics(baseUrl: string, token = TEST_METRICS_TOKEN): Promise<Response> {
+  return fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+}
+
 export function tempDataDir(prefix = 'earshot-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -33,7 +41,7 @@ export interface TestRelay extends Relay {
 
 export async function startTestRelay(overrides: DeepPartial<RelayConfig> & Record<string, unknown> = {}, deps: RelayDeps = {}): Promise<TestRelay> {
   const dataDir = (overrides.dataDir as string | undefined) ?? tempDataDir();
-  const config = parseConfig({ host: '127.0.0.1', port: 0, staticDir: join(REPO_ROOT, 'dist/client'), ...overrides, dataDir });
+  const config = parseConfig({ host: '127.0.0.1', port: 0, staticDir: join(REPO_ROOT, 'dist/client'), metricsToken: TEST_METRICS_TOKEN, ...overrides, dataDir });
   let opened = 0;
   const inner: UpstreamFactory = deps.upstreamFactory ?? createSimulatorUpstreamFactory({ pitchShift: config.simulator.pitchShift });
   const counting: UpstreamFactory = (o, h) => {
@@ -81,7 +89,7 @@ export function spawnRelayProcess(env: Record<string, string>, options: { timeou
   const script = options.script ?? ['--import', 'tsx', join(REPO_ROOT, 'relay/src/main.ts')];
   const child = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', METRICS_TOKEN: TEST_METRICS_TOKEN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

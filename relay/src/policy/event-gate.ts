@@ -1,0 +1,123 @@
+// The gate every client frame passes on its way upstream (one per session, on the relay's event loop). It decides
+// from the bytes alone, with no socket in sight, so tests can drive it directly:
+//   - a plain audio append (append-scan.ts proves it) goes upstream byte for byte: the hot path;
+//   - anything else must fit `limits.maxEventBytes` (else refused unparsed), is parsed with a depth cap, checked
+//     (known type, allowed type, the session policy), and what goes upstream is the re-serialised object that was
+//     checked — never the client's bytes, so no upstream parser can read a duplicate or escaped key differently;
+//   - a refused frame is answered with a Realtime-shaped error and forwards nothing; the session goes on.
+// It also watches the provider's session.created/updated, to judge session updates by their outcome.
+import { CLIENT_EVENT_TYPES, unknownEventTypeMessage } from '../../../protocol/realtime.ts';
+import type { RelayConfig } from '../config/config.ts';
+import type { ClientEventRefusalCode } from '../session/relay-error.ts';
+import { scanAppend, type AppendType } from './append-scan.ts';
+import { isJsonObject, MAX_EVENT_DEPTH, parseBoundedJson, type JsonObject } from './json-values.ts';
+import { judgeSessionUpdate, overlaySession } from './session-policy.ts';
+
+export interface Refusal {
+  code: ClientEventRefusalCode;
+  message: string;
+  param: string | null;
+  /** The client's `event_id`, echoed as the provider does (null when the frame could not be read). */
+  eventId: string | null;
+}
+
+export type GateVerdict =
+  /** Forward the client's own bytes: a proven plain append. */
+  | { kind: 'verbatim'; type: AppendType }
+  /** Forward `bytes` (the checked event, re-serialised), then send each notice to the client. */
+  | { kind: 'forward'; type: string; bytes: Uint8Array; notices: Refusal[] }
+  /** Forward nothing; answer with `refusal`. */
+  | { kind: 'refuse'; refusal: Refusal };
+
+export interface GateOptions {
+  config: Pick<RelayConfig, 'limits' | 'policy'>;
+  /** The model this connection was opened with. */
+  model: string;
+  /** The `session` of the relay's own first session.update (the operator's policy for this user). */
+  policySession: JsonObject;
+}
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(CLIENT_EVENT_TYPES);
+
+function refuse(code: ClientEventRefusalCode, message: string, param: string | null = null, eventId: string | null = null): GateVerdict {
+  return { kind: 'refuse', refusal: { code, message, param, eventId } };
+}
+
+export class ClientEventGate {
+  private readonly options: GateOptions;
+  private readonly allowed: ReadonlySet<string>;
+  /** What the provider last said the session is (with the relay's policy on top until it confirms one). */
+  private effective: JsonObject;
+  private confirmed = false;
+  /** Locked fields already reported to this client: SDKs restate them in every update; say it once. */
+  private readonly reported = new Set<string>();
+
+  constructor(options: GateOptions) {
+    this.options = options;
+    this.allowed = new Set(options.config.policy.allowedClientEvents);
+    this.effective = options.policySession;
+  }
+
+  /** The session the gate judges updates against (tests and logs). */
+  effectiveSession(): JsonObject {
+    return this.effective;
+  }
+
+  /** `frame` may be a view of memory the caller frees after return: a verdict never keeps it. */
+  judge(frame: Uint8Array, isBinary: boolean): GateVerdict {
+    const { limits, policy } = this.options.config;
+    if (isBinary) return refuse('invalid_event', 'Binary frames are not part of the Realtime protocol: send each event as one JSON text frame.');
+    const append = scanAppend(frame);
+    if (append !== null && this.allowed.has(append)) return { kind: 'verbatim', type: append };
+    if (frame.byteLength > limits.maxEventBytes) {
+      return refuse('event_too_large', `This event is ${frame.byteLength} bytes; this relay takes events other than plain audio appends up to ${limits.maxEventBytes} bytes.`);
+    }
+    const parsed = parseBoundedJson(frame, MAX_EVENT_DEPTH);
+    if (!parsed.ok) {
+      if (parsed.reason === 'too_deep') return refuse('event_too_deep', `This event nests deeper than ${MAX_EVENT_DEPTH} levels, more than any Realtime event needs.`);
+      return refuse('invalid_json', 'The relay could not parse this event: send one JSON object per text frame.');
+    }
+    const event = parsed.value;
+    if (!isJsonObject(event)) return refuse('invalid_json', 'The relay could not parse this event: expected a JSON object.');
+    const eventId = typeof event.event_id === 'string' ? event.event_id.slice(0, 128) : null;
+    const type = event.type;
+    if (type === undefined) return refuse('missing_required_parameter', "Missing required parameter: 'type'.", 'type', eventId);
+    if (typeof type !== 'string') return refuse('invalid_type', "Invalid type for 'type': expected a string.", 'type', eventId);
+    if (!this.allowed.has(type)) {
+      // What does not exist is answered as the provider would; what exists but the operator forbids, as the relay.
+      if (!KNOWN_TYPES.has(type)) return refuse('invalid_value', unknownEventTypeMessage(type), 'type', eventId);
+      return refuse('event_type_not_allowed', `Events of type '${type}' are not allowed on this relay.`, 'type', eventId);
+    }
+    const notices: Refusal[] = [];
+    if (type === 'session.update') {
+      const verdict = judgeSessionUpdate(event.session, { policy, effective: this.effective, model: this.options.model });
+      if (verdict.kind === 'refuse') return refuse(verdict.refusal.code, verdict.refusal.message, verdict.refusal.param, eventId);
+      event.session = verdict.session;
+      for (const field of verdict.dropped) {
+        if (this.reported.has(field.param)) continue;
+        this.reported.add(field.param);
+        notices.push({ ...field, eventId });
+      }
+    }
+    return { kind: 'forward', type, bytes: Buffer.from(JSON.stringify(event)), notices };
+  }
+
+  /** Every server event, by type: session.created/updated (small, rare) update the effective session. */
+  observeServer(type: string, bytes: Uint8Array): void {
+    if (type !== 'session.created' && type !== 'session.updated') return;
+    let session: unknown;
+    try {
+      session = (JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as { session?: unknown }).session;
+    } catch {
+      return; // not JSON: the client will see it as it is
+    }
+    if (!isJsonObject(session)) return;
+    if (type === 'session.updated') {
+      this.effective = session;
+      this.confirmed = true;
+    } else if (!this.confirmed) {
+      // session.created describes the provider's defaults, before the relay's policy update is applied.
+      this.effective = overlaySession(session, this.options.policySession);
+    }
+  }
+}
