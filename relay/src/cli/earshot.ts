@@ -4,14 +4,15 @@
 // relay's own config resolution (EARSHOT_CONFIG file overlaid by the environment) and data-dir schema check.
 import { parseArgs } from 'node:util';
 import { DataDirError } from '../data-dir/schema.ts';
-import { BackupError, createBackup, restoreBackup } from '../data-dir/backup.ts';
-import { main as serve } from '../main.ts';
 import { RELEASE_VERSION } from '../release.ts';
 import { cliConfig, dataDir, fail } from './data-dir.ts';
-import { main as doctor } from './doctor.ts';
-import { main as token } from './token.ts';
-import { main as usage } from './usage.ts';
-import { main as users } from './users.ts';
+
+// Each command's module is loaded when it runs, so `earshot users list` does not load the whole relay.
+const serve = async () => (await import('../main.ts')).main();
+const doctor = async (argv: string[]) => (await import('./doctor.ts')).main(argv);
+const token = async (argv: string[]) => (await import('./token.ts')).main(argv);
+const usage = async (argv: string[]) => (await import('./usage.ts')).main(argv);
+const users = async (argv: string[]) => (await import('./users.ts')).main(argv);
 
 interface Command {
   summary: string;
@@ -23,7 +24,7 @@ const CONFIG_NOTE = `Configuration: the same as the relay's — EARSHOT_CONFIG=/
 (EARSHOT_DATA_DIR, PUBLIC_URL, HOST, PORT, …; see the README's configuration table).`;
 
 function reportError(err: unknown): never {
-  if (err instanceof BackupError || err instanceof DataDirError) fail(err.message);
+  if (err instanceof Error && (err.name === 'BackupError' || err instanceof DataDirError)) fail(err.message);
   throw err;
 }
 
@@ -85,6 +86,7 @@ manifest of SHA-256 sums, while the relay keeps running. The file holds the sign
       const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
       const [file] = positionals;
       if (!file || positionals.length > 1) fail(COMMANDS.backup.help);
+      const { createBackup } = await import('../data-dir/backup.ts');
       const summary = await createBackup(cliConfig().dataDir, file).catch(reportError);
       console.log(values.json ? JSON.stringify(summary) : `backup written to ${summary.file}: ${summary.users} users, ${summary.tokens} tokens (${summary.revokedTokens} revoked), ${summary.usageMonths} months of usage, ${summary.files} files, ${summary.bytes} bytes`);
     },
@@ -100,6 +102,7 @@ which must be empty or missing. Nothing is written anywhere if a check fails. Th
       const [file] = positionals;
       if (!file || positionals.length > 1) fail(COMMANDS.restore.help);
       const target = values['data-dir'] ?? cliConfig().dataDir;
+      const { restoreBackup } = await import('../data-dir/backup.ts');
       const summary = await restoreBackup(file, target).catch(reportError);
       console.log(values.json ? JSON.stringify({ ...summary, dataDir: target }) : `restored ${summary.file} into ${target}: ${summary.users} users, ${summary.tokens} tokens (${summary.revokedTokens} revoked), ${summary.usageMonths} months of usage`);
     },
