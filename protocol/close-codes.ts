@@ -8,9 +8,9 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** Upstream failed in a way the relay could not map to anything more specific. */
   InternalError: 1011,
-  /** The user's token was revoked or the user disabled while connected. */
+  /** The user's token was revoked, removed or expired, or the user disabled or removed, while connected. */
   Revoked: 4001,
-  /** The user ran out of spoken-minute quota mid-session. */
+  /** The user ran out of quota (spoken minutes or tokens, daily or monthly) mid-session. */
   QuotaExhausted: 4002,
   /** The relay's own maximum session length (or token budget) was reached. */
   SessionLimit: 4003,
@@ -24,5 +24,7 @@ export const CloseCode = {
   RateLimited: 4007,
   /** The provider ended the session (its 60-minute cap) — start a new one. */
   SessionExpired: 4008,
+  /** The operator lowered the user's concurrent-session limit below the live count: the newest sessions close. */
+  TooManySessions: 4010,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

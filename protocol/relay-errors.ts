@@ -38,9 +38,9 @@ export const RELAY_ERRORS = {
   origin_not_allowed: { status: 403, fatal: true, sentence: 'This Earshot server does not accept connections from this web address. Open the app from the link you were given.' },
   user_disabled: { status: 403, close: CloseCode.Revoked, fatal: true, sentence: 'Your account on this Earshot server is switched off. Ask whoever runs it.' },
   model_not_allowed: { status: 400, fatal: true, sentence: 'The app asked for an AI model this Earshot server does not offer. Use one of the models it allows.' },
-  too_many_sessions: { status: 429, fatal: true, sentence: 'You already have as many conversations open as you may. Close one on another device or tab, then try again.' },
+  too_many_sessions: { status: 429, close: CloseCode.TooManySessions, fatal: true, sentence: 'You already have as many conversations open as you may. Close one on another device or tab, then try again.' },
   too_many_failed_attempts: { status: 429, fatal: true, sentence: 'Too many failed sign-ins from your network. Wait a minute, then try again.' },
-  quota_exhausted: { status: 429, close: CloseCode.QuotaExhausted, fatal: true, sentence: 'You have used all your speaking time for now. It renews at the start of the next day or month, or ask whoever runs your Earshot server for more.' },
+  quota_exhausted: { status: 429, close: CloseCode.QuotaExhausted, fatal: true, sentence: 'You have used all your speaking time or AI tokens for now. It renews at the start of the next day or month, or ask whoever runs your Earshot server for more.' },
   shutting_down: { status: 503, close: CloseCode.GoingAway, fatal: false, sentence: 'The Earshot server is restarting. The app reconnects by itself in a moment.' },
   internal_error: { status: 500, close: CloseCode.InternalError, fatal: false, sentence: 'The Earshot server ran into a problem of its own. The app tries again by itself.' },
   upgrade_required: { status: 426, fatal: true, sentence: 'This address takes a WebSocket connection, not a web page. Open the app instead.' },
@@ -116,4 +116,5 @@ export const CLOSE_CODE_ERRORS: Partial<Record<CloseCode, SessionEndCode>> = {
   [CloseCode.UpstreamAuth]: 'upstream_auth_failed',
   [CloseCode.RateLimited]: 'rate_limited',
   [CloseCode.SessionExpired]: 'session_expired',
+  [CloseCode.TooManySessions]: 'too_many_sessions',
 };

@@ -126,9 +126,10 @@ describe('hostile input', () => {
       const session = update.session as { audio?: { output?: { voice?: unknown } } } & Record<string, unknown>;
       expect(Object.keys(session).filter((k) => k !== 'audio')).toEqual([]);
       if (session.audio !== undefined) {
-        expect(Object.keys(session.audio)).toEqual(['output']);
-        expect(Object.keys(session.audio.output!)).toEqual(['voice']);
-        expect(VOICES).toContain(session.audio.output!.voice);
+        // (an empty `audio` or `audio.output` the client sent changes nothing and may pass)
+        expect(Object.keys(session.audio).filter((k) => k !== 'output')).toEqual([]);
+        expect(Object.keys(session.audio.output ?? {}).filter((k) => k !== 'voice')).toEqual([]);
+        if (session.audio.output?.voice !== undefined) expect(VOICES).toContain(session.audio.output.voice);
       }
     }
     expect(await healthy()).toBe(true);

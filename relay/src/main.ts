@@ -14,6 +14,7 @@ import { log } from './log.ts';
 import { startRelay } from './server.ts';
 import { createAccounting } from './accounts/accounting.ts';
 import { ensureFirstUser } from './cli/first-run.ts';
+import { StoreError } from './auth/store.ts';
 
 export async function main(): Promise<void> {
   let config;
@@ -30,10 +31,19 @@ export async function main(): Promise<void> {
     process.exit(2);
   }
   const accounting = await createAccounting({ dataDir: config.dataDir, log });
-  const relay = await startRelay(config, {
-    hooksFactory: accounting.hooksFactory,
-    quotaExceeded: (userId) => accounting.quotaExceeded(userId, relay.store.getUser(userId)),
-  });
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  try {
+    relay = await startRelay(config, {
+      hooksFactory: accounting.hooksFactory,
+      quotaExceeded: (userId) => accounting.quotaExceeded(userId, relay.store.getUser(userId)),
+    });
+  } catch (err) {
+    // A damaged users.json: the operator gets the sentence naming the file and what to do, not a stack.
+    if (!(err instanceof StoreError)) throw err;
+    log.fatal({ err: err.message }, 'refusing to start');
+    console.error(`\nEarshot relay cannot start:\n${err.message}\n`);
+    process.exit(2);
+  }
   // The relay opens the user store and metrics; accounting reads quotas from one and adds per-user counters to the other.
   accounting.attach({ store: relay.store, metrics: relay.metrics });
   const backend = backendOf(config);

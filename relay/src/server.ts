@@ -9,6 +9,7 @@ import { Authenticator, reject, type Refusal } from './auth/authenticator.ts';
 import { FailedAttemptLimiter } from './auth/limiter.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
 import { UserStore } from './auth/store.ts';
+import { watchLiveAccess } from './auth/live-access.ts';
 import { backendOf, PROVIDER_URL, type RelayConfig } from './config/config.ts';
 import { clientAddress, TrustedProxies } from './http/client-address.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -28,6 +29,8 @@ export interface RelayDeps {
   hooksFactory?: SessionHooksFactory;
   quotaExceeded?: (userId: string) => boolean;
   log?: Logger;
+  /** The clock live enforcement reads (token expiry); tests pass a controlled one. */
+  now?: () => number;
 }
 
 export interface Relay {
@@ -151,14 +154,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     else perUser.set(userId, n);
   };
 
-  const unwatch = store.watch((change) => {
-    for (const session of sessions.values()) {
-      const { userId, tokenId } = session.info;
-      if (change.revokedTokenIds.includes(tokenId) || change.disabledUserIds.includes(userId)) {
-        session.terminate(CloseCode.Revoked, 'token_revoked', 'Your access was revoked by the operator. Ask them for a new link.');
-      }
-    }
-  });
+  // Revocation, removal, a disabled user, a lowered max-sessions and token expiry end live sessions (auth/live-access.ts).
+  const liveAccess = watchLiveAccess({ store, sessions: () => sessions.values(), log, ...(deps.now ? { now: deps.now } : {}) });
 
   const app = config.tlsCert && config.tlsKey ? uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey }) : uWS.App();
 
@@ -390,7 +387,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         uWS.us_listen_socket_close(listenSocket);
         if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
-        unwatch();
+        liveAccess.stop();
         store.close();
         await new Promise((r) => setImmediate(r));
       })();

@@ -20,9 +20,9 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function rig(overrides: DeepPartial<RelayConfig> = {}): Promise<Rig> {
+async function rig(overrides: DeepPartial<RelayConfig> = {}, flushIntervalMs = 100): Promise<Rig> {
   const dataDir = tempDataDir('earshot-acct-relay-');
-  const acc = await createAccounting({ dataDir, log: pino({ level: 'silent' }), flushIntervalMs: 100 });
+  const acc = await createAccounting({ dataDir, log: pino({ level: 'silent' }), flushIntervalMs });
   const relay = await startTestRelay({ ...overrides, dataDir, perUserMetrics: true }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u) => acc.quotaExceeded(u) });
   acc.attach({ store: relay.store, metrics: relay.metrics });
   return {
@@ -171,5 +171,74 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     expect(c.of('error').at(-1)?.error.code).toBe('frame_too_large');
     await until("big's session to end", () => r.acc.totals('big').liveSessions === 0);
     expect(r.acc.totals('big').today).toMatchObject({ sessions: 1, inputAudioBytes: 0 });
+  });
+});
+
+describe('quotas on what the provider bills', () => {
+  let r: Rig;
+  beforeAll(async () => {
+    // No accounting tick during these tests: only the check right after each response.done can cut a session.
+    r = await rig({}, 3_600_000);
+  });
+  afterAll(async () => {
+    await r.stop();
+  });
+
+  it('meters input_audio sent inside conversation.item.create as spoken input, byte for byte', async () => {
+    const token = await r.relay.mint('replayer');
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    const first = Buffer.alloc(24_000, 7); // 0.5 s (the item stays under the relay's limit for non-append events)
+    const second = Buffer.alloc(12_002, 9); // an odd length: base64 padding
+    c.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: first.toString('base64') }, { type: 'input_text', text: 'and this' }, { type: 'input_audio', audio: second.toString('base64') }] },
+    });
+    await c.waitFor('conversation.item.done');
+    await c.close();
+    await until("replayer's session to end", () => r.acc.totals('replayer').liveSessions === 0);
+    expect(r.acc.totals('replayer').today.inputAudioBytes).toBe(first.length + second.length);
+  });
+
+  it('cuts a text-only session at the first response.done past the daily token quota (4002, naming tokens), then refuses with 429', async () => {
+    const limit = 120;
+    const token = await r.relay.mint('texter', { user: { dailyTokens: limit, dailyMinutes: 600 } });
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    c.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'], instructions: 'Be brief. '.repeat(20) } });
+    await c.waitFor('session.updated', { from: c.types().indexOf('session.updated') + 1 });
+    const billed: number[] = []; // cumulative tokens after each response the client saw finish
+    for (let turn = 0; turn < 40 && c.socket.readyState === c.socket.OPEN; turn++) {
+      const from = c.types().length;
+      c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `question number ${turn} with a few words` }] } });
+      c.send({ type: 'response.create' });
+      const done = await c.waitFor('response.done', { from }).catch(() => null);
+      if (!done) break;
+      expect(done.response.output_modalities).toEqual(['text']);
+      billed.push((billed.at(-1) ?? 0) + (done.response.usage?.total_tokens ?? 0));
+    }
+    const closed = await c.closed;
+    expect(closed.code).toBe(CloseCode.QuotaExhausted);
+    expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'quota_exhausted', message: expect.stringMatching(/^You have used your 120 tokens for today — more becomes available at midnight UTC/) });
+    // Cut promptly: every response but the last stayed under the limit, and no response finished after it.
+    expect(billed.at(-1)).toBeGreaterThanOrEqual(limit);
+    expect(billed.slice(0, -1).every((n) => n < limit)).toBe(true);
+    expect(billed.length).toBeGreaterThan(1); // several text turns went through before the limit
+    expect(c.of('response.output_audio.delta')).toEqual([]);
+    await until("texter's session to end", () => r.acc.totals('texter').liveSessions === 0);
+    const today = r.acc.totals('texter').today;
+    expect(today.textInputTokens + today.textOutputTokens + today.audioInputTokens + today.audioOutputTokens).toBe(billed.at(-1));
+    expect(today.outputAudioBytes).toBe(0);
+    expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'quota_exhausted' });
+  });
+
+  it('cuts a session past the monthly token quota and says the month renews on the 1st', async () => {
+    const token = await r.relay.mint('monthly', { user: { monthlyTokens: 1 } });
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello there' }] } });
+    c.send({ type: 'response.create' });
+    expect((await c.closed).code).toBe(CloseCode.QuotaExhausted);
+    expect(c.of('error').at(-1)?.error.message).toMatch(/^You have used your 1 token for this month — more becomes available on 1 \w+ \(UTC\)/);
   });
 });

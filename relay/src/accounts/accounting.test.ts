@@ -173,6 +173,25 @@ describe('accounting', () => {
     await h.acc.close();
   });
 
+  it('ends the sessions of a user removed from users.json by another process instead of leaving them unmetered', async () => {
+    const dir = tempDir();
+    const h = await harness(dir);
+    h.store.upsertUser({ id: 'ivy', dailyMinutes: 1, maxSessions: 3 });
+    h.store.upsertUser({ id: 'jon', dailyMinutes: 1 });
+    const a = h.open('ivy', 'a');
+    const b = h.open('ivy', 'b');
+    const c = h.open('jon', 'c');
+    h.clock.t += 1_000;
+    await h.acc.flush();
+    expect([a.terminated, b.terminated, c.terminated]).toEqual([[], [], []]);
+    (await UserStore.open(dir)).removeUser('ivy'); // as `npm run users -- remove ivy` does
+    a.hooks.onClientFrame('input_audio_buffer.append', append(90)); // over her old quota: nothing may go unenforced
+    await h.acc.flush();
+    for (const s of [a, b]) expect(s.terminated).toEqual([{ code: CloseCode.Revoked, errorCode: 'user_disabled', message: expect.stringMatching(/removed by the operator/) }]);
+    expect(c.terminated).toEqual([]);
+    await h.acc.close();
+  });
+
   it('terminates every live session of a user who runs out, and only theirs', async () => {
     const h = await harness(tempDir());
     h.store.upsertUser({ id: 'gus', dailyMinutes: 1, maxSessions: 3 });

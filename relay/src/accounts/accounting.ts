@@ -4,7 +4,9 @@
 // calls and integer adds. Nothing is allocated or written per frame.
 // Per tick (every `flushIntervalMs`, default 500 ms): each live session's delta becomes one record; all records
 // go to disk in one write + one fdatasync (group commit, usage-log.ts); the totals are updated; every user
-// with a live session is checked against their quota, and cut off with CloseCode.QuotaExhausted if past it.
+// with a live session is checked against their quota (spoken minutes and billed tokens, quota.ts), and cut
+// off with CloseCode.QuotaExhausted if past it; so is a user again right after each `response.done` (tokens
+// arrive in lumps), and a user no longer in users.json is cut off too (nothing left to enforce).
 // A session's end queues its last record and asks for a flush at once (coalesced with others).
 // Startup: the current month's totals come from its checkpoint plus the log after it (checkpoint.ts).
 // Crash bound: records reach the page cache every tick, so `kill -9` loses at most one tick of usage
@@ -16,7 +18,8 @@ import type { Metrics } from '../http/metrics.ts';
 import { log as defaultLog, type Logger } from '../log.ts';
 import type { SessionControl, SessionHooks, SessionHooksFactory, SessionInfo } from '../session/hooks.ts';
 import { addCounters, audioSeconds, isZero, SessionMeter, zeroCounters, type UsageCounters } from './meter.ts';
-import { evaluateQuota, quotaMessage, type QuotaVerdict } from './quota.ts';
+import { evaluateQuota, hasQuota, quotaMessage, type QuotaVerdict } from './quota.ts';
+import { ACCESS_ENDED } from '../auth/live-access.ts';
 import { UsageTotals, type PeriodUsage } from './totals.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { monthKey, readMonth, readMonthFrom, recordFromCounters, UsageLog } from './usage-log.ts';
@@ -163,7 +166,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
   };
 
   const verdictFor = (user: UserRecord, t: number): QuotaVerdict => {
-    if (user.dailyMinutes === null && user.monthlyMinutes === null) return { ok: true, remainingSeconds: null };
+    if (!hasQuota(user)) return { ok: true, remainingSeconds: null, remainingTokens: null };
     return evaluateQuota(user, totals.day(user.id, t), totals.month(user.id, t), liveUsage(user.id, t).pending);
   };
 
@@ -174,17 +177,46 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     for (const l of live.values()) users.add(l.info.userId);
     for (const userId of users) {
       const user = store.getUser(userId);
-      if (!user) continue;
-      const verdict = verdictFor(user, t);
-      if (verdict.ok) continue;
       // Collect first: terminate() ends the session synchronously, and its onEnd edits `live`.
       const victims = [...live.values()].filter((l) => l.info.userId === userId && !l.terminated);
+      if (!user) {
+        // Removed from users.json: there is no quota left to enforce, so the session must not go on unmetered.
+        const { close, errorCode, message } = ACCESS_ENDED.user_removed;
+        for (const l of victims) {
+          l.terminated = true;
+          log.info({ session: l.info.sessionId, user: userId }, 'user no longer in users.json: ending the session');
+          l.control.terminate(close, errorCode, message);
+        }
+        continue;
+      }
+      const verdict = verdictFor(user, t);
+      if (verdict.ok) continue;
       for (const l of victims) {
         l.terminated = true;
-        log.info({ session: l.info.sessionId, user: userId, period: verdict.period, limitMinutes: verdict.limitMinutes }, 'quota exhausted');
+        log.info({ session: l.info.sessionId, user: userId, period: verdict.period, unit: verdict.unit, limit: verdict.limit, used: verdict.used }, 'quota exhausted');
         l.control.terminate(CloseCode.QuotaExhausted, 'quota_exhausted', quotaMessage(verdict, t));
       }
     }
+  };
+
+  /**
+   * Tokens arrive in lumps, with each `response.done`: check quotas as soon as one lands rather than at the
+   * next tick, so a text-only user crossing a token limit is cut within the same turn. Coalesced; after the
+   * bridge has finished handling the frame (terminate() must not run inside its frame handler).
+   */
+  let checkQueued = false;
+  const checkSoon = (): void => {
+    if (checkQueued) return;
+    checkQueued = true;
+    setImmediate(() => {
+      checkQueued = false;
+      if (closed) return;
+      try {
+        enforce(now());
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'accounting quota check failed');
+      }
+    });
   };
 
   /** Deltas of every live session into the log queue and the totals, then quota enforcement. */
@@ -210,7 +242,10 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     const { meter } = l;
     return {
       onClientFrame: (type, frame) => meter.onClientFrame(type, frame),
-      onServerFrame: (type, frame) => meter.onServerFrame(type, frame),
+      onServerFrame(type, frame) {
+        meter.onServerFrame(type, frame);
+        if (type === 'response.done') checkSoon();
+      },
       onEnd() {
         if (!live.delete(info.sessionId) || closed) return;
         record(l, now(), true);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { base64FieldBytes, PCM16_BYTES_PER_SECOND, SessionMeter, spokenSeconds } from './meter.ts';
+import { base64FieldBytes, itemAudioBytes, PCM16_BYTES_PER_SECOND, SessionMeter, spokenSeconds } from './meter.ts';
 
 const enc = new TextEncoder();
 
@@ -102,5 +102,23 @@ describe('SessionMeter', () => {
     const m = new SessionMeter(1_000);
     expect(m.take(900).connectedMs).toBe(0);
     expect(m.take(1_400).connectedMs).toBe(400);
+  });
+});
+
+describe('itemAudioBytes (conversation.item.create)', () => {
+  it('counts every input_audio part and nothing else, and never throws on odd shapes', () => {
+    const b64 = (n: number) => Buffer.alloc(n, 1).toString('base64');
+    const event = { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: b64(4801) }, { type: 'input_text', text: b64(999) }, { type: 'input_audio', audio: b64(10) }] } };
+    expect(itemAudioBytes(JSON.stringify(event))).toBe(4811);
+    expect(itemAudioBytes(enc.encode(JSON.stringify(event)))).toBe(4811);
+    for (const odd of ['{', 'null', '{"item":null}', '{"item":{"content":{"type":"input_audio","audio":"AAAA"}}}', '{"item":{"content":[null,1,{"type":"input_audio","audio":7}]}}']) {
+      expect(itemAudioBytes(odd), odd).toBe(0);
+    }
+  });
+
+  it('adds that audio to the session meter as input', () => {
+    const meter = new SessionMeter(0);
+    meter.onClientFrame('conversation.item.create', JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: Buffer.alloc(PCM16_BYTES_PER_SECOND).toString('base64') }] } }));
+    expect(spokenSeconds(meter.snapshot(0))).toBe(1);
   });
 });

@@ -57,6 +57,11 @@ export function isZero(c: UsageCounters): boolean {
   );
 }
 
+/** Tokens the provider billed: text and audio, input and output (from `response.done` usage). */
+export function billedTokens(c: Pick<UsageCounters, 'textInputTokens' | 'textOutputTokens' | 'audioInputTokens' | 'audioOutputTokens'>): number {
+  return c.textInputTokens + c.textOutputTokens + c.audioInputTokens + c.audioOutputTokens;
+}
+
 /** Seconds of pcm16 audio in `bytes`. */
 export function audioSeconds(bytes: number): number {
   return bytes / PCM16_BYTES_PER_SECOND;
@@ -185,6 +190,29 @@ function slow(frame: string | Uint8Array, key: string): number {
 /** Appends carry ~60-100 bytes besides the audio (type, event_id); a frame with more gets a full parse. */
 export const MAX_APPEND_OVERHEAD = 512;
 
+/**
+ * Audio a client sends inside `conversation.item.create` (`input_audio` content parts): the provider hears and
+ * bills it like appended audio, so it counts as spoken input. These events are rare (a client replaying a
+ * conversation), so a full parse is fine; Buffer counts the base64 without decoding it.
+ */
+export function itemAudioBytes(frame: string | Uint8Array): number {
+  let event: unknown;
+  try {
+    event = JSON.parse(typeof frame === 'string' ? frame : decoder.decode(frame));
+  } catch {
+    return 0;
+  }
+  const content = (event as { item?: { content?: unknown } } | null)?.item?.content;
+  if (!Array.isArray(content)) return 0;
+  let bytes = 0;
+  for (const part of content as unknown[]) {
+    if (typeof part !== 'object' || part === null) continue;
+    const { type, audio } = part as { type?: unknown; audio?: unknown };
+    if (type === 'input_audio' && typeof audio === 'string') bytes += Buffer.byteLength(audio, 'base64');
+  }
+  return bytes;
+}
+
 interface UsageShape {
   input_token_details?: { text_tokens?: unknown; audio_tokens?: unknown };
   output_token_details?: { text_tokens?: unknown; audio_tokens?: unknown };
@@ -207,6 +235,7 @@ export class SessionMeter {
 
   onClientFrame(type: string, frame: string | Uint8Array): void {
     if (type === 'input_audio_buffer.append') this.total.inputAudioBytes += base64FieldBytes(frame, 'audio', MAX_APPEND_OVERHEAD);
+    else if (type === 'conversation.item.create') this.total.inputAudioBytes += itemAudioBytes(frame);
   }
 
   onServerFrame(type: string, frame: string | Uint8Array): void {

@@ -1,6 +1,6 @@
 // Usage report for the operator: per-user sums over a date range, read from every month's log file.
 // Used by `npm run usage` (../cli/usage.ts); read-only, so safe while the relay is writing.
-import { addCounters, audioSeconds, spokenSeconds, zeroCounters, type UsageCounters } from './meter.ts';
+import { addCounters, audioSeconds, billedTokens, spokenSeconds, zeroCounters, type UsageCounters } from './meter.ts';
 import { countersFromRecord, listMonths, readMonth } from './usage-log.ts';
 
 export class ReportError extends Error {
@@ -13,8 +13,10 @@ export interface UsageRow {
   connectedSeconds: number;
   inputAudioSeconds: number;
   outputAudioSeconds: number;
-  /** Input + output audio: the unit quotas are written in. */
+  /** Input + output audio: one of the two units quotas are written in. */
   spokenMinutes: number;
+  /** Text + audio tokens, input + output, as the provider billed them: the other quota unit. */
+  tokens: number;
   textTokensIn: number;
   textTokensOut: number;
   audioTokensIn: number;
@@ -68,6 +70,7 @@ export function buildReport(dir: string, filter: { user?: string; since?: string
       inputAudioSeconds: round3(audioSeconds(c.inputAudioBytes)),
       outputAudioSeconds: round3(audioSeconds(c.outputAudioBytes)),
       spokenMinutes: round3(spokenSeconds(c) / 60),
+      tokens: billedTokens(c),
       textTokensIn: c.textInputTokens,
       textTokensOut: c.textOutputTokens,
       audioTokensIn: c.audioInputTokens,
@@ -77,11 +80,13 @@ export function buildReport(dir: string, filter: { user?: string; since?: string
 }
 
 export function formatTable(report: UsageReport): string {
-  const head = ['USER', 'SESSIONS', 'CONNECTED MIN', 'INPUT AUDIO MIN', 'OUTPUT AUDIO MIN', 'TEXT TOK IN', 'TEXT TOK OUT', 'AUDIO TOK IN', 'AUDIO TOK OUT'];
+  const head = ['USER', 'SESSIONS', 'CONNECTED MIN', 'SPOKEN MIN', 'TOKENS', 'INPUT AUDIO MIN', 'OUTPUT AUDIO MIN', 'TEXT TOK IN', 'TEXT TOK OUT', 'AUDIO TOK IN', 'AUDIO TOK OUT'];
   const row = (r: UsageRow): string[] => [
     r.user,
     String(r.sessions),
     (r.connectedSeconds / 60).toFixed(1),
+    r.spokenMinutes.toFixed(1),
+    String(r.tokens),
     (r.inputAudioSeconds / 60).toFixed(1),
     (r.outputAudioSeconds / 60).toFixed(1),
     String(r.textTokensIn),
@@ -100,6 +105,7 @@ export function formatTable(report: UsageReport): string {
         inputAudioSeconds: sum('inputAudioSeconds'),
         outputAudioSeconds: sum('outputAudioSeconds'),
         spokenMinutes: sum('spokenMinutes'),
+        tokens: sum('tokens'),
         textTokensIn: sum('textTokensIn'),
         textTokensOut: sum('textTokensOut'),
         audioTokensIn: sum('audioTokensIn'),

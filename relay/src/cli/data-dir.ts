@@ -1,5 +1,6 @@
 // Shared by the operator CLIs: where the data lives, how links are built, and how a bad command line is answered.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { StoreError, UserStore } from '../auth/store.ts';
 import { loadConfig, type RelayConfig } from '../config/config.ts';
 import { openDataDir } from '../data-dir/schema.ts';
 import { linkBase } from './link-base.ts';
@@ -48,5 +49,25 @@ export function parseArgsOrFail<T extends ParseArgsConfig>(config: T, usage: str
     return parseArgs(config);
   } catch (err) {
     return fail(`${(err as Error).message}\n${usage}`);
+  }
+}
+
+/** A StoreError (damaged users.json, a held lock, a missing or existing user) becomes its sentence; anything else is a bug and keeps its stack. */
+export function orFail<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof StoreError) fail(err.message);
+    throw err;
+  }
+}
+
+/** The data dir's user store, or a sentence naming users.json when it cannot be read. */
+export async function openStore(): Promise<UserStore> {
+  try {
+    return await UserStore.open(dataDir());
+  } catch (err) {
+    if (err instanceof StoreError) fail(err.message);
+    throw err;
   }
 }

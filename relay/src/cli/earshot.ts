@@ -24,7 +24,7 @@ const CONFIG_NOTE = `Configuration: the same as the relay's — EARSHOT_CONFIG=/
 (EARSHOT_DATA_DIR, PUBLIC_URL, HOST, PORT, …; see the README's configuration table).`;
 
 function reportError(err: unknown): never {
-  if (err instanceof Error && (err.name === 'BackupError' || err instanceof DataDirError)) fail(err.message);
+  if (err instanceof Error && (err.name === 'BackupError' || err.name === 'StoreError' || err instanceof DataDirError)) fail(err.message);
   throw err;
 }
 
@@ -56,11 +56,12 @@ running relay's real address and says when a phone cannot open it. revoke: live 
   users: {
     summary: 'add, change, list, disable or enable users and their quotas',
     help: `usage: earshot users add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none]
-                               [--voice V] [--instructions TEXT] [--json]
+                               [--daily-tokens N|none] [--monthly-tokens N|none] [--voice V] [--instructions TEXT] [--json]
        earshot users list [--json]
-       earshot users disable|enable <id>
+       earshot users disable|enable|remove <id>
 
-A running relay applies changes within a second, without a restart.`,
+A running relay applies changes within a second, without a restart: a lowered limit, a disabled or removed user
+end the live sessions no longer allowed. Safe to run many at once (a lock around each edit of users.json).`,
     async run(argv) {
       dataDir(); // the schema check, before the command reads or writes anything
       await users(argv);

@@ -49,19 +49,19 @@ afterAll(async () => {
 });
 
 describe('operator CLIs against a running relay', () => {
-  it('users add/set/list/disable/enable and token create/list/revoke round-trip, and the relay applies each at once', { timeout: 60_000 }, async () => {
+  it('users add/set/list/disable/enable and token create/list/revoke round-trip, and the relay applies each at once', { timeout: 180_000 }, async () => {
     // users add / set / list
     const added = await cli('users', 'add', 'bob', '--max-sessions', '1', '--daily-minutes', '30', '--json');
     expect(added.code).toBe(0);
-    expect(JSON.parse(added.stdout)).toMatchObject({ id: 'bob', enabled: true, maxSessions: 1, dailyMinutes: 30, monthlyMinutes: null });
+    expect(JSON.parse(added.stdout)).toMatchObject({ id: 'bob', enabled: true, maxSessions: 1, dailyMinutes: 30, monthlyMinutes: null, dailyTokens: null, monthlyTokens: null });
     expect((await cli('users', 'add', 'bob')).stderr).toMatch(/exists/);
-    const set = await cli('users', 'set', 'bob', '--voice', 'cedar', '--instructions', 'Answer in French.', '--monthly-minutes', '300');
+    const set = await cli('users', 'set', 'bob', '--voice', 'cedar', '--instructions', 'Answer in French.', '--monthly-minutes', '300', '--daily-tokens', '20000', '--monthly-tokens', '400000');
     expect([set.code, set.stdout.trim()]).toEqual([0, 'updated bob']);
     const listed = JSON.parse((await cli('users', 'list', '--json')).stdout) as UserRecord[];
-    expect(listed.find((u) => u.id === 'bob')).toMatchObject({ maxSessions: 1, dailyMinutes: 30, monthlyMinutes: 300, voice: 'cedar', instructions: 'Answer in French.' });
+    expect(listed.find((u) => u.id === 'bob')).toMatchObject({ maxSessions: 1, dailyMinutes: 30, monthlyMinutes: 300, dailyTokens: 20000, monthlyTokens: 400000, voice: 'cedar', instructions: 'Answer in French.' });
     const table = (await cli('users', 'list')).stdout.trim().split('\n');
-    expect(table[0]).toMatch(/^USER\s+STATE\s+SESSIONS\s+DAY MIN\s+MONTH MIN\s+VOICE$/);
-    expect(table.find((l) => l.startsWith('bob'))).toMatch(/^bob\s+enabled\s+1\s+30\s+300\s+cedar$/);
+    expect(table[0]).toMatch(/^USER\s+STATE\s+SESSIONS\s+DAY MIN\s+MONTH MIN\s+DAY TOK\s+MONTH TOK\s+VOICE$/);
+    expect(table.find((l) => l.startsWith('bob'))).toMatch(/^bob\s+enabled\s+1\s+30\s+300\s+20000\s+400000\s+cedar$/);
     const mistakes: Array<['users' | 'token', ...string[]]> = [
       ['users', 'set', 'nobody'],
       ['users', 'add', 'bad id!'],
@@ -69,6 +69,10 @@ describe('operator CLIs against a running relay', () => {
       ['users', 'set', 'bob', '--daily-minutes', '-1'],
       ['users', 'set', 'bob', '--daily-minutes=-1'],
       ['users', 'set', 'bob', '--colour', 'blue'],
+      ['users', 'set', 'bob', '--daily-tokens', '1.5'],
+      ['users', 'set', 'bob', '--monthly-tokens', '-3'],
+      ['users', 'set', 'bob', '--daily-tokens', ''],
+      ['users', 'remove', 'nobody'],
       ['users', 'frobnicate'],
       ['token', 'create'],
       ['token', 'create', '--user', 'bob', '--days', 'forever'],

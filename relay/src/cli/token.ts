@@ -1,9 +1,9 @@
 // `npm run token -- create --user alice [--days 30] [--json]` | `list [--json]` | `revoke <tokenId|userId>`
 import qrcode from 'qrcode-terminal';
 import { loadOrCreateSecret } from '../auth/secret.ts';
-import { UserStore, validUserId } from '../auth/store.ts';
+import { validUserId } from '../auth/store.ts';
 import { issueToken } from '../auth/tokens.ts';
-import { dataDir, fail, onboardingLink, parseArgsOrFail, publicUrl } from './data-dir.ts';
+import { dataDir, fail, onboardingLink, openStore, orFail, parseArgsOrFail, publicUrl } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
 
 const USAGE = 'usage: npm run token -- create --user NAME [--days 30] [--json] | list [--json] | revoke <tokenId|userId>';
@@ -18,7 +18,7 @@ export async function main(argv: string[]): Promise<void> {
     USAGE,
   );
   const [command, target] = positionals;
-  const store = await UserStore.open(dataDir());
+  const store = await openStore();
 
   switch (command) {
     case 'create': {
@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
       if (store.getUser(user)?.enabled === false) fail(`user "${user}" is disabled; run \`npm run users -- enable ${user}\` first`);
       const secret = await loadOrCreateSecret(dataDir());
       const issued = await issueToken(secret, { userId: user, days });
-      store.addToken({ id: issued.tokenId, userId: user, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
+      orFail(() => store.addToken({ id: issued.tokenId, userId: user, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt }));
       const link = onboardingLink(publicUrl(), issued.token);
       if (values.json) {
         console.log(JSON.stringify({ user, tokenId: issued.tokenId, expiresAt: issued.expiresAt, token: issued.token, link }));
@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'revoke': {
       if (!target) fail('usage: token revoke <tokenId|userId>');
-      const revoked = store.revoke(target);
+      const revoked = orFail(() => store.revoke(target));
       if (revoked.length === 0) fail(`no active token or user matches "${target}"`);
       console.log(values.json ? JSON.stringify({ revoked }) : `revoked ${revoked.length} token(s): ${revoked.join(', ')}`);
       break;

@@ -60,8 +60,8 @@ describe('npm run usage', () => {
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as UsageReport;
     expect(report.users).toEqual([
-      { user: 'alice', sessions: 2, connectedSeconds: 120, inputAudioSeconds: 120, outputAudioSeconds: 60, spokenMinutes: 3, textTokensIn: 3, textTokensOut: 6, audioTokensIn: 9, audioTokensOut: 12 },
-      { user: 'bob', sessions: 1, connectedSeconds: 120, inputAudioSeconds: 120, outputAudioSeconds: 60, spokenMinutes: 3, textTokensIn: 1, textTokensOut: 2, audioTokensIn: 3, audioTokensOut: 4 },
+      { user: 'alice', sessions: 2, connectedSeconds: 120, inputAudioSeconds: 120, outputAudioSeconds: 60, spokenMinutes: 3, tokens: 30, textTokensIn: 3, textTokensOut: 6, audioTokensIn: 9, audioTokensOut: 12 },
+      { user: 'bob', sessions: 1, connectedSeconds: 120, inputAudioSeconds: 120, outputAudioSeconds: 60, spokenMinutes: 3, tokens: 10, textTokensIn: 1, textTokensOut: 2, audioTokensIn: 3, audioTokensOut: 4 },
     ]);
     expect(report.skipped).toEqual({ corruptLines: 0, tornBytes: 10 });
   });
@@ -75,10 +75,10 @@ describe('npm run usage', () => {
     const { code, stdout } = await usage('--since', '2026-11-01');
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^USER\s+SESSIONS\s+CONNECTED MIN\s+INPUT AUDIO MIN\s+OUTPUT AUDIO MIN\s+TEXT TOK IN\s+TEXT TOK OUT\s+AUDIO TOK IN\s+AUDIO TOK OUT$/);
-    expect(lines[1]).toMatch(/^alice\s+1\s+1\.0\s+1\.0\s+0\.5\s+2\s+4\s+6\s+8$/);
-    expect(lines[2]).toMatch(/^bob\s+1\s+2\.0\s+2\.0\s+1\.0\s+1\s+2\s+3\s+4$/);
-    expect(lines[3]).toMatch(/^TOTAL\s+2\s+3\.0\s+3\.0\s+1\.5\s+3\s+6\s+9\s+12$/);
+    expect(lines[0]).toMatch(/^USER\s+SESSIONS\s+CONNECTED MIN\s+SPOKEN MIN\s+TOKENS\s+INPUT AUDIO MIN\s+OUTPUT AUDIO MIN\s+TEXT TOK IN\s+TEXT TOK OUT\s+AUDIO TOK IN\s+AUDIO TOK OUT$/);
+    expect(lines[1]).toMatch(/^alice\s+1\s+1\.0\s+1\.5\s+20\s+1\.0\s+0\.5\s+2\s+4\s+6\s+8$/);
+    expect(lines[2]).toMatch(/^bob\s+1\s+2\.0\s+3\.0\s+10\s+2\.0\s+1\.0\s+1\s+2\s+3\s+4$/);
+    expect(lines[3]).toMatch(/^TOTAL\s+2\s+3\.0\s+4\.5\s+30\s+3\.0\s+1\.5\s+3\s+6\s+9\s+12$/);
     expect(lines[4]).toMatch(/skipped 0 damaged line\(s\) and 10 byte\(s\) of a torn last write/);
   });
 

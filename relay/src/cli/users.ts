@@ -1,11 +1,15 @@
 // `npm run users -- add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none]
-//   [--voice V] [--instructions TEXT]` | `list [--json]` | `disable <id>` | `enable <id>`
-// Changes apply to a running relay without a restart (it watches users.json).
-import { UserStore, validUserId, type UserRecord } from '../auth/store.ts';
-import { dataDir, fail, parseArgsOrFail } from './data-dir.ts';
+//   [--daily-tokens N|none] [--monthly-tokens N|none] [--voice V] [--instructions TEXT]` | `list [--json]` |
+//   `disable <id>` | `enable <id>` | `remove <id>`
+// Changes apply to a running relay without a restart (it watches users.json): a lowered limit or
+// max-sessions, a disabled or removed user end the live sessions it no longer allows.
+import type { UserRecord } from '../auth/store.ts';
+import { validUserId } from '../auth/store.ts';
+import { fail, openStore, orFail, parseArgsOrFail } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
 
-const USAGE = 'usage: npm run users -- add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none] [--voice V] [--instructions TEXT] | list [--json] | disable|enable <id>';
+const USAGE =
+  'usage: npm run users -- add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none] [--daily-tokens N|none] [--monthly-tokens N|none] [--voice V] [--instructions TEXT] | list [--json] | disable|enable|remove <id>';
 
 export async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgsOrFail(
@@ -16,6 +20,8 @@ export async function main(argv: string[]): Promise<void> {
         'max-sessions': { type: 'string' },
         'daily-minutes': { type: 'string' },
         'monthly-minutes': { type: 'string' },
+        'daily-tokens': { type: 'string' },
+        'monthly-tokens': { type: 'string' },
         voice: { type: 'string' },
         instructions: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -24,13 +30,18 @@ export async function main(argv: string[]): Promise<void> {
     USAGE,
   );
   const [command, id] = positionals;
-  const store = await UserStore.open(dataDir());
+  const store = await openStore();
 
-  function minutes(value: string | undefined, name: string): number | null | undefined {
+  /** A limit flag: a non-negative number (whole, for tokens), "none" for unlimited, or absent. */
+  function limit(name: 'daily-minutes' | 'monthly-minutes' | 'daily-tokens' | 'monthly-tokens'): number | null | undefined {
+    const value = values[name];
     if (value === undefined) return undefined;
     if (value === 'none') return null;
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) fail(`--${name} must be a number of minutes or "none"`);
+    const tokens = name.endsWith('tokens');
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (tokens && !Number.isInteger(n))) {
+      fail(`--${name} must be ${tokens ? 'a whole number of tokens' : 'a number of minutes'} or "none"`);
+    }
     return n;
   }
 
@@ -41,10 +52,10 @@ export async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(n) || n < 0 || n > 1000) fail('--max-sessions must be an integer 0-1000');
       p.maxSessions = n;
     }
-    const daily = minutes(values['daily-minutes'], 'daily-minutes');
-    if (daily !== undefined) p.dailyMinutes = daily;
-    const monthly = minutes(values['monthly-minutes'], 'monthly-minutes');
-    if (monthly !== undefined) p.monthlyMinutes = monthly;
+    const limits = { dailyMinutes: limit('daily-minutes'), monthlyMinutes: limit('monthly-minutes'), dailyTokens: limit('daily-tokens'), monthlyTokens: limit('monthly-tokens') };
+    for (const [key, value] of Object.entries(limits) as Array<[keyof typeof limits, number | null | undefined]>) {
+      if (value !== undefined) p[key] = value;
+    }
     if (values.voice !== undefined) p.voice = values.voice;
     if (values.instructions !== undefined) p.instructions = values.instructions;
     return p;
@@ -59,27 +70,28 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'add': {
       const userId = need();
-      if (store.getUser(userId)) fail(`user "${userId}" exists; use \`users set\``);
-      const user = store.upsertUser({ id: userId, ...patch() });
+      // The "exists" check happens under the store's lock, so two parallel adds of one id cannot both succeed.
+      const user = orFail(() => store.addUser({ id: userId, ...patch() }));
       console.log(values.json ? JSON.stringify(user) : `added ${user.id}`);
       break;
     }
     case 'set': {
       const userId = need();
-      if (!store.getUser(userId)) fail(`no such user "${userId}"; use \`users add\``);
-      const user = store.upsertUser({ id: userId, ...patch() });
+      const user = orFail(() => store.updateUser({ id: userId, ...patch() }));
       console.log(values.json ? JSON.stringify(user) : `updated ${user.id}`);
       break;
     }
     case 'disable':
     case 'enable': {
       const userId = need();
-      try {
-        store.setEnabled(userId, command === 'enable');
-      } catch (err) {
-        fail((err as Error).message);
-      }
+      orFail(() => store.setEnabled(userId, command === 'enable'));
       console.log(`${command}d ${userId}`);
+      break;
+    }
+    case 'remove': {
+      const userId = need();
+      const tokens = orFail(() => store.removeUser(userId));
+      console.log(values.json ? JSON.stringify({ removed: userId, tokens }) : `removed ${userId} and ${tokens.length} token(s)`);
       break;
     }
     case 'list': {
@@ -89,9 +101,20 @@ export async function main(argv: string[]): Promise<void> {
         break;
       }
       const show = (n: number | null) => (n === null ? '-' : String(n));
-      console.log(['USER'.padEnd(16), 'STATE'.padEnd(9), 'SESSIONS', 'DAY MIN', 'MONTH MIN', 'VOICE'].join(' '));
+      console.log(['USER'.padEnd(16), 'STATE'.padEnd(9), 'SESSIONS', 'DAY MIN', 'MONTH MIN', 'DAY TOK'.padEnd(9), 'MONTH TOK'.padEnd(10), 'VOICE'].join(' '));
       for (const u of users) {
-        console.log([u.id.padEnd(16), (u.enabled ? 'enabled' : 'disabled').padEnd(9), String(u.maxSessions).padEnd(8), show(u.dailyMinutes).padEnd(7), show(u.monthlyMinutes).padEnd(9), u.voice ?? '-'].join(' '));
+        console.log(
+          [
+            u.id.padEnd(16),
+            (u.enabled ? 'enabled' : 'disabled').padEnd(9),
+            String(u.maxSessions).padEnd(8),
+            show(u.dailyMinutes).padEnd(7),
+            show(u.monthlyMinutes).padEnd(9),
+            show(u.dailyTokens).padEnd(9),
+            show(u.monthlyTokens).padEnd(10),
+            u.voice ?? '-',
+          ].join(' '),
+        );
       }
       break;
     }

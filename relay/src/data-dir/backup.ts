@@ -2,7 +2,8 @@
 // while the relay runs, as a gzipped tar (inspect it with `tar tzf`) holding the files and a manifest of their
 // sizes and SHA-256 sums.
 //
-// Why a copy is consistent without stopping the relay: users.json, secret.key, the schema file and the usage
+// Why a copy is consistent without stopping the relay (the snapshot also holds users.json's cross-process lock,
+// so no CLI edit runs meanwhile): users.json, secret.key, the schema file and the usage
 // checkpoints are only ever replaced whole (temp file + rename), so one read sees one complete version; usage
 // logs are only appended to, so each is cut at its last newline (a record the relay is writing that very moment
 // waits for the next backup). Checkpoints are read before their logs: a log only grows, so it is always at
@@ -15,7 +16,7 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, read
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
-import { USERS_FILE } from '../auth/store.ts';
+import { USERS_FILE, withUsersFileLock } from '../auth/store.ts';
 import { SECRET_FILE } from '../auth/secret.ts';
 import { USAGE_DIR } from '../accounts/usage-log.ts';
 import { RELEASE_VERSION } from '../release.ts';
@@ -125,7 +126,8 @@ export async function createBackup(dataDir: string, file: string, now = new Date
     throw new BackupError(`cannot read the data directory ${dataDir}: ${(err as Error).message}`);
   }
   if (schema) assertSchemaUsable(dataDir, schema);
-  const files = snapshot(dataDir);
+  // Under users.json's lock, as every CLI edit takes it: the snapshot sees an edit wholly or not at all.
+  const files = withUsersFileLock(dataDir, () => snapshot(dataDir));
   if (!files.has(USERS_FILE) && !files.has(SECRET_FILE)) {
     throw new BackupError(`${dataDir} holds no Earshot data (no ${USERS_FILE}, no ${SECRET_FILE}): is EARSHOT_DATA_DIR (or dataDir in the config) right?`);
   }

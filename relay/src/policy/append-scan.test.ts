@@ -37,7 +37,6 @@ describe('scanAppend: the verbatim fast path', () => {
       `{"type":"input_audio_buffer.append","audio":"AA","session":{"instructions":"x"}}`,
       `{"type":"input_audio_buffer.append","audio":["AA"]}`,
       `{"type":"input_audio_buffer.append","audio":"AA","event_id":5}`,
-      `{"type":"input_audio_buffer.append","audio":"A A"}`,
       `{"type":"input_audio_buffer.append","audio":"AA"}{"type":"session.update"}`,
       `{"type":"input_audio_buffer.append","audio":"AA"`,
       `{"type":"input_audio_buffer.append","audio":"AA",}`,
@@ -52,6 +51,12 @@ describe('scanAppend: the verbatim fast path', () => {
       `[]`,
     ])
       expect(scanAppend(enc(s))).toBeNull();
+  });
+
+  it('leaves other non-base64 bytes in the audio to the provider: they cannot change where any parser ends the string', () => {
+    expect(scanAppend(enc(`{"type":"input_audio_buffer.append","audio":"A A!"}`))).toBe('input_audio_buffer.append');
+    // a raw control byte makes the frame invalid JSON for every parser, so the provider refuses it whole
+    expect(() => JSON.parse(`{"type":"input_audio_buffer.append","audio":"A\nA"}`)).toThrow();
   });
 
   it('never accepts a frame that JSON.parse reads as anything but exactly that plain append', () => {

@@ -54,7 +54,7 @@ describe('session policy: judged by outcome', () => {
     const wide = { ...ctx, policy: { ...policy, clientMutableFields: ['audio'] } };
     const w = judgeSessionUpdate({ audio: { output: { voice: { id: 'custom_voice' } } } }, wide);
     expect(w).toMatchObject({ kind: 'forward', dropped: [{ code: 'voice_not_allowed' }] });
-    if (w.kind === 'forward') expect(w.session).toEqual({});
+    if (w.kind === 'forward') expect(w.session).toEqual({ audio: { output: {} } }); // nothing left that changes anything
   });
 
   it('refuses a field the GA session schema does not have as the provider does: unknown_parameter, nothing applied', () => {

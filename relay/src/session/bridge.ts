@@ -114,8 +114,9 @@ export class RelaySession {
       this.terminate(CloseCode.RateLimited, 'rate_limited', `More than ${limits.maxMessagesPerSecond} messages in one second. Slow down: 20 ms audio appends are 50 a second.`);
       return;
     }
-    // A view of uWS's memory, valid only until this handler returns: the gate reads it and keeps nothing.
-    const view = new Uint8Array(message);
+    // A view of uWS's memory (no copy), valid only until this handler returns: the gate reads it and keeps nothing.
+    // A Buffer, so the append scan can use its native searches.
+    const view = Buffer.from(message);
     const verdict = this.gate.judge(view, isBinary);
     let frame: Uint8Array;
     switch (verdict.kind) {

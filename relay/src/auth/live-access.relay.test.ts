@@ -1,0 +1,100 @@
+// What the upgrade checked once must keep holding while a session runs: a real relay on loopback (in-process
+// simulator, real `ws` clients) whose users.json is changed by real CLI processes or rewritten by hand, and
+// whose clock the test controls, so a token's expiry needs no sleeping.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CloseCode } from '../../../protocol/close-codes.ts';
+import { RealtimeTestClient } from '../testing/realtime-client.ts';
+import { bearer, runCli } from '../testing/operator-cli.ts';
+import { startTestRelay, tempDataDir, type TestRelay } from '../testing/start-relay.ts';
+import { until } from '../testing/until.ts';
+
+const dataDir = tempDataDir('earshot-live-access-');
+/** The relay's clock for live enforcement: real time unless a test moves it. */
+const clock = { offsetMs: 0 };
+let relay: TestRelay;
+
+beforeAll(async () => {
+  relay = await startTestRelay({ dataDir }, { now: () => Date.now() + clock.offsetMs });
+});
+afterAll(async () => {
+  await relay.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function talk(token: string): Promise<RealtimeTestClient> {
+  const c = await RealtimeTestClient.connect(relay.wsUrl, bearer(token));
+  await c.waitFor('session.updated');
+  return c;
+}
+
+/** users.json edited the way an operator's editor or config tool does it: write a copy, rename it over. */
+function editUsersFile(edit: (file: { users: Record<string, unknown>; tokens: Record<string, unknown> }) => void): void {
+  const path = join(dataDir, 'users.json');
+  const file = JSON.parse(readFileSync(path, 'utf8')) as { users: Record<string, unknown>; tokens: Record<string, unknown> };
+  edit(file);
+  writeFileSync(`${path}.edit`, JSON.stringify(file, null, 2));
+  renameSync(`${path}.edit`, path);
+}
+
+const tokenIdOf = (token: string): string => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+const expOf = (token: string): number => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+
+describe('live sessions lose access the moment the operator or the clock says so', () => {
+  it("closes a session with 4001 token_expired when its token's exp passes, and not before", async () => {
+    const token = await relay.mint('eve', { days: 1 });
+    const c = await talk(token);
+    clock.offsetMs = expOf(token) * 1000 - Date.now() - 60_000; // a minute before expiry
+    relay.store.upsertUser({ id: 'bystander' }); // a change: the relay re-checks every session at once
+    const from = c.types().length;
+    c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'still here?' } });
+    await c.waitFor('session.updated', { from }); // a round trip after that check: still open
+    clock.offsetMs = expOf(token) * 1000 - Date.now(); // exactly at exp (jose refuses it from then on too); no change to users.json
+    const closed = await c.closed;
+    clock.offsetMs = 0;
+    expect(closed.code).toBe(CloseCode.Revoked);
+    expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'token_expired', message: expect.stringMatching(/expired during this conversation/) });
+  });
+
+  it('closes the sessions of a user removed with `users remove` (4001) and refuses the token afterwards', async () => {
+    const token = await relay.mint('rob');
+    const c = await talk(token);
+    const removed = await runCli('users', dataDir, ['remove', 'rob']);
+    expect([removed.code, removed.stdout.trim()]).toEqual([0, 'removed rob and 1 token(s)']);
+    expect((await c.closed).code).toBe(CloseCode.Revoked);
+    expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'user_disabled', message: expect.stringMatching(/removed by the operator/) });
+    await expect(RealtimeTestClient.connect(relay.wsUrl, bearer(token))).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('closes a session whose token was deleted from users.json by hand (4001), leaving the same user’s other token alive', async () => {
+    const doomed = await relay.mint('tess');
+    const kept = await relay.mint('tess');
+    const a = await talk(doomed);
+    const b = await talk(kept);
+    editUsersFile((file) => {
+      delete file.tokens[tokenIdOf(doomed)];
+    });
+    expect((await a.closed).code).toBe(CloseCode.Revoked);
+    expect(a.of('error').at(-1)?.error).toMatchObject({ code: 'token_revoked', message: expect.stringMatching(/removed by the operator/) });
+    expect(b.socket.readyState).toBe(b.socket.OPEN);
+    await b.close();
+  });
+
+  it('closes the newest sessions beyond a lowered --max-sessions (4010), keeps the oldest, and closes all at 0', async () => {
+    const token = await relay.mint('max', { user: { maxSessions: 3 } });
+    const oldest = await talk(token);
+    const middle = await talk(token);
+    const newest = await talk(token);
+    expect((await runCli('users', dataDir, ['set', 'max', '--max-sessions', '1'])).code).toBe(0);
+    for (const c of [middle, newest]) {
+      expect((await c.closed).code).toBe(CloseCode.TooManySessions);
+      expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'too_many_sessions', message: expect.stringMatching(/lowered your limit to 1 conversation at a time; this one, the newest, was closed/) });
+    }
+    expect(oldest.socket.readyState).toBe(oldest.socket.OPEN);
+    expect((await runCli('users', dataDir, ['set', 'max', '--max-sessions', '0'])).code).toBe(0);
+    expect((await oldest.closed).code).toBe(CloseCode.TooManySessions);
+    expect(oldest.of('error').at(-1)?.error.message).toMatch(/allow no conversations for now/);
+    await until('every session of max to end', () => [...relay.sessions().values()].every((s) => s.info.userId !== 'max'));
+  });
+});

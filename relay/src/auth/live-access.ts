@@ -1,0 +1,108 @@
+// Live enforcement of access, on the relay's event loop: what the upgrade checked once (token valid, not
+// revoked, not expired; user present and enabled; fewer sessions than max-sessions) is re-checked for every
+// live session whenever users.json changes (a CLI in another process, or this one) and on a short tick, so a
+// token's `exp` passing ends its session too. Accounting (../accounts/accounting.ts) ends sessions for quota
+// and uses the same sentences when it finds a user gone.
+import { CloseCode } from '../../../protocol/close-codes.ts';
+import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
+import type { Logger } from '../log.ts';
+import type { SessionInfo } from '../session/hooks.ts';
+import type { StoreChange, UserStore } from './store.ts';
+
+/** Why a live session must end, with the close code, the `error` event's code and the sentence a person reads. */
+export const ACCESS_ENDED = {
+  token_revoked: { close: CloseCode.Revoked, errorCode: 'token_revoked', message: 'Your access was revoked by the operator. Ask them for a new link.' },
+  token_removed: { close: CloseCode.Revoked, errorCode: 'token_revoked', message: 'Your access token was removed by the operator. Ask them for a new link.' },
+  user_disabled: { close: CloseCode.Revoked, errorCode: 'user_disabled', message: 'Your account was disabled by the operator. Contact them to get back in.' },
+  user_removed: { close: CloseCode.Revoked, errorCode: 'user_disabled', message: 'Your account was removed by the operator. Contact them to get back in.' },
+  token_expired: { close: CloseCode.Revoked, errorCode: 'token_expired', message: 'Your access token expired during this conversation. Ask your operator for a new link.' },
+} as const satisfies Record<string, { close: CloseCode; errorCode: RelayErrorCode; message: string }>;
+export type AccessEnd = keyof typeof ACCESS_ENDED;
+
+/** The part of a relay session this module needs (RelaySession has it). */
+export interface LiveSession {
+  readonly info: SessionInfo;
+  terminate(code: number, errorCode: RelayErrorCode, message: string): void;
+}
+
+/** Why this session may no longer run, or null when it may. Pure: store lookups and one clock read. */
+export function accessVerdict(store: UserStore, info: SessionInfo, nowMs: number): AccessEnd | null {
+  // The user first: removing a user removes their tokens too, and the sentence should say the account went.
+  const user = store.getUser(info.userId);
+  if (!user) return 'user_removed';
+  if (!user.enabled) return 'user_disabled';
+  const token = store.getToken(info.tokenId);
+  if (!token) return 'token_removed';
+  if (token.revokedAt !== undefined) return 'token_revoked';
+  // `exp` is in whole seconds (JWT); the token is valid up to but not including it, as jose checks at upgrade.
+  if (token.expiresAt * 1000 <= nowMs) return 'token_expired';
+  return null;
+}
+
+function tooManySessionsMessage(max: number): string {
+  return max === 0
+    ? 'The operator has set your account to allow no conversations for now. Contact them to get back in.'
+    : `The operator lowered your limit to ${max} conversation${max === 1 ? '' : 's'} at a time; this one, the newest, was closed. Close one on another device to start it again.`;
+}
+
+export interface LiveAccessOptions {
+  store: UserStore;
+  /** The relay's live sessions (any iteration order). */
+  sessions: () => Iterable<LiveSession>;
+  now?: () => number;
+  log: Logger;
+  /** How often to re-check without a change (token expiry), and to poll users.json. */
+  tickMs?: number;
+}
+
+export interface LiveAccess {
+  /** Re-checks every live session now; ends those no longer allowed. */
+  sweep(): void;
+  stop(): void;
+}
+
+export function watchLiveAccess(options: LiveAccessOptions): LiveAccess {
+  const { store, log } = options;
+  const now = options.now ?? Date.now;
+  const sweep = (): void => {
+    try {
+      const t = now();
+      const allowed = new Map<string, LiveSession[]>();
+      for (const session of [...options.sessions()]) {
+        const end = accessVerdict(store, session.info, t);
+        if (end === null) {
+          const list = allowed.get(session.info.userId);
+          if (list) list.push(session);
+          else allowed.set(session.info.userId, [session]);
+          continue;
+        }
+        const { close, errorCode, message } = ACCESS_ENDED[end];
+        log.info({ session: session.info.sessionId, user: session.info.userId, reason: end }, 'access ended mid-session');
+        session.terminate(close, errorCode, message);
+      }
+      // max-sessions lowered below the live count: keep the oldest, close the newest beyond the limit.
+      for (const [userId, list] of allowed) {
+        const max = store.getUser(userId)?.maxSessions ?? 0;
+        if (list.length <= max) continue;
+        list.sort((a, b) => a.info.startedAt - b.info.startedAt);
+        for (const session of list.slice(max)) {
+          log.info({ session: session.info.sessionId, user: userId, maxSessions: max, live: list.length }, 'max-sessions lowered below the live count: closing the newest');
+          session.terminate(CloseCode.TooManySessions, 'too_many_sessions', tooManySessionsMessage(max));
+        }
+      }
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'live access check failed');
+    }
+  };
+  const unwatch = store.watch((_change: StoreChange) => sweep(), options.tickMs ?? 500);
+  // The poll above only calls back on a change; expiry needs the clock checked even when nothing changed.
+  const timer = setInterval(sweep, options.tickMs ?? 500);
+  timer.unref();
+  return {
+    sweep,
+    stop() {
+      clearInterval(timer);
+      unwatch();
+    },
+  };
+}
