@@ -1,4 +1,4 @@
-// The operator's CLIs (`npm run users|token|usage`, i.e. `earshot users|token|usage` from source) run for real, as child processes on a data directory, the way
+// The operator's CLIs (`npm run users|token|usage`) run for real, as child processes on a data directory, the way
 // an operator runs them, plus the small helpers tests use to talk to a relay process.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,12 +15,12 @@ export interface CliResult {
 }
 
 /** Never throws on a non-zero exit: refusals are what many tests look at. */
-export async function runCli(tool: 'users' | 'token' | 'usage', dataDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function runCli(tool: 'users' | 'token' | 'usage', dataDir: string, args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/earshot.ts'), tool, ...args], {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, `relay/src/cli/${tool}.ts`), ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir, ...env },
-      timeout: 20_000,
+      timeout: options.timeoutMs ?? 20_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
