@@ -1,13 +1,18 @@
-// The example deployment files, checked for real: nginx is started with deploy/nginx.conf and a Realtime session
-// runs through it over TLS; Caddy validates deploy/Caddyfile; systemd verifies deploy/earshot.service.
-// (.ci/run installs nginx and caddy.)
+// The example deployment files, checked for real: nginx is started with deploy/nginx.conf and Caddy with
+// deploy/Caddyfile (on loopback, plain HTTP instead of its automatic HTTPS); a Realtime session runs through
+// each, /metrics is not reachable through them, and the relay — trusting them as deploy/earshot.service says —
+// counts failed sign-ins per real client: clients bind distinct loopback addresses (127.0.0.2, 127.0.0.3) so
+// the proxy sees two people. systemd verifies deploy/earshot.service. (.ci/run installs nginx and caddy.)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RealtimeTestClient } from '../relay/src/testing/realtime-client.ts';
-import { REPO_ROOT, startTestRelay, tempDataDir, type TestRelay } from '../relay/src/testing/start-relay.ts';
+import { REPO_ROOT, startTestRelay, tempDataDir, TEST_METRICS_TOKEN, type TestRelay } from '../relay/src/testing/start-relay.ts';
+import { until } from '../relay/src/testing/until.ts';
 
 const here = join(REPO_ROOT, 'deploy');
 
@@ -20,16 +25,65 @@ function freePort(): Promise<number> {
   });
 }
 
+/** GET through a proxy (self-signed TLS accepted); status and body. */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = request(url, { headers, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The relay's code for an upgrade refused through the proxy, from a client bound to `localAddress`. */
+async function refusedCode(url: string, token: string, localAddress: string, headers: Record<string, string> = {}): Promise<string> {
+  try {
+    const c = await RealtimeTestClient.connect(url, { headers: { authorization: `Bearer ${token}`, ...headers }, rejectUnauthorized: false, localAddress });
+    await c.close();
+    return 'accepted';
+  } catch (err) {
+    const e = err as { status?: number; body?: string };
+    if (e.status === undefined) throw err;
+    return (JSON.parse(e.body!) as { error: { code: string } }).error.code;
+  }
+}
+
+/**
+ * Through `proxyWs`: a stranger (127.0.0.3) fails until blocked — also when forging the family's address — while
+ * the family member (127.0.0.2) still gets in with a good token and is told the truth about a typo; and the proxy
+ * answers /metrics itself with 404, the metrics bearer notwithstanding.
+ */
+async function checkProxiedEdge(relay: TestRelay, proxyWs: string, proxyHttp: string): Promise<void> {
+  const token = await relay.mint(`family-${relay.upstreamsOpened()}`);
+  const stranger: string[] = [];
+  for (let i = 0; i < 4; i++) stranger.push(await refusedCode(proxyWs, 'x.y.z', '127.0.0.3', i % 2 ? { 'x-forwarded-for': '127.0.0.2' } : {}));
+  expect(stranger).toEqual(['token_malformed', 'token_malformed', 'token_malformed', 'too_many_failed_attempts']);
+  const family = await RealtimeTestClient.connect(proxyWs, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, localAddress: '127.0.0.2' });
+  await family.waitFor('session.created');
+  await family.close();
+  expect(await refusedCode(proxyWs, 'x.y.z', '127.0.0.2')).toBe('token_malformed');
+  const metrics = await get(`${proxyHttp}/metrics`, { authorization: `Bearer ${TEST_METRICS_TOKEN}` });
+  expect(metrics.status).toBe(404);
+  expect(metrics.body).not.toContain('earshot_');
+}
+
 describe('deployment examples', () => {
   let nginx: ChildProcess | undefined;
+  let caddy: ChildProcess | undefined;
   let relay: TestRelay | undefined;
   afterAll(async () => {
     nginx?.kill('SIGQUIT');
+    caddy?.kill('SIGTERM');
     await relay?.stop();
   });
 
-  it('nginx with deploy/nginx.conf proxies a WebSocket session over TLS to the relay', async () => {
-    relay = await startTestRelay();
+  it('nginx with deploy/nginx.conf proxies a WebSocket session over TLS to the relay, keeps /metrics in, and forwards who the client is', async () => {
+    // As deploy/earshot.service runs it: trusting the proxy on loopback.
+    relay = await startTestRelay({ trustedProxies: ['127.0.0.1', '::1'], limits: { failedAuthPerMinute: 3 } });
     const dir = tempDataDir('earshot-nginx-');
     for (const sub of ['logs', 'tmp']) mkdirSync(join(dir, sub));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
@@ -65,16 +119,35 @@ describe('deployment examples', () => {
     // Plain HTTP redirects to HTTPS.
     const redirect = await fetch(`http://127.0.0.1:${plainPort}/`, { redirect: 'manual' });
     expect(redirect.status).toBe(301);
+    await checkProxiedEdge(relay, url, `https://127.0.0.1:${tlsPort}`);
   });
 
-  it('Caddy accepts deploy/Caddyfile', () => {
+  it('Caddy accepts deploy/Caddyfile, and with it proxies a session, keeps /metrics in, and forwards who the client is', async () => {
     const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(here, 'Caddyfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(out).toContain('Valid configuration');
+    const r = await startTestRelay({ trustedProxies: ['127.0.0.1', '::1'], limits: { failedAuthPerMinute: 3 } });
+    try {
+      const dir = tempDataDir('earshot-caddy-');
+      const port = await freePort();
+      // The same file on loopback: plain HTTP (no certificate to fetch), no admin endpoint (tests run side by side).
+      const file = readFileSync(join(here, 'Caddyfile'), 'utf8').replace('earshot.example.com {', `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace('reverse_proxy 127.0.0.1:8080', `reverse_proxy 127.0.0.1:${r.port}`);
+      expect(file).toContain(`127.0.0.1:${r.port}`);
+      writeFileSync(join(dir, 'Caddyfile'), file);
+      caddy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+      await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 15_000, 100);
+      const session = await RealtimeTestClient.connect(`ws://127.0.0.1:${port}/v1/realtime`, { headers: { authorization: `Bearer ${await r.mint('through-caddy')}` } });
+      await session.waitFor('session.created');
+      await session.close();
+      await checkProxiedEdge(r, `ws://127.0.0.1:${port}/v1/realtime`, `http://127.0.0.1:${port}`);
+    } finally {
+      caddy?.kill('SIGTERM');
+      await r.stop();
+    }
   });
 
   it('systemd accepts deploy/earshot.service, which drains on SIGTERM and keeps state in /var/lib/earshot', () => {
     const unit = readFileSync(join(here, 'earshot.service'), 'utf8');
-    for (const line of ['KillSignal=SIGTERM', 'StateDirectory=earshot', 'Environment=EARSHOT_DATA_DIR=/var/lib/earshot', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure', 'EnvironmentFile=-/etc/earshot/env']) {
+    for (const line of ['KillSignal=SIGTERM', 'StateDirectory=earshot', 'Environment=EARSHOT_DATA_DIR=/var/lib/earshot', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure', 'EnvironmentFile=-/etc/earshot/env', 'Environment=TRUSTED_PROXIES=127.0.0.1,::1']) {
       expect(unit).toContain(line);
     }
     execFileSync('systemd-analyze', ['verify', join(here, 'earshot.service')], { stdio: 'pipe' });

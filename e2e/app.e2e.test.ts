@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium } from './browser.ts';
@@ -18,6 +18,13 @@ const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isM
 
 let relay: TestRelay;
 let browser: Browser;
+/**
+ * Every Content-Security-Policy violation Chromium reported in any page, worker or the service worker since the
+ * last test: the relay's CSP (relay/src/http/security-headers.ts) must let the production build do all it does.
+ */
+const cspViolations: string[] = [];
+const isCspReport = (text: string) => /Content Security Policy|CSP violation/i.test(text);
+
 /** Every client event type the simulator received, with its body for truncates. */
 const seen: Array<{ type: string; body: Record<string, unknown> }> = [];
 
@@ -48,10 +55,20 @@ afterAll(async () => {
 
 async function phone(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext(PHONE);
+  // Chromium logs each violation to the console of the page or worker it happened in; the event catches the rest.
+  const record = (text: string) => isCspReport(text) && cspViolations.push(text.slice(0, 300));
+  context.on('console', (m) => record(m.text()));
+  context.on('serviceworker', (w) => w.on('console', (m) => record(m.text())));
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
   const page = await context.newPage();
+  page.on('worker', (w) => w.on('console', (m) => record(m.text())));
   page.on('pageerror', (err) => console.error('[page error]', err.message));
   return { context, page };
 }
+
+afterEach(() => {
+  expect(cspViolations.splice(0), 'Content-Security-Policy violations').toEqual([]);
+});
 
 const stateLine = (page: Page) => page.getByTestId('state-line');
 
@@ -75,6 +92,23 @@ describe('the Earshot app in Chromium', () => {
     expect(truncate.audio_end_ms).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Stop conversation' }).click();
     await expect.poll(() => stateLine(page).innerText()).toMatch(/Ready/);
+    await context.close();
+  });
+
+  it('is served with a CSP that forbids framing, inline script and other origins (and the turn above ran under it)', async () => {
+    const res = await fetch(`${relay.url}/`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    for (const directive of ["frame-ancestors 'none'", "script-src 'self'", "connect-src 'self'", "worker-src 'self'", "object-src 'none'"]) expect(csp).toContain(directive);
+    expect(csp).not.toMatch(/unsafe|blob:|data:|\*/);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    // The detector works: a page that breaks the policy is reported.
+    const { context, page } = await phone();
+    await page.goto(relay.url);
+    await page.evaluate(() => document.head.append(Object.assign(document.createElement('script'), { textContent: 'void 0' })));
+    // Both reports of it (Chromium's console line, then the event) arrive before the check that none are left.
+    await expect.poll(() => cspViolations.some((v) => v.startsWith('CSP violation')) && cspViolations.some((v) => /Content Security Policy/.test(v))).toBe(true);
+    cspViolations.splice(0);
     await context.close();
   });
 

@@ -31,6 +31,18 @@
 // counts as one message; `earshot.session` is message 1 of a fresh session. The client counts what it has
 // received and reports it as `ack` in every ping and pong it sends; on resume it presents the count in the
 // subprotocol and the relay replays from the next message. Duplicates are therefore impossible by construction.
+// As the relay implements it (relay/src/app-link/), in detail:
+// - On a *resumed* link the `earshot.session {resumed: true}` that comes first is NOT counted (like ping/pong):
+//   the replayed messages keep their numbers, so the client's count simply goes on from `received`.
+// - A fresh session (also one that answers a refused resume, `resumed: false`) starts counting again: its
+//   `earshot.session` is message 1.
+// - A resume token is single use: the resumed `earshot.session` carries a new one. A token of another user, a
+//   used token, or one the relay never issued all get `resume_failed: 'unknown'` (and do not disturb the session
+//   the token belongs to). `expired`: the grace period ended (or the session ended while the app was away).
+//   `buffer_overflow`: the relay could not keep everything the client missed (or `received` was too old).
+// - The relay's heartbeat pings carry no `ack`; its pongs echo `id` and `t` only.
+// - A clean close by the client (1000) ends the provider session at once; any other close or a dead heartbeat
+//   keeps it for the grace period.
 
 import type { ClientEvent, ServerEvent } from './realtime.ts';
 

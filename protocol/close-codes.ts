@@ -24,6 +24,8 @@ export const CloseCode = {
   RateLimited: 4007,
   /** The provider ended the session (its 60-minute cap) — start a new one. */
   SessionExpired: 4008,
+  /** The provider refused to open the session as asked: unknown or missing model, or a refused protocol. */
+  UpstreamRefused: 4009,
   /** The operator lowered the user's concurrent-session limit below the live count: the newest sessions close. */
   TooManySessions: 4010,
 } as const;

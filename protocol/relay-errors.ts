@@ -56,8 +56,12 @@ export const RELAY_ERRORS = {
   upstream_backpressure: { close: CloseCode.Backpressure, fatal: false, sentence: 'The AI service could not keep up with your audio. The app reconnects by itself.' },
   upstream_unavailable: { close: CloseCode.UpstreamUnavailable, fatal: false, sentence: 'The Earshot server cannot reach the AI service right now. The app keeps trying.' },
   upstream_auth_failed: { close: CloseCode.UpstreamAuth, fatal: true, sentence: 'The AI service refused the Earshot server’s key. Tell whoever runs your Earshot server.' },
+  model_not_available: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service does not offer the model this conversation asked for. Tell whoever runs your Earshot server.' },
+  upstream_protocol_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused how the Earshot server talks to it. Tell whoever runs your Earshot server.' },
+  upstream_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused to start this conversation. Tell whoever runs your Earshot server.' },
   rate_limited: { close: CloseCode.RateLimited, fatal: false, sentence: 'The app sent too much too fast and was disconnected. It reconnects by itself.' },
   session_expired: { close: CloseCode.SessionExpired, fatal: false, sentence: 'The conversation reached the AI service’s time limit. A new one starts with what was said so far.' },
+  transcoder_failed: { close: CloseCode.InternalError, fatal: false, sentence: 'The Earshot server’s audio converter failed. The app starts a new conversation with what was said so far.' },
 
   // ---- after the upgrade, refusing one event (the session goes on) ----
   invalid_json: { fatal: false, sentence: 'The Earshot server could not read a message from the app, and skipped it.' },
@@ -72,6 +76,10 @@ export const RELAY_ERRORS = {
   event_type_not_allowed: { fatal: false, sentence: 'The app asked for something this Earshot server does not allow, and it was skipped.' },
   session_field_locked: { fatal: false, sentence: 'This Earshot server does not let the app change that setting.' },
   voice_not_allowed: { fatal: false, sentence: 'This Earshot server does not offer that voice. Choose another one in Settings.' },
+  // ---- the app link (earshot.v2) only ----
+  invalid_audio_frame: { fatal: false, sentence: 'The app sent a binary message that is not audio, and it was skipped.' },
+  invalid_audio: { fatal: false, sentence: 'The Earshot server could not decode a piece of your audio, and skipped it.' },
+  audio_encode_failed: { fatal: false, sentence: 'The Earshot server could not convert a piece of the answer’s audio, and skipped it.' },
 } as const satisfies Record<string, RelayErrorSpec>;
 
 export type RelayErrorCode = keyof typeof RELAY_ERRORS;
@@ -116,5 +124,6 @@ export const CLOSE_CODE_ERRORS: Partial<Record<CloseCode, SessionEndCode>> = {
   [CloseCode.UpstreamAuth]: 'upstream_auth_failed',
   [CloseCode.RateLimited]: 'rate_limited',
   [CloseCode.SessionExpired]: 'session_expired',
+  [CloseCode.UpstreamRefused]: 'upstream_refused',
   [CloseCode.TooManySessions]: 'too_many_sessions',
 };

@@ -18,7 +18,12 @@ import { API_HEADERS, STATIC_HEADERS, writeHeaders } from './http/security-heade
 import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
+import { initialTranscriptionUpdate } from './policy/transcription-policy.ts';
+import { APP_SUBPROTOCOL } from '../../protocol/app-link.ts';
+import { AppLinkHub } from './app-link/hub.ts';
+import { appLinkOffer } from './app-link/offer.ts';
 import { RelaySession, type ConnData } from './session/bridge.ts';
+import { uwsClientSide, type ClientSide } from './session/client-side.ts';
 import { noHooks, type SessionHooksFactory } from './session/hooks.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
 import type { UpstreamFactory } from './upstream/upstream.ts';
@@ -43,6 +48,8 @@ export interface Relay {
   secret: Uint8Array;
   metrics: Metrics;
   sessions(): ReadonlyMap<string, RelaySession>;
+  /** App links (`earshot.v2`): resume registry and Opus pool. */
+  appLinks: AppLinkHub;
   /** Stop accepting, answer /healthz with 503, close sessions with 1001, release the port. */
   close(): Promise<void>;
 }
@@ -157,96 +164,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   // Revocation, removal, a disabled user, a lowered max-sessions and token expiry end live sessions (auth/live-access.ts).
   const liveAccess = watchLiveAccess({ store, sessions: () => sessions.values(), log, ...(deps.now ? { now: deps.now } : {}) });
 
-  const app = config.tlsCert && config.tlsKey ? uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey }) : uWS.App();
-
-  app.ws<ConnData>('/v1/realtime', {
-    maxPayloadLength: config.limits.maxFrameBytes + 64 * 1024,
-    maxBackpressure: config.limits.clientBufferHardBytes * 2,
-    idleTimeout: config.limits.idleTimeoutSeconds,
-    sendPingsAutomatically: true,
-    compression: uWS.DISABLED,
-    upgrade(res, req, context) {
-      // `req` is only valid until the first await: read everything now.
-      const requestedModel = new URLSearchParams(req.getQuery() ?? '').get('model');
-      const request = {
-        authorization: req.getHeader('authorization'),
-        protocols: req.getHeader('sec-websocket-protocol'),
-        origin: req.getHeader('origin'),
-        remoteAddress: addressOf(res, req),
-        ...(requestedModel !== null ? { model: requestedModel } : {}),
-      };
-      const key = req.getHeader('sec-websocket-key');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      // The authenticator refuses a model off the allow-list, so what reaches the provider is the operator's choice.
-      const model = requestedModel ?? config.model;
-      // MUST register onAborted before any await: the response dies if the client goes away meanwhile.
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      if (draining) {
-        writeRefusal(res, reject('shutting_down'));
-        return;
-      }
-      void authenticator.authenticate(request).then(
-        (result) => {
-          if (aborted) return;
-          if (!result.ok) {
-            metrics.authFailures.inc({ reason: result.body.error.code });
-            log.info({ reason: result.body.error.code, status: result.status, address: request.remoteAddress }, 'upgrade refused');
-            writeRefusal(res, result);
-            return;
-          }
-          perUser.set(result.user.id, (perUser.get(result.user.id) ?? 0) + 1);
-          const data: ConnData = {
-            info: { sessionId: randomUUID(), userId: result.user.id, tokenId: result.tokenId, startedAt: Date.now() },
-            model,
-            policyUpdate: JSON.stringify(initialSessionUpdate(config.policy, result.user, model)),
-          };
-          res.cork(() => {
-            res.upgrade<ConnData>(data, key, result.echoProtocol ?? '', extensions, context);
-          });
-        },
-        (err: unknown) => {
-          log.error({ err }, 'authentication failed unexpectedly');
-          if (!aborted) writeRefusal(res, reject('internal_error'));
-        },
-      );
-    },
-    open(ws) {
-      const data = ws.getUserData();
-      try {
-        openSession(ws, data);
-      } catch (err) {
-        // A bug in setting up one session ends that connection, never the relay.
-        log.error({ err, session: data.info.sessionId }, 'session failed to open');
-        if (data.session) data.session.endWith(CloseCode.InternalError, 'internal_error');
-        else {
-          release(data.info.userId);
-          ws.end(CloseCode.InternalError, 'internal_error');
-        }
-      }
-    },
-    message(ws, message, isBinary) {
-      // onClientMessage catches its own errors (the session ends with 1011); this handler must never throw.
-      ws.getUserData().session?.onClientMessage(message, isBinary);
-    },
-    drain(ws) {
-      ws.getUserData().session?.onDrain();
-    },
-    close(ws, code) {
-      const data = ws.getUserData();
-      try {
-        data.session?.onClientClose(code);
-      } catch (err) {
-        log.error({ err, session: data.info.sessionId }, 'session cleanup failed');
-      }
-      log.info({ session: data.info.sessionId, user: data.info.userId, code }, 'session closed');
-    },
-  });
-
-  const openSession = (ws: uWS.WebSocket<ConnData>, data: ConnData): void => {
-    const session = new RelaySession(ws, {
+  const openSession = (client: ClientSide, data: ConnData): RelaySession => {
+    const session = new RelaySession(client, data, {
       config,
       metrics,
       upstreamFactory,
@@ -262,9 +181,113 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     sessions.set(data.info.sessionId, session);
     metrics.connections.inc();
     metrics.sessionsActive.set(sessions.size);
-    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model }, 'session open');
-    session.start();
+    log.info({ session: data.info.sessionId, user: data.info.userId, model: data.model, link: data.appLink ? 'v2' : 'v1' }, 'session open');
+    return session;
   };
+  const appLinks = new AppLinkHub({ config, log, createSession: openSession, releaseSeat: release });
+
+  const app = config.tlsCert && config.tlsKey ? uWS.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey }) : uWS.App();
+
+  app.ws<ConnData>('/v1/realtime', {
+    maxPayloadLength: config.limits.maxFrameBytes + 64 * 1024,
+    maxBackpressure: config.limits.clientBufferHardBytes * 2,
+    idleTimeout: config.limits.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    compression: uWS.DISABLED,
+    upgrade(res, req, context) {
+      // `req` is only valid until the first await: read everything now.
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const requestedModel = query.get('model');
+      // The only intent the GA service defines; anything else is a conversation, as before.
+      const intent = query.get('intent') === 'transcription' ? 'transcription' : undefined;
+      const request = {
+        authorization: req.getHeader('authorization'),
+        protocols: req.getHeader('sec-websocket-protocol'),
+        origin: req.getHeader('origin'),
+        remoteAddress: addressOf(res, req),
+        ...(requestedModel !== null ? { model: requestedModel } : {}),
+      };
+      const key = req.getHeader('sec-websocket-key');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      // earshot.v2 (the app's own link) or the verbatim path; a resume of a live session does not count twice.
+      const linkOffer = appLinkOffer(request.protocols);
+      const resumesSessionOf = linkOffer?.resume ? appLinks.registry.userOf(linkOffer.resume.token) : undefined;
+      // The authenticator refuses a model off the allow-list, so what reaches the provider is the operator's choice.
+      const model = requestedModel ?? config.model;
+      // MUST register onAborted before any await: the response dies if the client goes away meanwhile.
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      if (draining) {
+        writeRefusal(res, reject('shutting_down'));
+        return;
+      }
+      void authenticator.authenticate(resumesSessionOf ? { ...request, resumesSessionOf } : request).then(
+        (result) => {
+          if (aborted) return;
+          if (!result.ok) {
+            metrics.authFailures.inc({ reason: result.body.error.code });
+            log.info({ reason: result.body.error.code, status: result.status, address: request.remoteAddress }, 'upgrade refused');
+            writeRefusal(res, result);
+            return;
+          }
+          perUser.set(result.user.id, (perUser.get(result.user.id) ?? 0) + 1);
+          const data: ConnData = {
+            info: { sessionId: randomUUID(), userId: result.user.id, tokenId: result.tokenId, startedAt: Date.now() },
+            model,
+            ...(intent ? { intent } : {}),
+            policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
+            ...(linkOffer ? { appLink: linkOffer } : {}),
+          };
+          res.cork(() => {
+            res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
+          });
+        },
+        (err: unknown) => {
+          log.error({ err }, 'authentication failed unexpectedly');
+          if (!aborted) writeRefusal(res, reject('internal_error'));
+        },
+      );
+    },
+    open(ws) {
+      const data = ws.getUserData();
+      try {
+        if (data.appLink) appLinks.open(ws, data);
+        else openSession(uwsClientSide(ws), data).start();
+      } catch (err) {
+        // A bug in setting up one session ends that connection, never the relay.
+        log.error({ err, session: data.info.sessionId }, 'session failed to open');
+        if (data.session) data.session.endWith(CloseCode.InternalError, 'internal_error');
+        else {
+          release(data.info.userId);
+          ws.end(CloseCode.InternalError, 'internal_error');
+        }
+      }
+    },
+    message(ws, message, isBinary) {
+      // onClientMessage and the app link catch their own errors (the session ends with 1011); this handler must never throw.
+      const data = ws.getUserData();
+      if (data.link) data.link.onMessage(ws, message, isBinary);
+      else data.session?.onClientMessage(message, isBinary);
+    },
+    drain(ws) {
+      const data = ws.getUserData();
+      if (data.link) data.link.onDrain(ws);
+      else data.session?.onDrain();
+    },
+    close(ws, code) {
+      const data = ws.getUserData();
+      try {
+        if (data.link) data.link.onClose(ws, code);
+        else data.session?.onClientClose(code);
+      } catch (err) {
+        log.error({ err, session: data.info.sessionId }, 'session cleanup failed');
+      }
+      log.info({ session: data.info.sessionId, user: data.info.userId, code }, 'session closed');
+    },
+  });
+
 
   app.get('/healthz', (res) => {
     res.cork(() => {
@@ -381,6 +404,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     secret,
     metrics,
     sessions: () => sessions,
+    appLinks,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -389,6 +413,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         liveAccess.stop();
         store.close();
+        await appLinks.close();
         await new Promise((r) => setImmediate(r));
       })();
       return closing;

@@ -17,6 +17,8 @@ export interface AuthRequest {
   origin?: string;
   /** The client's address as far as the relay can trust it (see http/client-address.ts), not always the socket peer. */
   remoteAddress: string;
+  /** The user whose live session this request resumes (app link): that session is not counted against the limit. */
+  resumesSessionOf?: string;
   /** The upstream model asked for (`?model=`); absent: the configured default. */
   model?: string;
 }
@@ -79,7 +81,8 @@ export class Authenticator {
       return reject('model_not_allowed', `Allowed: ${this.deps.allowedModels.join(', ')}.`);
     }
     if (this.deps.quotaExceeded?.(user.id)) return reject('quota_exhausted');
-    if (this.deps.liveSessions(user.id) >= user.maxSessions) return reject('too_many_sessions');
+    const live = this.deps.liveSessions(user.id) - (req.resumesSessionOf === user.id ? 1 : 0);
+    if (live >= user.maxSessions) return reject('too_many_sessions');
     return { ok: true, user, tokenId: verified.tokenId, expiresAt: verified.expiresAt, echoProtocol: creds.echoProtocol };
   }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserStore } from './store.ts';
@@ -35,6 +35,14 @@ describe('UserStore', () => {
   it('rejects invalid user ids', async () => {
     const store = await UserStore.open(tempDataDir());
     expect(() => store.upsertUser({ id: '../etc' })).toThrow(/invalid user id/);
+  });
+
+  it('gives eight racing first starts one complete secret (none reads it half-written)', async () => {
+    const dir = tempDataDir();
+    const secrets = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateSecret(dir)));
+    for (const s of secrets) expect(Buffer.from(s).equals(Buffer.from(secrets[0]!))).toBe(true);
+    expect(secrets[0]!.length).toBe(32);
+    expect(readdirSync(dir)).toEqual(['secret.key']); // no temp files left behind
   });
 
   it('creates the signing secret once, owner-only', async () => {

@@ -2,13 +2,16 @@
 // processes editing one data dir at the same moment must all keep their edit, and a damaged users.json must
 // be answered with a sentence, never a stack trace.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenRecord, UserRecord } from '../auth/store.ts';
-import { runCli } from '../testing/operator-cli.ts';
+import { jwtVerify } from 'jose';
+import { runCli as runOne } from '../testing/operator-cli.ts';
 import { spawnRelayProcess, tempDataDir } from '../testing/start-relay.ts';
 
 const PARALLEL = 8;
+/** Eight CLI start-ups at once on a shared two-core machine can take a while; waiting longer changes nothing else. */
+const runCli = (tool: 'users' | 'token', dir: string, args: string[]) => runOne(tool, dir, args, {}, { timeoutMs: 80_000 });
 const dirs: string[] = [];
 function dataDir(): string {
   const dir = tempDataDir('earshot-parallel-cli-');
@@ -27,22 +30,25 @@ function onDisk(dir: string): { users: Record<string, UserRecord>; tokens: Recor
 const ids = Array.from({ length: PARALLEL }, (_, i) => `member${i}`);
 
 describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
-  it('keeps every user that parallel `users add` runs added', { timeout: 90_000 }, async () => {
+  it('keeps every user that parallel `users add` runs added', { timeout: 180_000 }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map((id) => runCli('users', dir, ['add', id, '--daily-minutes', '5'])));
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
     expect(Object.keys(onDisk(dir).users).sort()).toEqual([...ids].sort());
   });
 
-  it('keeps every token that parallel `token create` runs issued', { timeout: 90_000 }, async () => {
+  it('keeps every token that parallel `token create` runs issued', { timeout: 180_000 }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map((id) => runCli('token', dir, ['create', '--user', id, '--json'])));
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
-    const printed = runs.map((r) => (JSON.parse(r.stdout) as { tokenId: string }).tokenId).sort();
-    expect(Object.keys(onDisk(dir).tokens).sort()).toEqual(printed);
+    const printed = runs.map((r) => JSON.parse(r.stdout) as { tokenId: string; token: string });
+    expect(Object.keys(onDisk(dir).tokens).sort()).toEqual(printed.map((p) => p.tokenId).sort());
+    // They raced to create the signing secret on this fresh data dir: every token must verify against the one on disk.
+    const secret = Buffer.from(readFileSync(join(dir, 'secret.key'), 'utf8').trim(), 'base64url');
+    for (const p of printed) await expect(jwtVerify(p.token, secret)).resolves.toMatchObject({ payload: { jti: p.tokenId } });
   });
 
-  it('keeps every revocation that parallel `token revoke` runs printed', { timeout: 90_000 }, async () => {
+  it('keeps every revocation that parallel `token revoke` runs printed', { timeout: 180_000 }, async () => {
     const dir = dataDir();
     const created = await Promise.all(ids.map((id) => runCli('token', dir, ['create', '--user', id, '--json'])));
     const tokenIds = created.map((r) => (JSON.parse(r.stdout) as { tokenId: string }).tokenId);
@@ -52,7 +58,19 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(tokenIds.filter((t) => tokens[t]?.revokedAt === undefined)).toEqual([]);
   });
 
-  it('refuses a second `users add` of the same id even when both run at once', { timeout: 90_000 }, async () => {
+  it('takes over the lock a killed CLI left behind, once it is stale, and removes it when done', { timeout: 60_000 }, async () => {
+    const dir = dataDir();
+    const lock = join(dir, 'users.json.lock');
+    mkdirSync(lock); // what `kill -9` in the middle of an edit leaves
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(lock, longAgo, longAgo);
+    const r = await runCli('users', dir, ['add', 'after-crash']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(Object.keys(onDisk(dir).users)).toEqual(['after-crash']);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('refuses a second `users add` of the same id even when both run at once', { timeout: 180_000 }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map(() => runCli('users', dir, ['add', 'twin', '--max-sessions', '1'])));
     expect(runs.filter((r) => r.code === 0)).toHaveLength(1);

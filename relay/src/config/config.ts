@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MODEL, PROVIDER_MAX_SESSION_MS } from '../../../protocol/constants.ts';
 import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
+import { HEARTBEAT_MS, LINK_DEAD_MS } from '../../../protocol/app-link.ts';
 import { TrustedProxies } from '../http/client-address.ts';
 
 const turnDetection = z.union([
@@ -102,6 +103,26 @@ export const configSchema = z.object({
   policy: policySchema.prefault({}),
   /** Expose per-user counters in /metrics (off by default: one series per user). */
   perUserMetrics: z.boolean().default(false),
+  /** The app's own link (`earshot.v2`: Opus, heartbeat, resume); see relay/src/app-link/. */
+  appLink: z
+    .object({
+      /** How long a dropped link's provider session is kept for the app to resume it. */
+      resumeGraceSeconds: z.number().min(0.1).default(30),
+      /** Relay messages kept for replay (unacknowledged, or buffered while detached); overflow while detached ends the session. */
+      resumeBufferBytes: z.number().int().min(4 * 1024).default(4 * 1024 * 1024),
+      /** Opus transcoding worker threads; 0 = one per core but one, at most 4 (started on the first app link). */
+      transcodeWorkers: z.number().int().min(0).max(64).default(0),
+      /** Heartbeat period and the silence after which a link is dead (the protocol's defaults; lower only in tests). */
+      heartbeatMs: z.number().int().min(10).default(HEARTBEAT_MS),
+      linkDeadMs: z.number().int().min(30).default(LINK_DEAD_MS),
+      /** Decoded microphone audio is sent to the provider in appends of at least this much (fewer, larger writes). */
+      appendMs: z.number().int().min(20).max(500).default(100),
+      /** Audio may arrive at most this much faster than real time, sustained... */
+      maxAudioRealtimeFactor: z.number().min(1).default(2),
+      /** ...after a burst of this much audio (a backlog after a stall must pass). */
+      audioBurstMs: z.number().int().min(1000).default(10_000),
+    })
+    .prefault({}),
   simulator: z.object({ maxSessionMs: z.number().int().min(100).optional(), pitchShift: z.boolean().default(true) }).prefault({}),
 });
 
@@ -144,6 +165,8 @@ const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['POLICY_VOICE', 'policy.voice', String],
   ['PER_USER_METRICS', 'perUserMetrics', (v) => v === '1' || v === 'true'],
   ['SIM_MAX_SESSION_MS', 'simulator.maxSessionMs', Number],
+  ['RESUME_GRACE_SECONDS', 'appLink.resumeGraceSeconds', Number],
+  ['TRANSCODE_WORKERS', 'appLink.transcodeWorkers', Number],
 ];
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

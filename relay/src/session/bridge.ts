@@ -6,9 +6,9 @@
 //
 // Lifetime rules (uWS): the socket MUST NOT be touched after its close handler ran — every send goes through
 // `toClient`, which checks `clientOpen`. Message ArrayBuffers MUST be copied before the handler returns.
-import type uWS from 'uWebSockets.js';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { assertNever } from '../../../protocol/realtime.ts';
+import type { AppLink } from '../app-link/app-link.ts';
 import type { RelayConfig } from '../config/config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
@@ -16,16 +16,24 @@ import { ClientEventGate } from '../policy/event-gate.ts';
 import { isJsonObject } from '../policy/json-values.ts';
 import { peekType } from '../policy/peek-type.ts';
 import type { Frame, Upstream, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
+import { withoutKeyFragments } from '../upstream/connect-refusal.ts';
+import type { ClientSide } from './client-side.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
 import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import { relayErrorEvent } from './relay-error.ts';
 
 export interface ConnData {
   session?: RelaySession;
+  /** Set when the client negotiated `earshot.v2` (the app link): the upgrade's resume offer, if any. */
+  appLink?: { resume: { token: string; received: number } | null };
+  /** The app link this socket belongs to (v2 only); the socket's uWS handlers go to it. */
+  link?: AppLink;
   info: SessionInfo;
   model: string;
   /** The first session.update (operator policy) for this user. */
   policyUpdate: string;
+  /** `?intent=transcription`: forwarded to the provider, with the transcription policy as first update. */
+  intent?: 'transcription';
 }
 
 export interface BridgeDeps {
@@ -41,7 +49,8 @@ const LATENCY_SAMPLE_EVERY = 8;
 
 export class RelaySession {
   readonly info: SessionInfo;
-  private readonly ws: uWS.WebSocket<ConnData>;
+  private readonly client: ClientSide;
+  private readonly data: ConnData;
   private readonly deps: BridgeDeps;
   private readonly hooks: SessionHooks;
   private readonly gate: ClientEventGate;
@@ -56,12 +65,12 @@ export class RelaySession {
   private frameCounter = 0;
   private readonly limitTimer: NodeJS.Timeout;
 
-  constructor(ws: uWS.WebSocket<ConnData>, deps: BridgeDeps) {
-    this.ws = ws;
+  constructor(client: ClientSide, data: ConnData, deps: BridgeDeps) {
+    this.client = client;
+    this.data = data;
     this.deps = deps;
-    this.info = ws.getUserData().info;
+    this.info = data.info;
     this.hooks = deps.hooksFactory(this.info, { terminate: (code, errorCode, message) => this.terminate(code, errorCode, message) });
-    const data = ws.getUserData();
     const policySession = (JSON.parse(data.policyUpdate) as { session?: unknown }).session;
     this.gate = new ClientEventGate({ config: deps.config, model: data.model, policySession: isJsonObject(policySession) ? policySession : {} });
     this.limitTimer = setTimeout(
@@ -72,9 +81,9 @@ export class RelaySession {
   }
 
   start(): void {
-    const data = this.ws.getUserData();
+    const data = this.data;
     this.upstream = this.deps.upstreamFactory(
-      { model: data.model, sessionId: this.info.sessionId, userId: this.info.userId },
+      { model: data.model, sessionId: this.info.sessionId, userId: this.info.userId, ...(data.intent ? { intent: data.intent } : {}) },
       {
         onOpen: () => this.deps.log.debug({ session: this.info.sessionId }, 'upstream open'),
         onMessage: (frame) => this.fromUpstream(frame),
@@ -153,9 +162,39 @@ export class RelaySession {
     }
   }
 
+  /**
+   * A client event the relay itself made (the app link's pcm16 appends and clears from Opus audio): trusted, so
+   * no gate or rate window, but metered and backpressured like any other frame sent upstream.
+   */
+  forwardTrusted(type: 'input_audio_buffer.append' | 'input_audio_buffer.clear', frame: Uint8Array): void {
+    if (this.ended) return;
+    try {
+      this.trusted(type, frame);
+    } catch (err) {
+      this.fail(err, 'relay-made client frame');
+    }
+  }
+
+  private trusted(type: 'input_audio_buffer.append' | 'input_audio_buffer.clear', frame: Uint8Array): void {
+    const upstream = this.upstream;
+    if (!upstream) return;
+    upstream.send(frame);
+    const hot = this.deps.metrics.hot.up;
+    hot.messages.inc();
+    hot.bytes.inc(frame.byteLength);
+    this.hooks.onClientFrame(type, frame);
+    if (upstream.bufferedAmount() > this.deps.config.limits.upstreamBufferHardBytes) {
+      this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
+    }
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   private reject(code: RelayErrorCode, message: string, eventId: string | null, param: string | null = null): void {
     this.deps.metrics.rejectedEvents.inc({ code });
-    this.toClient(relayErrorEvent(code, message, param, eventId));
+    this.toClient(relayErrorEvent(code, message, param, eventId), 'error');
   }
 
   // ---- upstream → client ---------------------------------------------------------------------------------
@@ -175,7 +214,7 @@ export class RelaySession {
     const type = peekType(bytes) ?? 'unknown';
     if (type === 'error' || type === 'response.done') this.inspectControl(type, bytes);
     else this.gate.observeServer(type, bytes);
-    this.toClient(frame);
+    this.toClient(frame, type);
     const hot = this.deps.metrics.hot.down;
     hot.messages.inc();
     hot.bytes.inc(bytes.byteLength);
@@ -205,7 +244,7 @@ export class RelaySession {
 
   private applyBackpressure(): void {
     if (!this.clientOpen) return;
-    const buffered = this.ws.getBufferedAmount();
+    const buffered = this.client.bufferedAmount();
     const { clientBufferSoftBytes, clientBufferHardBytes } = this.deps.config.limits;
     if (buffered > clientBufferHardBytes) {
       this.terminate(CloseCode.Backpressure, 'client_too_slow', 'Your connection is too slow to receive the audio. The conversation was stopped; try again on a better network.');
@@ -217,7 +256,7 @@ export class RelaySession {
 
   onDrain(): void {
     if (!this.upstreamPaused || !this.clientOpen) return;
-    if (this.ws.getBufferedAmount() < this.deps.config.limits.clientBufferSoftBytes / 2) {
+    if (this.client.bufferedAmount() < this.deps.config.limits.clientBufferSoftBytes / 2) {
       this.upstreamPaused = false;
       this.upstream?.resume();
     }
@@ -229,6 +268,10 @@ export class RelaySession {
     if (failure) this.deps.metrics.upstreamErrors.inc({ kind: failure.kind });
     if (this.sessionExpired || reason === 'session_expired') {
       this.endWith(CloseCode.SessionExpired, 'session expired');
+      return;
+    }
+    if (failure?.kind === 'refused') {
+      this.refused(failure);
       return;
     }
     if (failure?.kind === 'rejected' && (failure.status === 401 || failure.status === 403)) {
@@ -249,13 +292,27 @@ export class RelaySession {
     this.endWith(CloseCode.Normal, 'upstream closed');
   }
 
+  /** The provider upgraded, then refused the session (connect-refusal.ts): one clear error, no key fragment. */
+  private refused(failure: Extract<UpstreamFailure, { kind: 'refused' }>): void {
+    const said = withoutKeyFragments(failure.message);
+    const detail = said ? ` It said: "${said.slice(0, 300)}"` : '';
+    if (failure.code === 'invalid_api_key' || failure.closeCode === 3000) {
+      this.terminate(CloseCode.UpstreamAuth, 'upstream_auth_failed', `The AI provider refused this relay's API key.${detail} Tell your operator.`);
+    } else if (failure.code === 'invalid_model' || failure.code === 'missing_model') {
+      const model = this.data.model.slice(0, 100);
+      this.terminate(CloseCode.UpstreamRefused, 'model_not_available', `The AI provider does not offer the model '${model}'.${detail} Connect with another ?model= or ask your operator which models work.`);
+    } else if (failure.code === 'beta_api_shape_disabled') {
+      this.terminate(CloseCode.UpstreamRefused, 'upstream_protocol_refused', `The AI provider refused the relay's protocol version (a beta header reached it).${detail} Tell your operator.`);
+    } else {
+      this.terminate(CloseCode.UpstreamRefused, 'upstream_refused', `The AI provider refused to open the session (${failure.code.slice(0, 64)}).${detail} Tell your operator.`);
+    }
+  }
+
   // ---- endings -------------------------------------------------------------------------------------------
 
-  private toClient(frame: Frame): void {
+  private toClient(frame: Frame, type: string): void {
     if (!this.clientOpen) return;
-    this.ws.cork(() => {
-      this.ws.send(frame, false);
-    });
+    this.client.send(frame, type);
   }
 
   /**
@@ -273,7 +330,7 @@ export class RelaySession {
       const steps: Array<() => void> = [
         () => this.deps.log.error({ err: again, session: this.info.sessionId }, 'session cleanup failed'),
         () => {
-          if (clientOpen) this.ws.end(CloseCode.InternalError, 'internal_error');
+          if (clientOpen) this.client.end(CloseCode.InternalError, 'internal_error');
         },
         () => upstream?.close(1000, 'client gone'),
         () => clearTimeout(this.limitTimer),
@@ -295,7 +352,7 @@ export class RelaySession {
   terminate(code: number, errorCode: RelayErrorCode, message: string): void {
     if (this.ended) return;
     this.deps.log.info({ session: this.info.sessionId, user: this.info.userId, code, errorCode }, 'session terminated');
-    this.toClient(relayErrorEvent(errorCode, message));
+    this.toClient(relayErrorEvent(errorCode, message), 'error');
     this.endWith(code, errorCode);
   }
 
@@ -305,7 +362,7 @@ export class RelaySession {
     this.ended = true;
     if (this.clientOpen) {
       this.clientOpen = false;
-      this.ws.end(code, reason.slice(0, 120));
+      this.client.end(code, reason.slice(0, 120));
     }
     this.cleanup(code);
   }

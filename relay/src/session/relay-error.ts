@@ -23,6 +23,9 @@ export type ClientEventRefusalCode =
   | 'session_field_locked'
   | 'voice_not_allowed';
 
+// Each of them is a row of the shared vocabulary (its sentence, not fatal, no close code).
+export const CLIENT_EVENT_REFUSALS_IN_VOCABULARY: ClientEventRefusalCode extends RelayErrorCode ? true : never = true;
+
 let counter = 0;
 
 /** `message` defaults to the vocabulary's sentence; pass one to say more (a limit, the offending value). */

@@ -27,7 +27,7 @@ describe('in-process simulator upstream', () => {
 
   it('holds server events while paused and delivers them in order on resume', async () => {
     const r = recorder();
-    const up = createSimulatorUpstreamFactory()({ model: 'm', sessionId: 's', userId: 'u' }, r.handlers);
+    const up = createSimulatorUpstreamFactory()({ model: 'gpt-realtime', sessionId: 's', userId: 'u' }, r.handlers);
     await tick();
     up.pause();
     up.send(new TextEncoder().encode(JSON.stringify({ type: 'input_audio_buffer.clear' })));
@@ -40,7 +40,7 @@ describe('in-process simulator upstream', () => {
 
   it('reports close exactly once and ignores sends afterwards', async () => {
     const r = recorder();
-    const up = createSimulatorUpstreamFactory()({ model: 'm', sessionId: 's', userId: 'u' }, r.handlers);
+    const up = createSimulatorUpstreamFactory()({ model: 'gpt-realtime', sessionId: 's', userId: 'u' }, r.handlers);
     await tick();
     up.close(1000, 'bye');
     up.close(1000, 'again');
@@ -52,7 +52,7 @@ describe('in-process simulator upstream', () => {
 
   it('ends the session itself at maxSessionMs with session_expired', async () => {
     const r = recorder();
-    createSimulatorUpstreamFactory({ maxSessionMs: 50 })({ model: 'm', sessionId: 's', userId: 'u' }, r.handlers);
+    createSimulatorUpstreamFactory({ maxSessionMs: 50 })({ model: 'gpt-realtime', sessionId: 's', userId: 'u' }, r.handlers);
     expect(await r.closed).toEqual({ code: 1000, reason: 'session_expired' });
     expect(r.log).toEqual(['open', 'session.created', 'error']);
   });

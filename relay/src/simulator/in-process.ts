@@ -1,7 +1,8 @@
 // The simulator as an Upstream living in the relay's own process: the default backend when no API key is set.
 // Events are handed over asynchronously (never re-entrantly from send()), and pause() really holds them,
 // so the relay's backpressure logic behaves exactly as with a network upstream.
-import type { Frame, UpstreamFactory } from '../upstream/upstream.ts';
+import { ConnectRefusalGate } from '../upstream/connect-refusal.ts';
+import type { Frame, UpstreamFactory, UpstreamFailure } from '../upstream/upstream.ts';
 import { SimulatorSession, type SimulatorOptions } from './engine.ts';
 
 export type { SimulatorOptions } from './engine.ts';
@@ -13,16 +14,23 @@ export function createSimulatorUpstreamFactory(options: SimulatorOptions = {}): 
     let state: 'opening' | 'open' | 'closed' = 'opening';
     let paused = false;
     let held: string[] = [];
-    let pendingClose: { code: number; reason: string } | null = null;
+    let pendingClose: { code: number; reason: string; failure?: UpstreamFailure } | null = null;
     const inbox: string[] = [];
     let draining = false;
+    // The same refusal handling as a network upstream, so a bad model fails alike on either backend.
+    const gate = new ConnectRefusalGate();
 
-    const finish = (code: number, reason: string): void => {
+    const finish = (code: number, reason: string, failure?: UpstreamFailure): void => {
       if (state === 'closed') return;
       state = 'closed';
       session.dispose();
       held = [];
-      handlers.onClose(code, reason);
+      handlers.onClose(code, reason, failure);
+    };
+
+    const deliver = (text: string): void => {
+      if (paused) held.push(text);
+      else handlers.onMessage(text);
     };
 
     const session = new SimulatorSession(
@@ -30,15 +38,16 @@ export function createSimulatorUpstreamFactory(options: SimulatorOptions = {}): 
       {
         send(text) {
           if (state === 'closed') return;
-          if (paused) held.push(text);
-          else handlers.onMessage(text);
+          for (const frame of gate.accept(text)) deliver(frame as string);
         },
         close(code, reason) {
-          if (paused && held.length > 0) pendingClose = { code, reason };
-          else finish(code, reason);
+          const failure = gate.refusal(code, reason) ?? undefined;
+          if (!failure) for (const frame of gate.flush()) deliver(frame as string);
+          if (paused && held.length > 0) pendingClose = { code, reason, ...(failure ? { failure } : {}) };
+          else finish(code, reason, failure);
         },
       },
-      open.model,
+      { model: open.model, intent: open.intent ?? null },
     );
 
     const drainInbox = (): void => {
@@ -85,7 +94,7 @@ export function createSimulatorUpstreamFactory(options: SimulatorOptions = {}): 
           }
           handlers.onMessage(text);
         }
-        if (pendingClose && !paused) finish(pendingClose.code, pendingClose.reason);
+        if (pendingClose && !paused) finish(pendingClose.code, pendingClose.reason, pendingClose.failure);
       },
       close(code = 1000, reason = '') {
         finish(code, reason);

@@ -7,16 +7,20 @@ let sim: SimulatorServer;
 let speech: Buffer;
 
 beforeAll(async () => {
-  sim = await startSimulatorServer({ port: 0 });
+  // A pinned clock: `expires_at` is the only wall-clock value in the events, and determinism is tested.
+  sim = await startSimulatorServer({ port: 0, now: () => Date.UTC(2026, 0, 1) });
   speech = speechPcm16('hello there, this is a test', 0.8);
 });
 afterAll(async () => {
   await sim.close();
 });
 
+/** A session with the relay's VAD timing (500 ms of silence ends a turn; the provider's default 200 ms splits espeak's pauses). */
 async function connect(): Promise<RealtimeTestClient> {
   const client = await RealtimeTestClient.connect(`${sim.url}?model=gpt-realtime`);
   await client.waitFor('session.created');
+  client.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } } });
+  await client.waitFor('session.updated');
   return client;
 }
 
@@ -66,8 +70,9 @@ describe('simulator protocol', () => {
 
   it('supports manual turns with turn_detection null and input transcription', async () => {
     const c = await connect();
+    const from = c.events.length;
     c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null, transcription: { model: 'whisper-1' } } } } });
-    const updated = await c.waitFor('session.updated');
+    const updated = await c.waitFor('session.updated', { from });
     expect(updated.session.type === 'realtime' && updated.session.audio?.input?.turn_detection).toBeNull();
     c.appendAudio(speech);
     c.send({ type: 'input_audio_buffer.commit' });
@@ -176,29 +181,48 @@ describe('simulator protocol', () => {
 describe('simulator server', () => {
   it('ends a session at its maximum duration with session_expired and a clean close', async () => {
     const short = await startSimulatorServer({ port: 0, maxSessionMs: 300 });
-    const c = await RealtimeTestClient.connect(short.url);
+    const c = await RealtimeTestClient.connect(`${short.url}?model=gpt-realtime`);
     const err = await c.waitFor('error', { timeoutMs: 5000 });
     expect(err.error.code).toBe('session_expired');
     expect((await c.closed).code).toBe(1000);
     await short.close();
   });
 
-  it('refuses a wrong API key with 401 and the beta header with 400, opening no session', async () => {
-    const keyed = await startSimulatorServer({ port: 0, apiKey: 'sk-right' });
-    await expect(RealtimeTestClient.connect(keyed.url, { headers: { authorization: 'Bearer sk-wrong' } })).rejects.toMatchObject({ status: 401 });
-    await expect(
-      RealtimeTestClient.connect(keyed.url, { headers: { authorization: 'Bearer sk-right', 'openai-beta': 'realtime=v1' } }),
-    ).rejects.toMatchObject({ status: 400 });
-    expect(keyed.sessions()).toBe(0);
-    const ok = await RealtimeTestClient.connect(keyed.url, { headers: { authorization: 'Bearer sk-right' } });
+  it('refuses a wrong or missing API key as the provider does: 101, one error, close 3000 with the masked key', async () => {
+    const keyed = await startSimulatorServer({ port: 0, apiKey: 'sk-right-0123456789' });
+    const wrong = await RealtimeTestClient.connect(keyed.url, { headers: { authorization: 'Bearer sk-wrong-abcdefghij' } });
+    const closed = await wrong.closed;
+    expect(closed).toEqual({ code: 3000, reason: 'invalid_request_error.invalid_api_key' });
+    expect(wrong.types()).toEqual(['error']);
+    const [err] = wrong.of('error');
+    expect(err!.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key', event_id: null });
+    expect(err!.error.message).toContain('Incorrect API key provided: sk-wro***ghij.');
+    const missing = await RealtimeTestClient.connect(keyed.url);
+    expect((await missing.closed).code).toBe(3000);
+    expect(missing.of('error')[0]!.error.code).toBe('invalid_api_key');
+    const ok = await RealtimeTestClient.connect(`${keyed.url}?model=gpt-realtime`, { headers: { authorization: 'Bearer sk-right-0123456789' } });
     await ok.waitFor('session.created');
     await ok.close();
     await keyed.close();
   });
 
+  it('refuses an unknown or missing model and the beta header with one error and close 4000', async () => {
+    const cases = [
+      { url: `${sim.url}?model=gpt-5-turbo`, headers: {} as Record<string, string>, code: 'invalid_model' },
+      { url: sim.url, headers: {}, code: 'missing_model' },
+      { url: `${sim.url}?model=gpt-realtime`, headers: { 'openai-beta': 'realtime=v1' }, code: 'beta_api_shape_disabled' },
+    ];
+    for (const c of cases) {
+      const client = await RealtimeTestClient.connect(c.url, { headers: c.headers });
+      expect(await client.closed).toEqual({ code: 4000, reason: `invalid_request_error.${c.code}` });
+      expect(client.types()).toEqual(['error']);
+      expect(client.of('error')[0]!.error).toMatchObject({ type: 'invalid_request_error', code: c.code });
+    }
+  });
+
   it('benchmark mode echoes each append at once with the client event_id', async () => {
     const bench = await startSimulatorServer({ port: 0, benchmark: true });
-    const c = await RealtimeTestClient.connect(bench.url);
+    const c = await RealtimeTestClient.connect(`${bench.url}?model=gpt-realtime`);
     const audio = Buffer.alloc(960, 1).toString('base64');
     c.send({ type: 'input_audio_buffer.append', audio, event_id: 't:123' });
     const delta = await c.waitFor('response.output_audio.delta');

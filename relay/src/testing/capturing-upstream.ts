@@ -37,7 +37,7 @@ export async function startCapturingUpstream(): Promise<CapturingUpstream> {
     const connection = ++connections;
     sockets.add(ws);
     const model = new URL(req.url ?? '/', 'ws://x').searchParams.get('model') ?? 'gpt-realtime';
-    const session = new SimulatorSession({ pitchShift: false }, { send: (text) => ws.readyState === ws.OPEN && ws.send(text), close: (code, reason) => ws.close(code, reason) }, model);
+    const session = new SimulatorSession({ pitchShift: false }, { send: (text) => ws.readyState === ws.OPEN && ws.send(text), close: (code, reason) => ws.close(code, reason) }, { model });
     ws.on('message', (data: Buffer, binary) => {
       const text = data.toString('utf8');
       let value: unknown;

@@ -7,6 +7,8 @@ export type Frame = string | Uint8Array;
 
 export interface UpstreamOpenOptions {
   model: string;
+  /** `?intent=transcription`: a transcription session instead of a conversation. */
+  intent?: 'transcription';
   /** Relay-assigned session id, for logs only. */
   sessionId: string;
   userId: string;
@@ -15,7 +17,9 @@ export interface UpstreamOpenOptions {
 export type UpstreamFailure =
   | { kind: 'unreachable'; message: string } // connect refused, DNS failure, TLS error, timeout
   | { kind: 'rejected'; status: number; message: string } // HTTP status on the upgrade, e.g. 401 bad key
-  | { kind: 'dropped'; code: number; message: string }; // closed abnormally after opening
+  | { kind: 'dropped'; code: number; message: string } // closed abnormally after opening
+  // upgraded, then refused with an `error` and close 3000/4000 before the session started (connect-refusal.ts)
+  | { kind: 'refused'; closeCode: number; code: string; message: string };
 
 export interface UpstreamHandlers {
   onOpen(): void;

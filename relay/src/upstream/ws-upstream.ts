@@ -1,7 +1,8 @@
 // The network upstream: one `ws` client per session toward the provider (or anything that speaks its GA
 // protocol: Azure, a standalone simulator). No `OpenAI-Beta` header — the beta protocol is switched off.
 import WebSocket from 'ws';
-import type { Frame, UpstreamFactory, UpstreamFailure } from './upstream.ts';
+import { ConnectRefusalGate } from './connect-refusal.ts';
+import type { Frame, UpstreamFactory, UpstreamFailure, UpstreamOpenOptions } from './upstream.ts';
 
 export interface WsUpstreamOptions {
   url: string;
@@ -9,19 +10,23 @@ export interface WsUpstreamOptions {
   /** `authorization` → `Authorization: Bearer <key>` (OpenAI); `api-key` → `api-key: <key>` (Azure). */
   authHeader: 'authorization' | 'api-key';
   connectTimeoutMs: number;
+  /** More upgrade headers, for gateways that want them (e.g. `OpenAI-Project`). */
+  extraHeaders?: Record<string, string>;
   /** Largest server frame accepted; provider frames are small, so this only guards against a broken peer. */
   maxPayload?: number;
 }
 
-export function upstreamUrlFor(base: string, model: string): string {
+export function upstreamUrlFor(base: string, open: Pick<UpstreamOpenOptions, 'model' | 'intent'>): string {
   const url = new URL(base);
-  if (!url.searchParams.has('model')) url.searchParams.set('model', model);
+  // A transcription session is named by its intent; the provider wants no conversation model for it.
+  if (open.intent === 'transcription') url.searchParams.set('intent', 'transcription');
+  else if (!url.searchParams.has('model')) url.searchParams.set('model', open.model);
   return url.toString();
 }
 
 export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFactory {
   return (open, handlers) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.extraHeaders };
     if (options.apiKey) {
       if (options.authHeader === 'api-key') headers['api-key'] = options.apiKey;
       else headers.authorization = `Bearer ${options.apiKey}`;
@@ -30,6 +35,7 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
     let opened = false;
     const queue: Frame[] = [];
     let failure: UpstreamFailure | undefined;
+    const gate = new ConnectRefusalGate();
 
     const finish = (code: number, reason: string): void => {
       if (finished) return;
@@ -39,7 +45,7 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
 
     let socket: WebSocket;
     try {
-      socket = new WebSocket(upstreamUrlFor(options.url, open.model), {
+      socket = new WebSocket(upstreamUrlFor(options.url, open), {
         headers,
         perMessageDeflate: false,
         // The provider is trusted and frames go on to clients verbatim (browsers validate UTF-8 themselves):
@@ -61,7 +67,7 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
     });
     socket.on('message', (data, isBinary) => {
       if (finished || isBinary) return;
-      handlers.onMessage(data as Buffer);
+      for (const frame of gate.accept(data as Buffer)) handlers.onMessage(frame);
     });
     socket.on('unexpected-response', (_req, res) => {
       let body = '';
@@ -85,6 +91,9 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
       failure ??= opened ? { kind: 'dropped', code: 1006, message: err.message } : { kind: 'unreachable', message: err.message };
     });
     socket.on('close', (code, reason) => {
+      const refused = opened ? gate.refusal(code, reason.toString()) : null;
+      if (refused) failure = refused;
+      else if (!finished) for (const frame of gate.flush()) handlers.onMessage(frame);
       if (!opened) failure ??= { kind: 'unreachable', message: 'connection closed before the upgrade completed' };
       else if (code !== 1000 && code !== 1001 && !failure) failure = { kind: 'dropped', code, message: reason.toString() || `closed with ${code}` };
       finish(code, reason.toString());

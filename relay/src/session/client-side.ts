@@ -1,0 +1,29 @@
+// The client side of a relay session, as the bridge sees it. For `/v1/realtime` it is the uWS socket itself
+// (one indirect call per frame: the verbatim path stays as it was); for `earshot.v2` it is the app link
+// (relay/src/app-link/app-link.ts), which numbers, transcodes and buffers what it sends, and may outlive a socket.
+import type uWS from 'uWebSockets.js';
+import type { Frame } from '../upstream/upstream.ts';
+
+export interface ClientSide {
+  /** A frame for the client: a provider frame (with its peeked `type`, 'unknown' if none) or a relay event. */
+  send(frame: Frame, type: string): void;
+  /** Bytes queued toward the client (backpressure). */
+  bufferedAmount(): number;
+  /** Ends the client side for good. Called once, by the session; the session MUST NOT send afterwards. */
+  end(code: number, reason: string): void;
+}
+
+/** The verbatim path. Lifetime (uWS): the session stops calling this when the socket's close handler ran. */
+export function uwsClientSide<T>(ws: uWS.WebSocket<T>): ClientSide {
+  return {
+    send(frame) {
+      ws.cork(() => {
+        ws.send(frame, false);
+      });
+    },
+    bufferedAmount: () => ws.getBufferedAmount(),
+    end(code, reason) {
+      ws.end(code, reason);
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Function tools in the simulator, deterministically: a user text turn that names a session tool (its name,
+// or the name with spaces for underscores/dashes, any case: "get_weather" or "get weather") gets a
+// `function_call` whose arguments are the smallest JSON value that validates against the tool's schema.
+// Pure functions, so the rule is testable without a session.
+
+export interface FunctionTool {
+  name: string;
+  parameters: unknown;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The function tools in a session's or response's `tools` (MCP tools are not simulated). */
+export function functionTools(tools: unknown): FunctionTool[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.filter((t): t is Record<string, unknown> & { name: string } => isObject(t) && t.type === 'function' && typeof t.name === 'string').map((t) => ({ name: t.name, parameters: t.parameters }));
+}
+
+/** The tool a user's words name, if any: the longest name that matches, so `get_weather_today` beats `get_weather`. */
+export function toolNamedIn(text: string, tools: readonly FunctionTool[]): FunctionTool | undefined {
+  const words = text.toLowerCase();
+  const spoken = (name: string) => name.toLowerCase().replace(/[_-]+/g, ' ');
+  return [...tools]
+    .sort((a, b) => b.name.length - a.name.length)
+    .find((t) => words.includes(t.name.toLowerCase()) || words.includes(spoken(t.name)));
+}
+
+/**
+ * The smallest value valid against a JSON schema (the subset tool schemas use: type, properties, required,
+ * enum, const, default, anyOf/oneOf/allOf, minimum/exclusiveMinimum, minLength, minItems, items, nullable types).
+ */
+export function minimalValue(schema: unknown, depth = 0): unknown {
+  if (!isObject(schema) || depth > 16) return null;
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  if ('default' in schema) return schema.default;
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const options = schema[key];
+    if (Array.isArray(options) && options.length > 0) return minimalValue(options[0], depth + 1);
+  }
+  if (Array.isArray(schema.allOf)) {
+    const merged = Object.assign({}, ...schema.allOf.filter(isObject)) as Record<string, unknown>;
+    return minimalValue(merged, depth + 1);
+  }
+  const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
+  switch (type) {
+    case 'object':
+    case undefined: {
+      if (type === undefined && !isObject(schema.properties)) return null;
+      const out: Record<string, unknown> = {};
+      const properties = isObject(schema.properties) ? schema.properties : {};
+      const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === 'string') : [];
+      for (const name of required) out[name] = minimalValue(properties[name], depth + 1);
+      return out;
+    }
+    case 'string': {
+      const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
+      const sample = schema.format === 'date' ? '2026-01-01' : schema.format === 'date-time' ? '2026-01-01T00:00:00Z' : schema.format === 'email' ? 'sim@example.com' : 'example';
+      return sample.length >= min ? sample : sample.padEnd(min, 'x');
+    }
+    case 'integer':
+    case 'number': {
+      if (typeof schema.minimum === 'number') return type === 'integer' ? Math.ceil(schema.minimum) : schema.minimum;
+      if (typeof schema.exclusiveMinimum === 'number') return type === 'integer' ? Math.floor(schema.exclusiveMinimum) + 1 : schema.exclusiveMinimum + 1;
+      if (typeof schema.maximum === 'number' && schema.maximum < 0) return type === 'integer' ? Math.floor(schema.maximum) : schema.maximum;
+      return 0;
+    }
+    case 'boolean':
+      return false;
+    case 'array': {
+      const min = typeof schema.minItems === 'number' ? schema.minItems : 0;
+      return Array.from({ length: min }, () => minimalValue(schema.items, depth + 1));
+    }
+    default:
+      return null;
+  }
+}
+
+/** The `arguments` string of a simulated call to `tool`. */
+export function minimalArguments(tool: FunctionTool): string {
+  const value = minimalValue(tool.parameters ?? { type: 'object', properties: {} });
+  return JSON.stringify(isObject(value) ? value : {});
+}
