@@ -10,6 +10,8 @@ export interface LaunchOptions {
   /** Grant the microphone without a prompt (default true when fakeMicWav is set). */
   grantMic?: boolean;
   extraArgs?: string[];
+  /** Another launcher for the same Chromium, e.g. a script that starts it inside a network namespace (e2e/netem). */
+  executablePath?: string;
 }
 
 export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
@@ -29,5 +31,5 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
   }
   if (options.fakeMicWav !== undefined) args.push(`--use-file-for-fake-audio-capture=${options.fakeMicWav}`);
   args.push(...(options.extraArgs ?? []));
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
+  return chromium.launch({ executablePath: options.executablePath ?? CHROMIUM_PATH, headless: true, args });
 }

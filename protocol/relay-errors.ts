@@ -65,7 +65,6 @@ export const RELAY_ERRORS = {
 
   // ---- after the upgrade, refusing one event (the session goes on) ----
   invalid_json: { fatal: false, sentence: 'The Earshot server could not read a message from the app, and skipped it.' },
-  binary_not_supported: { fatal: false, sentence: 'The Earshot server only takes text messages, and skipped one.' },
   invalid_event: { fatal: false, sentence: 'The app sent a message the Earshot server does not understand, and it was skipped.' },
   invalid_value: { fatal: false, sentence: 'The app sent a setting with a value the Earshot server does not accept, and it was skipped.' },
   invalid_type: { fatal: false, sentence: 'The app sent a setting of the wrong kind, and it was skipped.' },

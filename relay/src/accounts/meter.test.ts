@@ -85,6 +85,13 @@ describe('SessionMeter', () => {
     expect(spokenSeconds(s)).toBe(2);
   });
 
+  it('counts the GA alias session.input_audio_buffer.append as input audio too', () => {
+    const m = new SessionMeter(0);
+    const aliased = enc.encode(JSON.stringify({ type: 'session.input_audio_buffer.append', audio: Buffer.alloc(960).toString('base64') }));
+    m.onClientFrame('session.input_audio_buffer.append', aliased);
+    expect(m.snapshot(0).inputAudioBytes).toBe(960);
+  });
+
   it('hands out each count exactly once across take() calls and reports the untaken rest as pending', () => {
     const m = new SessionMeter(0);
     m.onClientFrame('input_audio_buffer.append', append(960));

@@ -234,7 +234,8 @@ export class SessionMeter {
   }
 
   onClientFrame(type: string, frame: string | Uint8Array): void {
-    if (type === 'input_audio_buffer.append') this.total.inputAudioBytes += base64FieldBytes(frame, 'audio', MAX_APPEND_OVERHEAD);
+    // `session.input_audio_buffer.append` is the GA alias of the same event (same `audio` field): billed the same.
+    if (type === 'input_audio_buffer.append' || type === 'session.input_audio_buffer.append') this.total.inputAudioBytes += base64FieldBytes(frame, 'audio', MAX_APPEND_OVERHEAD);
     else if (type === 'conversation.item.create') this.total.inputAudioBytes += itemAudioBytes(frame);
   }
 

@@ -71,10 +71,10 @@ export class StoreError extends Error {
 
 export const USERS_FILE = 'users.json';
 const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
-/** How long a writer waits for another writer's lock before giving up with a sentence. */
-const LOCK_WAIT_MS = 10_000;
+/** How long a writer waits for another writer's lock before giving up with a sentence: longer than LOCK_STALE_MS, so a dead writer's lock is taken over first. Generous because 8 CLIs starting at once on a loaded 2-core box each hold it for seconds, not milliseconds. */
+const LOCK_WAIT_MS = 45_000;
 /** A lock not refreshed for this long belongs to a writer that died (kill -9): take it over. */
-const LOCK_STALE_MS = 10_000;
+const LOCK_STALE_MS = 30_000;
 
 /** Holds users.json's cross-process lock (`<file>.lock`) around `fn`, waiting up to LOCK_WAIT_MS for another writer. */
 function holdLock<T>(path: string, fn: () => T): T {

@@ -5,13 +5,14 @@
 //     (known type, allowed type, the session policy), and what goes upstream is the re-serialised object that was
 //     checked — never the client's bytes, so no upstream parser can read a duplicate or escaped key differently;
 //   - a refused frame is answered with a Realtime-shaped error and forwards nothing; the session goes on.
-// It also watches the provider's session.created/updated, to judge session updates by their outcome.
+// It also watches the provider's session.created/updated, to judge session updates (and the per-response overrides
+// of response.create) by their outcome.
 import { CLIENT_EVENT_TYPES, unknownEventTypeMessage } from '../../../protocol/realtime.ts';
 import type { RelayConfig } from '../config/config.ts';
 import type { ClientEventRefusalCode } from '../session/relay-error.ts';
 import { scanAppend, type AppendType } from './append-scan.ts';
 import { isJsonObject, MAX_EVENT_DEPTH, parseBoundedJson, type JsonObject } from './json-values.ts';
-import { judgeSessionUpdate, overlaySession } from './session-policy.ts';
+import { judgeResponseCreate, judgeSessionUpdate, overlaySession } from './session-policy.ts';
 
 export interface Refusal {
   code: ClientEventRefusalCode;
@@ -89,10 +90,12 @@ export class ClientEventGate {
       return refuse('event_type_not_allowed', `Events of type '${type}' are not allowed on this relay.`, 'type', eventId);
     }
     const notices: Refusal[] = [];
-    if (type === 'session.update') {
-      const verdict = judgeSessionUpdate(event.session, { policy, effective: this.effective, model: this.options.model });
+    if (type === 'session.update' || (type === 'response.create' && event.response !== undefined)) {
+      const ctx = { policy, effective: this.effective, model: this.options.model };
+      const verdict = type === 'session.update' ? judgeSessionUpdate(event.session, ctx) : judgeResponseCreate(event.response, ctx);
       if (verdict.kind === 'refuse') return refuse(verdict.refusal.code, verdict.refusal.message, verdict.refusal.param, eventId);
-      event.session = verdict.session;
+      if (type === 'session.update') event.session = verdict.session;
+      else event.response = verdict.session;
       for (const field of verdict.dropped) {
         if (this.reported.has(field.param)) continue;
         this.reported.add(field.param);

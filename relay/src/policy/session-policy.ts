@@ -11,7 +11,7 @@ import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { EventOf, ClientEvent } from '../../../protocol/realtime.ts';
 import type { ClientEventRefusalCode } from '../session/relay-error.ts';
 import { isJsonObject, jsonEqual, valueAt, type JsonObject, type JsonValue } from './json-values.ts';
-import { sessionSchemaFor, type SchemaNode } from './session-schema.ts';
+import { RESPONSE_OWN_FIELDS, RESPONSE_SCHEMA, sessionSchemaFor, type SchemaNode } from './session-schema.ts';
 
 export function initialSessionUpdate(policy: SessionPolicy, user: Pick<UserRecord, 'voice' | 'instructions'>, model: string): EventOf<ClientEvent, 'session.update'> {
   return {
@@ -99,18 +99,34 @@ export function judgeSessionUpdate(session: JsonValue | undefined, ctx: SessionU
   if (!isJsonObject(session)) {
     return { kind: 'refuse', refusal: { code: 'invalid_type', param: 'session', message: "Invalid type for 'session': expected an object." } };
   }
+  return judgeFields(session, { root: 'session', schema: sessionSchemaFor(session.type ?? ctx.effective.type), mutable: ctx.policy.clientMutableFields }, ctx);
+}
+
+/**
+ * Judges the `response` of a client `response.create` the same way: its fields override the session's for one
+ * response, so a locked `instructions`, `tools` or voice must not come back through it. Absent is fine.
+ */
+export function judgeResponseCreate(response: JsonValue | undefined, ctx: SessionUpdateContext): SessionUpdateVerdict {
+  if (response === undefined) return { kind: 'forward', session: {}, dropped: [] };
+  if (!isJsonObject(response)) {
+    return { kind: 'refuse', refusal: { code: 'invalid_type', param: 'response', message: "Invalid type for 'response': expected an object." } };
+  }
+  return judgeFields(response, { root: 'response', schema: RESPONSE_SCHEMA, mutable: [...ctx.policy.clientMutableFields, ...RESPONSE_OWN_FIELDS] }, ctx);
+}
+
+function judgeFields(session: JsonObject, shape: { root: 'session' | 'response'; schema: SchemaNode; mutable: readonly string[] }, ctx: SessionUpdateContext): SessionUpdateVerdict {
   const { policy } = ctx;
-  const mutable = policy.clientMutableFields;
+  const { root, mutable } = shape;
   const dropped: FieldRefusal[] = [];
   const out: JsonObject = {};
-  const stack: Array<{ from: JsonObject; to: JsonObject; schema: SchemaNode; prefix: string }> = [{ from: session, to: out, schema: sessionSchemaFor(session.type ?? ctx.effective.type), prefix: '' }];
+  const stack: Array<{ from: JsonObject; to: JsonObject; schema: SchemaNode; prefix: string }> = [{ from: session, to: out, schema: shape.schema, prefix: '' }];
   for (let level = stack.pop(); level !== undefined; level = stack.pop()) {
     for (const [key, value] of Object.entries(level.from)) {
       const path = level.prefix ? `${level.prefix}.${key}` : key;
       const node = Object.hasOwn(level.schema, key) ? level.schema[key] : undefined;
       if (node === undefined) {
         // The provider discards the whole update for an unknown field; so does the relay, in its words.
-        return { kind: 'refuse', refusal: { code: 'unknown_parameter', param: `session.${path}`, message: `Unknown parameter: 'session.${path}'.` } };
+        return { kind: 'refuse', refusal: { code: 'unknown_parameter', param: `${root}.${path}`, message: `Unknown parameter: '${root}.${path}'.` } };
       }
       if (isMutable(path, mutable)) {
         level.to[key] = value;
@@ -124,21 +140,25 @@ export function judgeSessionUpdate(session: JsonValue | undefined, ctx: SessionU
         continue;
       }
       if (isPlumbing(path, value, ctx) || jsonEqual(value, valueAt(ctx.effective, path))) continue; // changes nothing
-      dropped.push({ code: 'session_field_locked', param: `session.${path}`, message: `The relay's operator does not allow clients to change 'session.${path}'; the rest of this update was applied.` });
+      dropped.push({
+        code: 'session_field_locked',
+        param: `${root}.${path}`,
+        message: `The relay's operator does not allow clients to change 'session.${path}'${root === 'response' ? ', not even for one response' : ''}; the rest of this ${root === 'response' ? 'response.create' : 'update'} was applied.`,
+      });
     }
   }
-  const voiceVerdict = checkVoice(out, ctx);
+  const voiceVerdict = checkVoice(out, ctx, root);
   if (voiceVerdict) dropped.push(voiceVerdict);
   pruneEmpty(out, session);
   if (policy.strictSessionUpdate && dropped.length > 0) {
     const first = dropped[0]!;
-    return { kind: 'refuse', refusal: { ...first, message: first.message.replace('; the rest of this update was applied.', '. Nothing in this update was applied.') } };
+    return { kind: 'refuse', refusal: { ...first, message: first.message.replace(/; the rest of this (update|response\.create) was applied\.$/, '. Nothing of it was applied.') } };
   }
   return { kind: 'forward', session: out, dropped };
 }
 
 /** The voice, wherever it came in (a mutable `audio` or `audio.output` carries it too), must be one the operator offers. */
-function checkVoice(out: JsonObject, ctx: SessionUpdateContext): FieldRefusal | null {
+function checkVoice(out: JsonObject, ctx: SessionUpdateContext, root: 'session' | 'response'): FieldRefusal | null {
   const output = valueAt(out, 'audio.output');
   if (!isJsonObject(output) || !Object.hasOwn(output, 'voice')) return null;
   const voice = output.voice;
@@ -146,7 +166,7 @@ function checkVoice(out: JsonObject, ctx: SessionUpdateContext): FieldRefusal | 
   delete output.voice;
   return {
     code: 'voice_not_allowed',
-    param: 'session.audio.output.voice',
+    param: `${root}.audio.output.voice`,
     message: `Voice '${typeof voice === 'string' ? voice.slice(0, 64) : JSON.stringify(voice).slice(0, 64)}' is not offered on this relay. Choose one of: ${ctx.policy.voices.join(', ')}.`,
   };
 }

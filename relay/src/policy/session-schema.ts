@@ -6,6 +6,8 @@ import type {
   RealtimeAudioConfig,
   RealtimeAudioConfigInput,
   RealtimeAudioConfigOutput,
+  RealtimeResponseCreateAudioOutput,
+  RealtimeResponseCreateParams,
   RealtimeSessionCreateRequest,
   RealtimeTranscriptionSessionAudio,
   RealtimeTranscriptionSessionAudioInput,
@@ -47,3 +49,20 @@ export const TRANSCRIPTION_SESSION_SCHEMA: SchemaNode = level<RealtimeTranscript
 export function sessionSchemaFor(sessionType: unknown): SchemaNode {
   return sessionType === 'transcription' ? TRANSCRIPTION_SESSION_SCHEMA : REALTIME_SESSION_SCHEMA;
 }
+
+/**
+ * The `response` of a `response.create`: per-response overrides of session fields, judged against the same policy
+ * paths (a locked `instructions` must not come back through the response), plus three fields of its own.
+ */
+export const RESPONSE_SCHEMA: SchemaNode = level<RealtimeResponseCreateParams>()(
+  ['audio', 'conversation', 'input', 'instructions', 'max_output_tokens', 'metadata', 'output_modalities', 'parallel_tool_calls', 'prompt', 'reasoning', 'tool_choice', 'tools'],
+  true,
+  {
+    audio: level<RealtimeResponseCreateAudioOutput>()(['output'], true, {
+      output: level<RealtimeResponseCreateAudioOutput.Output>()(['format', 'voice'], true),
+    }),
+  },
+);
+
+/** Fields of a response that override nothing in the session: what to answer, with which input, tagged how. */
+export const RESPONSE_OWN_FIELDS: readonly string[] = ['conversation', 'input', 'metadata'];

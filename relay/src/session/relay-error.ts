@@ -10,7 +10,8 @@ import { relayErrorMessage, type RelayErrorCode } from '../../../protocol/relay-
  * `missing_required_parameter`) are answered in its shape where the provider would refuse too; the rest are the
  * relay's own: what exists but the operator forbids, and what is too big or too deep to look at.
  */
-export type ClientEventRefusalCode =
+export type ClientEventRefusalCode = Extract<
+  RelayErrorCode,
   | 'invalid_json'
   | 'invalid_event'
   | 'invalid_value'
@@ -21,7 +22,8 @@ export type ClientEventRefusalCode =
   | 'event_too_deep'
   | 'event_type_not_allowed'
   | 'session_field_locked'
-  | 'voice_not_allowed';
+  | 'voice_not_allowed'
+>;
 
 // Each of them is a row of the shared vocabulary (its sentence, not fatal, no close code).
 export const CLIENT_EVENT_REFUSALS_IN_VOCABULARY: ClientEventRefusalCode extends RelayErrorCode ? true : never = true;
@@ -37,15 +39,4 @@ export function relayErrorEvent(code: RelayErrorCode, message: string = relayErr
     error: { type: code.startsWith('upstream') || code === 'internal_error' ? 'server_error' : 'invalid_request_error', code, message, param, event_id: eventId },
   } satisfies ErrorEvent;
   return JSON.stringify(event);
-}
-
-/** The client's `event_id` if the frame is small enough to look at; null otherwise. */
-export function clientEventId(frame: Uint8Array): string | null {
-  if (frame.length > 64 * 1024) return null;
-  try {
-    const id = (JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8')) as { event_id?: unknown }).event_id;
-    return typeof id === 'string' ? id.slice(0, 128) : null;
-  } catch {
-    return null;
-  }
 }
