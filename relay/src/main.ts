@@ -1,6 +1,13 @@
-// `npm start` / `npm run serve`: checks the platform, loads the config, starts the relay, and drains on
-// SIGTERM/SIGINT (stop accepting, /healthz 503, close sessions with 1001, flush, exit 0).
+// `earshot serve` / `npm start` / `npm run serve`: checks the platform, loads the config, opens the data dir
+// (refusing one a newer release wrote), starts the relay, and drains on SIGTERM/SIGINT (stop accepting,
+// /healthz 503, close sessions with 1001, flush, exit 0).
 import { basename } from 'node:path';
+import { openDataDir } from './data-dir/schema.ts';
+import { removeRelayAddress, writeRelayAddress } from './data-dir/address-file.ts';
+import { linkBase } from './cli/link-base.ts';
+import { resolveStaticDir } from './cli/static-dir.ts';
+import { startedAsScript } from './cli/started-as-script.ts';
+import { RELEASE_VERSION } from './release.ts';
 import { assertNativeUws } from './native-check.ts';
 import { ConfigError, backendOf, loadConfig, PROVIDER_URL } from './config/config.ts';
 import { log } from './log.ts';
@@ -9,12 +16,14 @@ import { createAccounting } from './accounts/accounting.ts';
 import { ensureFirstUser } from './cli/first-run.ts';
 import { StoreError } from './auth/store.ts';
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   let config;
   let uwsBinding: string;
   try {
     uwsBinding = assertNativeUws();
     config = loadConfig();
+    config.staticDir = resolveStaticDir(config.staticDir);
+    openDataDir(config.dataDir);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.fatal({ err: message }, err instanceof ConfigError ? 'invalid configuration' : 'refusing to start');
@@ -45,13 +54,15 @@ async function main(): Promise<void> {
       upstream: backend === 'simulator' ? 'in-process simulator' : (config.upstreamUrl ?? PROVIDER_URL),
       staticDir: config.staticDir,
       dataDir: config.dataDir,
+      release: RELEASE_VERSION,
       // Said once at startup so an operator can see the fast path is in use (the check above refuses the shim).
       uws: `native (${basename(uwsBinding)})`,
     },
     'listening',
   );
   if (backend === 'simulator') log.info('no OPENAI_API_KEY: talking to the built-in simulator (your speech is echoed back)');
-  await ensureFirstUser(relay.store, relay.secret, config.publicUrl ?? relay.url);
+  writeRelayAddress(config.dataDir, relay.url);
+  await ensureFirstUser(relay.store, relay.secret, linkBase(config, { url: relay.url }));
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -62,6 +73,7 @@ async function main(): Promise<void> {
       .close()
       .then(() => accounting.close())
       .then(() => {
+        removeRelayAddress(config.dataDir);
         log.info('stopped');
         process.exit(0);
       });
@@ -70,4 +82,5 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-await main();
+// `npm run serve` and tests start this file; the built `earshot serve` calls main() itself.
+if (startedAsScript(import.meta.url)) await main();

@@ -76,6 +76,34 @@ const LOCK_WAIT_MS = 45_000;
 /** A lock not refreshed for this long belongs to a writer that died (kill -9): take it over. */
 const LOCK_STALE_MS = 30_000;
 
+/** Holds users.json's cross-process lock (`<file>.lock`) around `fn`, waiting up to LOCK_WAIT_MS for another writer. */
+function holdLock<T>(path: string, fn: () => T): T {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let release: () => void;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      release = lockfile.lockSync(path, { realpath: false, stale: LOCK_STALE_MS });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      if (Date.now() >= deadline) {
+        throw new StoreError('locked', `${path} is being changed by another process that has held its lock (${path}.lock) for over ${LOCK_WAIT_MS / 1000} s; try again in a moment.`, { cause: err });
+      }
+      sleepSync(Math.min(5 + attempt * 5, 50) * (0.5 + Math.random())); // jittered, so waiting writers do not collide in step
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    release();
+  }
+}
+
+/** Runs `fn` holding the users file's lock: `earshot backup` reads the data dir under it, so no edit lands mid-snapshot. */
+export function withUsersFileLock<T>(dataDir: string, fn: () => T): T {
+  return holdLock(join(dataDir, USERS_FILE), fn);
+}
+
 export function validUserId(id: string): boolean {
   return USER_ID.test(id);
 }
@@ -234,25 +262,7 @@ export class UserStore {
 
   /** Holds the cross-process lock around `fn`. Synchronous, so nothing else in this process runs meanwhile. */
   private locked<T>(fn: () => T): T {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let release: () => void;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        release = lockfile.lockSync(this.path, { realpath: false, stale: LOCK_STALE_MS });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
-        if (Date.now() >= deadline) {
-          throw new StoreError('locked', `${this.path} is being changed by another process that has held its lock (${this.path}.lock) for over ${LOCK_WAIT_MS / 1000} s; try again in a moment.`, { cause: err });
-        }
-        sleepSync(Math.min(5 + attempt * 5, 50) * (0.5 + Math.random())); // jittered, so waiting writers do not collide in step
-      }
-    }
-    try {
-      return fn();
-    } finally {
-      release();
-    }
+    return holdLock(this.path, fn);
   }
 
   /**

@@ -1,13 +1,37 @@
 // Shared by the operator CLIs: where the data lives, how links are built, and how a bad command line is answered.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StoreError, UserStore } from '../auth/store.ts';
+import { loadConfig, type RelayConfig } from '../config/config.ts';
+import { openDataDir } from '../data-dir/schema.ts';
+import { linkBase } from './link-base.ts';
 
-export function dataDir(): string {
-  return process.env.EARSHOT_DATA_DIR ?? './data';
+let config: RelayConfig | undefined;
+
+/** The relay's own resolution (EARSHOT_CONFIG file, then environment), so a CLI works on the relay's data dir. */
+export function cliConfig(): RelayConfig {
+  try {
+    return (config ??= loadConfig());
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }
 
+/** The configured data dir, after the schema check (a directory a newer release wrote is refused, unchanged). */
+export function dataDir(): string {
+  const dir = cliConfig().dataDir;
+  try {
+    openDataDir(dir);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  return dir;
+}
+
+/** Base of onboarding links: PUBLIC_URL, else the running relay's real address (with a warning on stderr if a phone cannot open it). */
 export function publicUrl(): string {
-  return (process.env.PUBLIC_URL ?? `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? '8080'}`).replace(/\/+$/, '');
+  const base = linkBase(cliConfig());
+  if (base.warning) console.error(`warning: ${base.warning}`);
+  return base.url;
 }
 
 export function onboardingLink(base: string, token: string): string {

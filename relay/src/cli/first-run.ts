@@ -1,19 +1,29 @@
 // First start with an empty data dir: create an `owner` user and write an onboarding link to a 0600 file in
 // the data dir (the link holds a token, so it never goes to the logs), so `npm start` alone gives a usable app.
+// The owner's token lasts a year (FIRST_TOKEN_DAYS) rather than the 30 days of `token create`, so the one person
+// who set the server up is not locked out without warning; `earshot doctor` warns when it nears its end and
+// `earshot token create --user owner` mints a fresh link at any time.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UserStore } from '../auth/store.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { log } from '../log.ts';
 import { onboardingLink } from './data-dir.ts';
+import type { LinkBase } from './link-base.ts';
 
 export const FIRST_RUN_FILE = 'first-run-link.txt';
+export const FIRST_TOKEN_DAYS = 365;
 
-export async function ensureFirstUser(store: UserStore, secret: Uint8Array, baseUrl: string): Promise<void> {
+export async function ensureFirstUser(store: UserStore, secret: Uint8Array, base: LinkBase): Promise<void> {
   if (store.listUsers().length > 0) return;
-  const issued = await issueToken(secret, { userId: 'owner', days: 30 });
+  const issued = await issueToken(secret, { userId: 'owner', days: FIRST_TOKEN_DAYS });
   store.addToken({ id: issued.tokenId, userId: 'owner', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
   const path = join(store.path, '..', FIRST_RUN_FILE);
-  writeFileSync(path, onboardingLink(baseUrl, issued.token) + '\n', { mode: 0o600 });
-  log.info({ file: path }, 'first run: created user "owner"; open the link in this file on your phone (or run `npm run token -- create --user NAME`)');
+  writeFileSync(path, onboardingLink(base.url, issued.token) + '\n', { mode: 0o600 });
+  const expires = new Date(issued.expiresAt * 1000).toISOString().slice(0, 10);
+  if (base.warning) {
+    log.warn({ file: path, expires }, `first run: created user "owner"; open the link in this file in a browser on this machine. To use a phone: ${base.warning}, then run \`earshot token create --user owner\``);
+  } else {
+    log.info({ file: path, expires }, 'first run: created user "owner"; open the link in this file on your phone (`earshot token create --user NAME` makes more)');
+  }
 }

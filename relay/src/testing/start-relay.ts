@@ -80,11 +80,15 @@ export interface RelayProcess {
   inspectorUrl?: string;
 }
 
-/** Runs `relay/src/main.ts` as a child; resolves once it logs `listening`. */
-export function spawnRelayProcess(env: Record<string, string>, options: { timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<RelayProcess> {
+/**
+ * Runs `relay/src/main.ts` as a child (or `script`, e.g. the built `earshot.js serve`, from `cwd`); resolves
+ * once it logs `listening`.
+ */
+export function spawnRelayProcess(env: Record<string, string>, options: { timeoutMs?: number; nodeArgs?: string[]; script?: string[]; cwd?: string } = {}): Promise<RelayProcess> {
   const nodeArgs = options.nodeArgs ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'relay/src/main.ts')], {
-    cwd: REPO_ROOT,
+  const script = options.script ?? ['--import', 'tsx', join(REPO_ROOT, 'relay/src/main.ts')];
+  const child = spawn(process.execPath, [...nodeArgs, ...script], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', METRICS_TOKEN: TEST_METRICS_TOKEN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -52,7 +52,9 @@ export function defaultPoolSize(): number {
 // Workers run the TypeScript source: a worker does not inherit the relay's `--import tsx` hooks (on Node 20 an
 // `--import` in a worker's execArgv does not reach its own module loader), so a two-line bootstrap registers
 // tsx inside the worker and then imports the worker module.
-const TSX_API = tsxEsmApi();
+// Built (dist/relay/earshot.js, a production install without tsx): the worker is its own plain-JS bundle beside
+// it (scripts/build-relay.ts builds both) and starts directly from its file.
+const BUILT = !import.meta.url.endsWith('.ts');
 function tsxEsmApi(): string {
   // The ESM build of `tsx/esm/api` (require.resolve would give the CJS one), as tsx's own exports map names it.
   const require = createRequire(import.meta.url);
@@ -60,8 +62,8 @@ function tsxEsmApi(): string {
   const exports = (require('tsx/package.json') as { exports: Record<string, { import: { default: string } }> }).exports;
   return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
 }
-const WORKER_URL = new URL('./opus.worker.ts', import.meta.url).href;
-const BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+const WORKER_URL = new URL(BUILT ? './opus.worker.js' : './opus.worker.ts', import.meta.url).href;
+const BOOTSTRAP = BUILT ? null : `import(${JSON.stringify(tsxEsmApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 export class TranscodePool {
   private readonly slots: Array<Slot | null>;
@@ -146,7 +148,7 @@ export class TranscodePool {
   private slotAt(index: number): Slot {
     const existing = this.slots[index];
     if (existing && !existing.exited) return existing;
-    const worker = new Worker(BOOTSTRAP, { eval: true });
+    const worker = BOOTSTRAP === null ? new Worker(new URL(WORKER_URL)) : new Worker(BOOTSTRAP, { eval: true });
     const slot: Slot = { index, worker, pending: new Map(), channels: new Map(), exited: false };
     this.slots[index] = slot;
     worker.on('message', (reply: FromOpusWorker) => {

@@ -1,0 +1,171 @@
+// Releases as an operator installs them: `npm run release` makes the tarball; deploy/earshot-release.sh unpacks
+// it into <root>/releases/<version>, runs `npm ci --omit=dev` (from the npm registry, or its local cache) and
+// points <root>/current at it. Then the built relay runs from there — production dependencies only — and an
+// upgrade and a rollback are made for real, including a rollback past a release that moved the data schema on.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePwaBuilt } from '../relay/src/testing/build-pwa.ts';
+import { runEarshot, spawnEarshotServe } from '../relay/src/testing/built-earshot.ts';
+import { bearer, realtimeUrl } from '../relay/src/testing/operator-cli.ts';
+import { RealtimeTestClient, speechPcm16 } from '../relay/src/testing/realtime-client.ts';
+import { REPO_ROOT, type RelayProcess } from '../relay/src/testing/start-relay.ts';
+
+const exec = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'earshot-release-test-'));
+const root = join(work, 'opt-earshot');
+const dataDir = join(work, 'var-lib-earshot');
+const script = join(REPO_ROOT, 'deploy/earshot-release.sh');
+const bin = join(root, 'current/dist/relay/earshot.js'); // what the systemd unit runs
+const running: RelayProcess[] = [];
+let tarballA: string;
+let version: string;
+
+async function releaseCli(...args: string[]): Promise<string> {
+  // prefer-offline: packages already in npm's cache are not fetched again (the registry is still asked for the rest).
+  const { stdout } = await exec(script, [...args, '--root', root], { env: { ...process.env, NPM_CONFIG_PREFER_OFFLINE: 'true' }, timeout: 240_000 });
+  return stdout;
+}
+
+/** A tarball like `tarball` but with another version, and optionally its built code edited (a fabricated release). */
+function repack(tarball: string, newVersion: string, edit?: (earshotJs: string) => string): string {
+  const dir = mkdtempSync(join(work, 'repack-'));
+  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+  for (const name of ['package.json', 'npm-shrinkwrap.json']) {
+    const path = join(dir, 'package', name);
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { version: string; packages?: Record<string, { version?: string }> };
+    json.version = newVersion;
+    if (json.packages?.['']) json.packages[''].version = newVersion;
+    writeFileSync(path, JSON.stringify(json, null, 2));
+  }
+  if (edit) {
+    const path = join(dir, 'package/dist/relay/earshot.js');
+    writeFileSync(path, edit(readFileSync(path, 'utf8')));
+  }
+  const out = join(work, `earshot-${newVersion}.tgz`);
+  execFileSync('tar', ['-czf', out, '-C', dir, 'package']);
+  return out;
+}
+
+async function serve(env: Record<string, string> = {}): Promise<RelayProcess> {
+  // From a directory outside the repository, as a service would: nothing may be found through the checkout.
+  const relay = await spawnEarshotServe({ EARSHOT_DATA_DIR: dataDir, ...env }, bin, work);
+  running.push(relay);
+  return relay;
+}
+
+async function signIn(relay: RelayProcess, token: string): Promise<void> {
+  const client = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(token));
+  await client.waitFor('session.updated');
+  await client.close();
+}
+
+beforeAll(() => {
+  ensurePwaBuilt();
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/release.ts'), '--skip-pwa'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const made = JSON.parse(out.trim().split('\n').at(-1)!) as { file: string; release: string; bytes: number };
+  tarballA = made.file;
+  version = made.release;
+  console.log(`release tarball ${made.file}: ${(made.bytes / 1024).toFixed(0)} KiB`);
+}, 180_000);
+
+afterAll(async () => {
+  for (const relay of running) await relay.stop();
+  rmSync(work, { recursive: true, force: true }); // three installs: ~100 MiB
+});
+
+describe('a release installed with production dependencies only', () => {
+  let alice: string;
+
+  it('installs from the tarball with no dev dependency, starts from the build, passes doctor and carries a spoken turn', async () => {
+    await releaseCli('install', tarballA);
+    expect(readlinkSync(join(root, 'current'))).toBe(`releases/${version}`);
+    const modules = readdirSync(join(root, 'current/node_modules'));
+    expect(modules).toContain('uWebSockets.js');
+    for (const dev of ['tsx', 'typescript', 'vite', 'vitest', 'esbuild', 'playwright-core', 'jsdom', 'sharp', 'openai', 'solid-js']) expect(modules).not.toContain(dev);
+    expect(existsSync(join(root, 'current/relay'))).toBe(false); // no TypeScript sources in a release
+
+    const started = performance.now();
+    const relay = await serve();
+    const startupMs = performance.now() - started;
+    const sizeKiB = Number(execFileSync('du', ['-sk', join(root, 'releases', version)], { encoding: 'utf8' }).split('\t')[0]);
+    const modulesKiB = Number(execFileSync('du', ['-sk', join(root, 'releases', version, 'node_modules')], { encoding: 'utf8' }).split('\t')[0]);
+    console.log(`production install: ${(sizeKiB / 1024).toFixed(1)} MiB (node_modules ${(modulesKiB / 1024).toFixed(1)} MiB, ${modules.length} top-level packages); spawn → listening ${startupMs.toFixed(0)} ms`);
+
+    const page = await fetch(relay.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root"');
+
+    const doctor = await runEarshot(['doctor'], { EARSHOT_DATA_DIR: dataDir, PUBLIC_URL: relay.url }, bin);
+    expect(doctor.stdout).toMatch(/^OK +public url/m);
+    expect(doctor.stdout).toMatch(/^OK +uws +native binding/m);
+    expect(doctor.code, doctor.stdout).toBe(0);
+
+    const created = await runEarshot(['token', 'create', '--user', 'alice', '--json'], { EARSHOT_DATA_DIR: dataDir }, bin);
+    alice = (JSON.parse(created.stdout) as { token: string; link: string }).token;
+    // No PUBLIC_URL: the link uses the relay's real port and says a phone cannot open it.
+    expect((JSON.parse(created.stdout) as { link: string }).link.startsWith(`${relay.url}/#token=`)).toBe(true);
+    expect(created.stderr).toContain('a phone cannot');
+
+    const client = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(alice));
+    await client.waitFor('session.updated');
+    client.appendAudio(speechPcm16('hello from the production build', 0.6));
+    const done = await client.waitFor('response.done', { timeoutMs: 20_000 });
+    expect(done.response.status).toBe('completed');
+    expect(client.of('response.output_audio.delta').length).toBeGreaterThan(0);
+    await client.close();
+    await relay.stop();
+  }, 300_000);
+
+  it('upgrades to a new release and rolls back to the previous one, data intact', async () => {
+    const tarballB = repack(tarballA, `${version}-next`);
+    await releaseCli('install', tarballB);
+    expect(readlinkSync(join(root, 'current'))).toBe(`releases/${version}-next`);
+    expect(readlinkSync(join(root, 'previous'))).toBe(`releases/${version}`);
+    expect((await runEarshot(['version'], {}, bin)).stdout.trim()).toBe(`${version}-next`);
+    let relay = await serve();
+    await signIn(relay, alice);
+    await relay.stop();
+
+    await releaseCli('rollback');
+    expect(readlinkSync(join(root, 'current'))).toBe(`releases/${version}`);
+    expect((await runEarshot(['version'], {}, bin)).stdout.trim()).toBe(version);
+    relay = await serve();
+    await signIn(relay, alice);
+    await relay.stop();
+    expect(await releaseCli('list')).toMatch(new RegExp(`^${version.replaceAll('.', '\\.')} \\(current\\)$`, 'm'));
+  }, 300_000);
+
+  it('rolling back past a release that moved the data schema on: the old release refuses clearly and changes nothing', async () => {
+    // A fabricated future release with data schema 2 and a (no-op) migration to it from 1.
+    const tarballC = repack(tarballA, '99.0.0', (js) => {
+      const edited = js.replace(/\bDATA_SCHEMA_VERSION = 1;/, 'DATA_SCHEMA_VERSION = 2;').replace(/\bMIGRATIONS = \{\};/, 'MIGRATIONS = { 1: () => {} };');
+      expect(edited).toContain('DATA_SCHEMA_VERSION = 2;');
+      expect(edited).toContain('MIGRATIONS = { 1: () => {} };');
+      return edited;
+    });
+    await releaseCli('install', tarballC);
+    const relay = await serve();
+    await signIn(relay, alice);
+    await relay.stop();
+    expect(JSON.parse(readFileSync(join(dataDir, 'earshot-data.json'), 'utf8'))).toMatchObject({ schema: 2, release: '99.0.0' });
+
+    await releaseCli('rollback');
+    expect((await runEarshot(['version'], {}, bin)).stdout.trim()).toBe(version);
+    const users = readFileSync(join(dataDir, 'users.json'));
+    const refused = await runEarshot(['serve'], { EARSHOT_DATA_DIR: dataDir, PORT: '0' }, bin);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`has schema 2 (written by Earshot 99.0.0), but this is Earshot ${version}`);
+    expect(readFileSync(join(dataDir, 'users.json')).equals(users)).toBe(true);
+    expect(JSON.parse(readFileSync(join(dataDir, 'earshot-data.json'), 'utf8'))).toMatchObject({ schema: 2 });
+
+    // Forward again to the release that owns the data: it still works.
+    await releaseCli('switch', '99.0.0');
+    const again = await serve();
+    await signIn(again, alice);
+    await again.stop();
+  }, 300_000);
+});
