@@ -145,21 +145,27 @@ export class RelaySession {
       default:
         return assertNever(verdict, 'gate verdict');
     }
+    if (!this.sendUpstream(verdict.type, frame)) return;
+    if (verdict.kind === 'forward') for (const n of verdict.notices) this.reject(n.code, n.message, n.eventId, n.param);
+    if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
+      this.deps.metrics.hot.up.latency.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  /** Sends one checked (or relay-made) client frame upstream: metrics, meter, backpressure. False if that ended the session. */
+  private sendUpstream(type: string, frame: Uint8Array): boolean {
     const upstream = this.upstream;
-    if (!upstream) return;
+    if (!upstream) return false;
     upstream.send(frame);
     const hot = this.deps.metrics.hot.up;
     hot.messages.inc();
     hot.bytes.inc(frame.byteLength);
-    this.hooks.onClientFrame(verdict.type, frame);
-    if (verdict.kind === 'forward') for (const n of verdict.notices) this.reject(n.code, n.message, n.eventId, n.param);
-    if (upstream.bufferedAmount() > limits.upstreamBufferHardBytes) {
+    this.hooks.onClientFrame(type, frame);
+    if (upstream.bufferedAmount() > this.deps.config.limits.upstreamBufferHardBytes) {
       this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
-      return;
+      return false;
     }
-    if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
-      hot.latency.observe((performance.now() - started) / 1000);
-    }
+    return true;
   }
 
   /**
@@ -169,24 +175,12 @@ export class RelaySession {
   forwardTrusted(type: 'input_audio_buffer.append' | 'input_audio_buffer.clear', frame: Uint8Array): void {
     if (this.ended) return;
     try {
-      this.trusted(type, frame);
+      this.sendUpstream(type, frame);
     } catch (err) {
       this.fail(err, 'relay-made client frame');
     }
   }
 
-  private trusted(type: 'input_audio_buffer.append' | 'input_audio_buffer.clear', frame: Uint8Array): void {
-    const upstream = this.upstream;
-    if (!upstream) return;
-    upstream.send(frame);
-    const hot = this.deps.metrics.hot.up;
-    hot.messages.inc();
-    hot.bytes.inc(frame.byteLength);
-    this.hooks.onClientFrame(type, frame);
-    if (upstream.bufferedAmount() > this.deps.config.limits.upstreamBufferHardBytes) {
-      this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
-    }
-  }
 
   get isEnded(): boolean {
     return this.ended;
