@@ -56,4 +56,28 @@ describe('in-process simulator upstream', () => {
     expect(await r.closed).toEqual({ code: 1000, reason: 'session_expired' });
     expect(r.log).toEqual(['open', 'session.created', 'error']);
   });
+  it('keeps the session audio clock when turn detection is switched off and on again (audio_start_ms counts all audio)', async () => {
+    const events: Array<{ type: string; audio_start_ms?: number }> = [];
+    const up = createSimulatorUpstreamFactory()({ model: 'gpt-realtime', sessionId: 's', userId: 'u' }, {
+      onOpen() {},
+      onMessage: (frame) => events.push(JSON.parse(String(frame)) as { type: string }),
+      onClose() {},
+    });
+    await tick();
+    const append = (ms: number, amplitude: number) => {
+      for (let t = 0; t < ms; t += 20) {
+        const samples = new Int16Array(480).map((_, i) => Math.round(amplitude * Math.sin(i / 5)));
+        up.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(samples.buffer).toString('base64') }));
+      }
+    };
+    const vad = { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 };
+    up.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null } } } }));
+    append(2000, 0); // two seconds with no VAD: still on the session's clock
+    up.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: vad } } } }));
+    append(1000, 8000);
+    await tick();
+    const started = events.find((e) => e.type === 'input_audio_buffer.speech_started');
+    expect(started?.audio_start_ms).toBe(2000 - 300);
+    up.close(1000, 'done');
+  });
 });

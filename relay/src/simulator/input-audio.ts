@@ -55,7 +55,7 @@ export class InputAudio {
     const config = this.vadConfig();
     if (this.ctx.options.benchmark || config === null) this.vad = null;
     else if (this.vad) this.vad.configure(config);
-    else this.vad = new EnergyVad(config);
+    else this.vad = new EnergyVad(config, (this.clockSamples * 1000) / WIRE_SAMPLE_RATE);
   }
 
   onAppend(event: Record<string, unknown>, eventId: string | null): void {

@@ -48,9 +48,11 @@ export class EnergyVad {
   private firstVoicedMs = 0;
   private silenceMs = 0;
 
-  constructor(config: VadConfig) {
+  /** `startMs`: the session's audio clock now (a VAD turned on mid-session must not restart the clock at 0). */
+  constructor(config: VadConfig, startMs = 0) {
     this.config = config;
     this.levelDb = thresholdToDbfs(config.threshold);
+    this.positionMs = startMs;
   }
 
   configure(config: VadConfig): void {
