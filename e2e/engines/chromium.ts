@@ -3,7 +3,7 @@
 // default source (the permission prompt auto-accepted) and audible playback (playwright's --mute-audio dropped).
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../browser.ts';
-import { markElement, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export async function launchChromiumEngine(options: LaunchEngineOptions = {}): Promise<Engine> {
   const autoplay = options.gestureGated ? '--autoplay-policy=document-user-activation-required' : '--autoplay-policy=no-user-gesture-required';
@@ -43,7 +43,10 @@ function wrapPlaywrightPage(page: Page, close: () => Promise<void>): EnginePage 
     texts: (role, name) => textsOf(self, role, name),
     evaluate: (fn, arg) => page.evaluate(fn, arg as never) as never,
     waitFor: pollFor,
-    screenshot: async (path) => void (await page.screenshot({ path })),
+    async screenshot(path) {
+      await self.evaluate(settlePaint);
+      await page.screenshot({ path });
+    },
     close,
   };
   return self;

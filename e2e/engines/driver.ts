@@ -119,6 +119,9 @@ export async function pollFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/** Resolves after the page has painted twice, so a screenshot shows the DOM as it is now, not a frame behind. */
+export const settlePaint = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
+
 /** Finds and marks an element, waiting for it to appear; returns the CSS selector of the mark. */
 export function markElement(page: Pick<EnginePage, 'evaluate'>, role: Role | null, name: string | RegExp, timeoutMs = 20_000): Promise<string> {
   const what = role === null ? `a field labelled ${String(name)}` : `a ${role} named ${String(name)}`;

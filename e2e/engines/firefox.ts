@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Page } from 'puppeteer-core';
-import { markElement, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -26,6 +26,8 @@ export async function launchFirefoxEngine(options: LaunchEngineOptions = {}): Pr
       // 0 = allow all; 5 = block audible and inaudible autoplay until a user gesture.
       'media.autoplay.default': options.gestureGated ? 5 : 0,
       'media.autoplay.blocking_policy': options.gestureGated ? 2 : 0,
+      // Web Audio is blocked with media elements only when this is set (Firefox for Android sets it).
+      'media.autoplay.block-webaudio': options.gestureGated === true,
       'browser.shell.checkDefaultBrowser': false,
       'datareporting.policy.dataSubmissionEnabled': false,
     },
@@ -66,7 +68,10 @@ function wrapPuppeteerPage(page: Page, close: () => Promise<void>): EnginePage {
     texts: (role, name) => textsOf(self, role, name),
     evaluate: (fn, arg) => page.evaluate(fn as (a: unknown) => unknown, arg) as never,
     waitFor: pollFor,
-    screenshot: async (path) => void (await page.screenshot({ path })),
+    async screenshot(path) {
+      await self.evaluate(settlePaint);
+      await page.screenshot({ path });
+    },
     close,
   };
   return self;
