@@ -12,9 +12,32 @@ export interface OwnedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Every group still running, ended synchronously if this process exits without tearing down (a crash). */
+const live = new Set<number>();
+let exitHookInstalled = false;
+function endAllOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const pid of live) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+}
+
 export function startOwned(command: string, args: string[], options: SpawnOptions = {}): OwnedProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, ...options });
   let err = '';
+  if (child.pid !== undefined) {
+    endAllOnExit();
+    live.add(child.pid);
+    const pid = child.pid;
+    child.once('exit', () => live.delete(pid));
+  }
   child.stderr?.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
