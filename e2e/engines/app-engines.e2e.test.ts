@@ -8,7 +8,7 @@
 // person makes (the driver's clicks are native input, i.e. real gestures).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startTestRelay, type TestRelay } from '../../relay/src/testing/start-relay.ts';
 import { createSimulatorUpstreamFactory } from '../../relay/src/simulator/in-process.ts';
 import type { UpstreamFactory } from '../../relay/src/upstream/upstream.ts';
@@ -87,8 +87,20 @@ describe.each(chosen)('the app in %s', (engineName) => {
     await pulse?.stop();
   });
 
-  async function onboard(user: string): Promise<EnginePage> {
+  // WebKitWebDriver drives one session at a time: every page a test opens is closed after it, passed or not.
+  const pages = new Set<EnginePage>();
+  async function newPage(): Promise<EnginePage> {
     const page = await engine.newPage();
+    pages.add(page);
+    return page;
+  }
+  afterEach(async () => {
+    for (const page of pages) await page.close().catch(() => undefined);
+    pages.clear();
+  });
+
+  async function onboard(user: string): Promise<EnginePage> {
+    const page = await newPage();
     await page.goto(`${proxy.url}/#token=${await relay.mint(user)}`);
     await page.waitFor('the Start button', async () => (await page.texts('button', 'Start conversation')).length > 0);
     return page;
@@ -109,6 +121,20 @@ describe.each(chosen)('the app in %s', (engineName) => {
     if (engineName === 'firefox') expect(seen.policy).toBe('disallowed');
     if (engineName === 'chromium') expect(seen.state).toBe('running');
     await page.close();
+  });
+
+  it('asks for a token without one, refuses a bad one in words a person can act on', async () => {
+    const page = await newPage();
+    await page.goto(`${proxy.url}/`);
+    await page.waitFor('the token field', async () => (await page.evaluate(() => document.querySelector('input') !== null)) && (await page.texts('button', /./)).length > 0);
+    await shot(page, '00-token-paste');
+    await page.close();
+    // A new page: the app reads #token= when it starts (a second link in the same tab needs a reload today).
+    const bad = await newPage();
+    await bad.goto(`${proxy.url}/#token=not-a-real-token`);
+    const alert = await bad.waitFor('the bad-token alert', async () => (await bad.texts('alert')).find((t) => t.length > 0), 20_000);
+    expect(alert).toMatch(/not valid.*new one/);
+    await shot(bad, '00-bad-token');
   });
 
   it('onboards from the operator link: the token leaves the address bar and is kept on the device', async () => {
@@ -169,6 +195,9 @@ describe.each(chosen)('the app in %s', (engineName) => {
     await page.click('button', 'Send');
     await page.waitFor('the text reply', async () => (await transcript(page)).includes('Echo: you wrote "What time is it?"'), 20_000);
     await shot(page, '06-text-turn');
+    await page.click('button', 'Mute');
+    await page.waitFor('Mute to be pressed', async () => page.evaluate(() => document.querySelector('[aria-pressed=true]') !== null));
+    await shot(page, '06-muted');
     await page.click('button', 'Stop conversation');
     await page.close();
   });

@@ -3,7 +3,7 @@
 // default source (the permission prompt auto-accepted) and audible playback (playwright's --mute-audio dropped).
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../browser.ts';
-import { markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { closeOnce, markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export async function launchChromiumEngine(options: LaunchEngineOptions = {}): Promise<Engine> {
   const autoplay = options.gestureGated ? '--autoplay-policy=document-user-activation-required' : '--autoplay-policy=no-user-gesture-required';
@@ -47,7 +47,7 @@ function wrapPlaywrightPage(page: Page, close: () => Promise<void>): EnginePage 
       await self.evaluate(settlePaint);
       await page.screenshot({ path });
     },
-    close,
+    close: closeOnce(close),
   };
   return self;
 }

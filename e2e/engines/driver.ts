@@ -132,4 +132,10 @@ export async function textsOf(page: Pick<EnginePage, 'evaluate'>, role: Role, na
   return (await page.evaluate(pickInPage, { mode: 'texts', role, name: name === undefined ? null : toPattern(name), label: false })) as string[];
 }
 
+/** Wraps a close function so that a second call (a test's own, then the teardown's) does nothing. */
+export function closeOnce(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | null = null;
+  return () => (closing ??= close());
+}
+
 export const PHONE_VIEWPORT = { width: 390, height: 844 } as const;

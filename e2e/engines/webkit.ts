@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Builder, By, type WebDriver } from 'selenium-webdriver';
-import { markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { closeOnce, markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 import { startOwned } from './processes.ts';
 import { startXvfb } from './xvfb.ts';
 
@@ -99,7 +99,7 @@ function wrapSeleniumDriver(driver: WebDriver, close: () => Promise<void>): Engi
       await self.evaluate(settlePaint);
       writeFileSync(path, Buffer.from(await driver.takeScreenshot(), 'base64'));
     },
-    close,
+    close: closeOnce(close),
   };
   return self;
 }
