@@ -166,10 +166,13 @@ describe.each(chosen)('the app in %s', (engineName) => {
       await page.waitFor('the reply to finish', async () => (await statusLine(page)) === 'Listening', 30_000);
       await shot(page, '04-turn');
       const states = await statesSeen(page);
+      console.log(`[${engineName}] states: ${states.join(' → ')}; speaker peak ${speaker.peak()}`);
       // In order (a state may be too short to sample, but none comes before the one above it).
       const order = ['Connecting', 'Listening', 'Hearing', 'Thinking', 'Speaking'].map((s) => states.findIndex((x) => x.startsWith(s)));
       expect(order[1], states.join(' → ')).toBeGreaterThanOrEqual(0);
       expect(order.filter((i) => i >= 0), states.join(' → ')).toEqual([...order.filter((i) => i >= 0)].sort((a, b) => a - b));
+      // Hearing lasts the whole utterance and Speaking the whole reply, so both are always sampled; Thinking may be brief.
+      expect(states.some((s) => /^Hearing/.test(s)), states.join(' → ')).toBe(true);
       expect(states.some((s) => /^Speaking/.test(s)), states.join(' → ')).toBe(true);
 
       // Barge-in: speak while the next reply plays; the app cuts playback and tells the provider what was heard.
