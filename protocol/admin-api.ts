@@ -13,6 +13,8 @@ export interface AdminMe {
   csrf: string;
   /** Epoch ms. */
   expiresAt: number;
+  /** The voices a person may be given (the relay's policy.voices). */
+  voices: string[];
 }
 
 export interface PersonLimits {

@@ -74,7 +74,7 @@ export const RELAY_ERRORS = {
   upstream_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused to start this conversation. Tell whoever runs your Earshot server.' },
   rate_limited: { close: CloseCode.RateLimited, fatal: false, sentence: 'The app sent too much too fast and was disconnected. It reconnects by itself.' },
   session_expired: { close: CloseCode.SessionExpired, fatal: false, sentence: 'The conversation reached the AI service’s time limit. A new one starts with what was said so far.' },
-  ended_by_operator: { close: CloseCode.Revoked, fatal: true, sentence: 'Whoever runs your Earshot server ended this conversation. You can start a new one.' },
+  ended_by_operator: { close: CloseCode.EndedByOperator, fatal: true, sentence: 'Whoever runs your Earshot server ended this conversation. You can start a new one.' },
   transcoder_failed: { close: CloseCode.InternalError, fatal: false, sentence: 'The Earshot server’s audio converter failed. The app starts a new conversation with what was said so far.' },
 
   // ---- after the upgrade, refusing one event (the session goes on) ----
@@ -139,4 +139,5 @@ export const CLOSE_CODE_ERRORS: Partial<Record<CloseCode, SessionEndCode>> = {
   [CloseCode.SessionExpired]: 'session_expired',
   [CloseCode.UpstreamRefused]: 'upstream_refused',
   [CloseCode.TooManySessions]: 'too_many_sessions',
+  [CloseCode.EndedByOperator]: 'ended_by_operator',
 };

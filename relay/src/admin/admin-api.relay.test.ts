@@ -196,7 +196,7 @@ describe('what an operator does through the admin API', () => {
     expect(((await check.json()) as { error: { code: string } }).error.code).toBe('token_expired');
   });
 
-  it('lists a live session and ends it: the client gets ended_by_operator and close 4001', async () => {
+  it('lists a live session and ends it: the client gets ended_by_operator and close 4011 (not 4001: the link stays good)', async () => {
     const { cookie, csrf } = await signIn();
     const token = await relay.mint('dave');
     const client = await RealtimeTestClient.connect(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
@@ -204,8 +204,11 @@ describe('what an operator does through the admin API', () => {
     const live = await until('the session listed', async () => ((await api('sessions', { cookie })).json as LiveSession[]).find((s) => s.user === 'dave'));
     expect(live.link).toBe('v1');
     expect((await api(`sessions/${live.sessionId}`, { method: 'DELETE', cookie, csrf })).status).toBe(200);
-    expect((await client.closed).code).toBe(4001);
+    expect((await client.closed).code).toBe(4011);
     expect(client.of('error').at(-1)?.error.code).toBe('ended_by_operator');
+    const again = await RealtimeTestClient.connect(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    await again.waitFor('session.created');
+    await again.close();
     expect((await api(`sessions/${live.sessionId}`, { method: 'DELETE', cookie, csrf })).status).toBe(404);
   });
 

@@ -44,7 +44,7 @@ export interface Directory {
   /** Usage per person per UTC day in [since, until] (inclusive), from the durable usage log. */
   usage(since: string, until: string): UsageDay[];
   liveSessions(): LiveSession[];
-  /** Ends one live session (4001 ended_by_operator); false when it is gone already. */
+  /** Ends one live session (4011 ended_by_operator: the person keeps their link); false when it is gone already. */
   endSession(sessionId: string): boolean;
   /** What storage is, for the Health page. */
   describeStore(): string;
@@ -215,7 +215,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     endSession(sessionId) {
       const session = deps.sessions().get(sessionId);
       if (!session) return false;
-      session.terminate(CloseCode.Revoked, 'ended_by_operator', relayErrorMessage('ended_by_operator'));
+      session.terminate(CloseCode.EndedByOperator, 'ended_by_operator', relayErrorMessage('ended_by_operator'));
       return true;
     },
     relayName,

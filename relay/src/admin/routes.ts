@@ -178,7 +178,7 @@ export function mountAdmin(app: uWS.TemplatedApp, deps: AdminDeps): void {
           return { refuse: 'admin_link_invalid' };
         }
         audit.append({ t: Date.now(), admin: exchanged.userId, action: 'sign_in', target: exchanged.userId, address });
-        const me: AdminMe = { admin: exchanged.userId, csrf: csrfToken(deps.secret, exchanged.cookie), expiresAt: exchanged.expiresAt };
+        const me: AdminMe = { admin: exchanged.userId, csrf: csrfToken(deps.secret, exchanged.cookie), expiresAt: exchanged.expiresAt, voices: config.policy.voices };
         return { status: 200, body: me, headers: { 'set-cookie': cookieHeader(exchanged.cookie, Math.floor((exchanged.expiresAt - Date.now()) / 1000)) } };
       });
     }
@@ -202,7 +202,7 @@ export function mountAdmin(app: uWS.TemplatedApp, deps: AdminDeps): void {
 
     switch (route) {
       case 'get me':
-        return send(ok({ admin, csrf: csrfToken(deps.secret, caller.cookie), expiresAt: caller.expiresAt } satisfies AdminMe));
+        return send(ok({ admin, csrf: csrfToken(deps.secret, caller.cookie), expiresAt: caller.expiresAt, voices: config.policy.voices } satisfies AdminMe));
       case 'delete session':
         return run(() => {
           state.endSession(caller.cookie);
