@@ -88,7 +88,7 @@ export function LinksPage(): JSX.Element {
         )}
       </Show>
       <div class="table-wrap" tabindex="0" role="region" aria-label="Links">
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Person</th>
@@ -105,9 +105,9 @@ export function LinksPage(): JSX.Element {
               {(l) => (
                 <tr data-link={l.tokenId}>
                   <th scope="row">{l.user}</th>
-                  <td>{when(Date.parse(l.createdAt))}</td>
-                  <td>{when(l.expiresAt)}</td>
-                  <td>
+                  <td data-label="Made">{when(Date.parse(l.createdAt))}</td>
+                  <td data-label="Expires">{when(l.expiresAt)}</td>
+                  <td data-label="State">
                     <span class={`state ${l.state === 'active' ? 'on' : 'off'}`}>{l.state}</span>
                   </td>
                   <td class="row-actions">

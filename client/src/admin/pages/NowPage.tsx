@@ -31,7 +31,7 @@ export function NowPage(): JSX.Element {
       </p>
       <Show when={(sessions.latest?.length ?? 0) > 0} fallback={<p class="empty">Nobody is talking right now.</p>}>
         <div class="table-wrap" tabindex="0" role="region" aria-label="Live sessions">
-          <table>
+          <table class="stack">
             <thead>
               <tr>
                 <th scope="col">Person</th>
@@ -49,10 +49,10 @@ export function NowPage(): JSX.Element {
                 {(s) => (
                   <tr data-session={s.sessionId}>
                     <th scope="row">{s.user}</th>
-                    <td>{when(s.startedAt)}</td>
-                    <td>{minutes(s.connectedMinutes)}</td>
-                    <td>{s.relay}</td>
-                    <td>{s.link === 'v2' ? 'app (Opus)' : 'Realtime'}</td>
+                    <td data-label="Since">{when(s.startedAt)}</td>
+                    <td data-label="Minutes so far">{minutes(s.connectedMinutes)}</td>
+                    <td data-label="Relay">{s.relay}</td>
+                    <td data-label="Link">{s.link === 'v2' ? 'app (Opus)' : 'Realtime'}</td>
                     <td class="row-actions">
 <div>
                       <button type="button" class="danger" aria-label={`End ${s.user}'s session`} onClick={() => void end(s)}>

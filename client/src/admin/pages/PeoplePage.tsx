@@ -33,7 +33,7 @@ export function PeoplePage(props: { me: AdminMe }): JSX.Element {
         <PersonForm voices={props.me.voices} submitLabel="Add person" onSubmit={(id, patch) => act(() => api.post('people', { id, ...patch }), `Added ${id}.`)} />
       </details>
       <div class="table-wrap" tabindex="0" role="region" aria-label="People">
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -59,18 +59,18 @@ export function PeoplePage(props: { me: AdminMe }): JSX.Element {
                         <span class="badge">operator</span>
                       </Show>
                     </th>
-                    <td>
+                    <td data-label="State">
                       <span class={p.enabled ? 'state on' : 'state off'}>{p.enabled ? 'on' : 'switched off'}</span>
                     </td>
-                    <td>{p.liveSessions}</td>
-                    <td>{p.maxSessions}</td>
-                    <td>
+                    <td data-label="Live">{p.liveSessions}</td>
+                    <td data-label="At once">{p.maxSessions}</td>
+                    <td data-label="Minutes day / month">
                       {limit(p.dailyMinutes)} / {limit(p.monthlyMinutes)}
                     </td>
-                    <td>
+                    <td data-label="Tokens day / month">
                       {limit(p.dailyTokens)} / {limit(p.monthlyTokens)}
                     </td>
-                    <td>{p.voice || 'default'}</td>
+                    <td data-label="Voice">{p.voice || 'default'}</td>
                     <td class="row-actions">
 <div>
                       <button type="button" aria-label={`Edit ${p.id}`} aria-expanded={editing() === p.id} onClick={() => setEditing(editing() === p.id ? null : p.id)}>
