@@ -5,6 +5,7 @@ import { AdminState, LINK_MINUTES } from '../admin/admin-state.ts';
 import { adminSignInLink } from '../admin/first-run-admin.ts';
 import { validUserId } from '../auth/store.ts';
 import { dataDir, fail, openStore, orFail, parseArgsOrFail, publicUrl } from './data-dir.ts';
+import { startedAsScript } from './started-as-script.ts';
 
 const USAGE = 'usage: earshot admin link [--user owner] [--minutes 15] [--json] | list | revoke <user>';
 
@@ -44,3 +45,5 @@ export async function main(argv: string[]): Promise<void> {
       fail(USAGE);
   }
 }
+
+if (startedAsScript(import.meta.url)) await main(process.argv.slice(2));
