@@ -4,7 +4,6 @@
 import { createHmac } from 'node:crypto';
 import { ADMIN_COOKIE } from '../../../protocol/admin-api.ts';
 import type { RefusalCode } from '../../../protocol/relay-errors.ts';
-import type { UserStore } from '../auth/store.ts';
 import { sameSecret, secretHash, type AdminState } from './admin-state.ts';
 
 export interface AdminRequestHeaders {
@@ -57,22 +56,21 @@ export const SAFE_METHODS = new Set(['get', 'head']);
 
 export interface CheckOptions {
   state: AdminState;
-  store: UserStore;
+  /** The person exists and is switched on (the Directory asks the store). */
+  userEnabled: (userId: string) => Promise<boolean>;
   secret: Uint8Array;
   publicUrl: string | undefined;
 }
 
 /** Decides whether this request may use the admin API, in order: a user token, the cookie, the role, then Origin and CSRF for changes. */
-export function checkAdminRequest(h: AdminRequestHeaders, o: CheckOptions): AdminCaller {
+export async function checkAdminRequest(h: AdminRequestHeaders, o: CheckOptions): Promise<AdminCaller> {
   // A person's token (or any bearer) is never an admin credential, even beside a valid cookie.
   if (h.authorization.trim() !== '') return { ok: false, code: 'admin_user_token_refused' };
   const cookie = adminCookieValue(h.cookie);
   if (cookie === '') return { ok: false, code: 'admin_sign_in_required' };
   const session = o.state.session(cookie);
   if (!session.ok) return { ok: false, code: session.reason === 'expired' ? 'admin_session_expired' : 'admin_sign_in_required' };
-  o.store.refresh();
-  const user = o.store.getUser(session.userId);
-  if (!o.state.isAdmin(session.userId) || !user || !user.enabled) return { ok: false, code: 'admin_not_admin' };
+  if (!o.state.isAdmin(session.userId) || !(await o.userEnabled(session.userId))) return { ok: false, code: 'admin_not_admin' };
   if (!SAFE_METHODS.has(h.method)) {
     if (!originAllowed(h.origin, h.host, o.publicUrl)) return { ok: false, code: 'admin_origin_refused' };
     if (h.csrf === '' || !sameSecret(h.csrf, csrfToken(o.secret, cookie))) return { ok: false, code: 'admin_csrf_failed' };

@@ -4,13 +4,13 @@
 //
 // Two kinds of process write it: the relay (sign-in, sign-out, role changes from the console) and the CLI
 // (`earshot admin link`, which grants the role and mints a link while the relay runs). Every edit therefore
-// re-reads the file under a cross-process lock (proper-lockfile, as users.json) and writes it atomically
+// re-reads the file under a cross-process lock (`admin.json.lock`, an atomic mkdir; one older than
+// LOCK_STALE_MS belongs to a writer that died and is taken over) and writes it atomically
 // (temp file, fsync, rename); a lookup re-reads it when its stat changed, so a link minted by the CLI a moment
 // ago is seen at once. Synchronous on purpose: an edit is one small file, and nothing else runs meanwhile.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { Prices } from '../../../protocol/admin-api.ts';
 
 export const ADMIN_FILE = 'admin.json';
@@ -21,6 +21,8 @@ export const FIRST_RUN_LINK_MINUTES = 24 * 60;
 /** A console session lasts this long from sign-in (not sliding: a stolen cookie dies on schedule). */
 export const SESSION_HOURS = 12;
 const LOCK_WAIT_MS = 20_000;
+/** An edit holds the lock for milliseconds: one this old was left by a process that died mid-edit. */
+const LOCK_STALE_MS = 10_000;
 
 export const DEFAULT_PRICES: Prices = { perMinute: 0.06, perMillionTokens: 40, currency: 'USD' };
 
@@ -128,12 +130,20 @@ export class AdminState {
   }
 
   private lock(): () => void {
+    const dir = `${this.path}.lock`;
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       try {
-        return lockfile.lockSync(this.path, { realpath: false, stale: 10_000 });
+        mkdirSync(dir); // atomic: exactly one process creates it
+        return () => rmdirSync(dir);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() >= deadline) throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        try {
+          if (Date.now() - statSync(dir).mtimeMs > LOCK_STALE_MS) rmdirSync(dir);
+        } catch {
+          // gone meanwhile: try again
+        }
+        if (Date.now() >= deadline) throw new Error(`${dir} has been held by another process for over ${LOCK_WAIT_MS / 1000} s; try again in a moment.`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
       }
     }

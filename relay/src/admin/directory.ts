@@ -1,7 +1,8 @@
 // Everything the operator console reads or changes in storage, behind one interface: people and their limits,
 // onboarding links (user tokens), usage per person per day, live sessions. The console's routes (routes.ts)
 // only ever talk to a Directory, so moving storage (users.json + the usage log today) means re-implementing
-// this one module. It does what the CLIs do (cli/users.ts, token.ts, usage.ts), on the same store the running
+// this one module. Async throughout, so a store that answers asynchronously (SQLite behind a worker, PostgreSQL)
+// fits the same interface. It does what the CLIs do (cli/users.ts, token.ts, usage.ts), on the same store the running
 // relay enforces from: a change here reaches live sessions through the store's listeners (auth/live-access.ts,
 // accounts/accounting.ts), exactly as a CLI's change does.
 import { hostname } from 'node:os';
@@ -29,23 +30,25 @@ export class DirectoryError extends Error {
 }
 
 export interface Directory {
-  listPeople(): Person[];
-  addPerson(id: string, patch: PersonPatch): Person;
-  updatePerson(id: string, patch: PersonPatch): Person;
+  listPeople(): Promise<Person[]>;
+  /** Enabled and present: the console's sign-in checks this on every request. */
+  isEnabled(id: string): Promise<boolean>;
+  addPerson(id: string, patch: PersonPatch): Promise<Person>;
+  updatePerson(id: string, patch: PersonPatch): Promise<Person>;
   /** Deletes the person, their links and their admin role; their live sessions end. */
-  removePerson(id: string): { tokens: string[] };
+  removePerson(id: string): Promise<{ tokens: string[] }>;
   /** A new onboarding link (user token) for `user`; `base` is where the phone opens it. */
   createLink(user: string, days: number, base: string): Promise<Link & { url: string }>;
-  listLinks(): Link[];
+  listLinks(): Promise<Link[]>;
   /** Revoke: the link stops working and its live sessions end (4001 token_revoked). */
-  revokeLink(tokenId: string): Link;
+  revokeLink(tokenId: string): Promise<Link>;
   /** Expire now: as revoke, but recorded as an expiry (4001 token_expired for its live sessions). */
-  expireLink(tokenId: string): Link;
-  /** Usage per person per UTC day in [since, until] (inclusive), from the durable usage log. */
-  usage(since: string, until: string): UsageDay[];
-  liveSessions(): LiveSession[];
+  expireLink(tokenId: string): Promise<Link>;
+  /** Usage per person per UTC day in [since, until] (inclusive). */
+  usage(since: string, until: string): Promise<UsageDay[]>;
+  liveSessions(): Promise<LiveSession[]>;
   /** Ends one live session (4011 ended_by_operator: the person keeps their link); false when it is gone already. */
-  endSession(sessionId: string): boolean;
+  endSession(sessionId: string): Promise<boolean>;
   /** What storage is, for the Health page. */
   describeStore(): string;
   /** This relay's name on the Now and Health pages. */
@@ -132,22 +135,26 @@ export function createDirectory(deps: DirectoryDeps): Directory {
   };
 
   return {
-    listPeople() {
+    async isEnabled(id) {
+      store.refresh();
+      return store.getUser(id)?.enabled === true;
+    },
+    async listPeople() {
       store.refresh();
       const counts = live();
       return store.listUsers().map((u) => view(u, counts));
     },
-    addPerson(id, patch) {
+    async addPerson(id, patch) {
       const user = translate(() => store.addUser({ id, ...recordPatch(patch) }));
       if (patch.admin !== undefined) admin.setAdmin(id, patch.admin);
       return view(user);
     },
-    updatePerson(id, patch) {
+    async updatePerson(id, patch) {
       const user = translate(() => store.updateUser({ id, ...recordPatch(patch) }));
       if (patch.admin !== undefined) admin.setAdmin(id, patch.admin);
       return view(user);
     },
-    removePerson(id) {
+    async removePerson(id) {
       const tokens = translate(() => store.removeUser(id));
       admin.forget(id);
       return { tokens };
@@ -162,23 +169,23 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       store.addToken(record);
       return { ...linkOf(record), url: `${base.replace(/\/+$/, '')}/#token=${issued.token}` };
     },
-    listLinks() {
+    async listLinks() {
       store.refresh();
       return store.listTokens().map(linkOf).reverse();
     },
-    revokeLink(tokenId) {
+    async revokeLink(tokenId) {
       existingToken(tokenId);
       store.revoke(tokenId, new Date(now()));
       return linkOf(existingToken(tokenId));
     },
-    expireLink(tokenId) {
+    async expireLink(tokenId) {
       const t = existingToken(tokenId);
       if (t.revokedAt !== undefined) throw new DirectoryError('invalid', 'that link is revoked already');
       // The store keeps the expiry the token was signed with; the upgrade and live checks read this record too.
       store.addToken({ ...t, expiresAt: Math.min(t.expiresAt, Math.floor(now() / 1000)) });
       return linkOf(existingToken(tokenId));
     },
-    usage(since, until) {
+    async usage(since, until) {
       const dir = join(deps.dataDir, USAGE_DIR);
       const from = Date.parse(`${since}T00:00:00Z`);
       const to = Date.parse(`${until}T00:00:00Z`) + 86_400_000;
@@ -199,7 +206,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
         .sort((a, b) => a.day.localeCompare(b.day) || a.user.localeCompare(b.user))
         .map((c) => ({ day: c.day, user: c.user, sessions: c.sessions, spokenMinutes: round3(spokenSeconds(c.counters) / 60), tokens: billedTokens(c.counters) }));
     },
-    liveSessions() {
+    async liveSessions() {
       const t = now();
       return [...deps.sessions().values()]
         .map((s) => ({
@@ -212,7 +219,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
         }))
         .sort((a, b) => a.startedAt - b.startedAt);
     },
-    endSession(sessionId) {
+    async endSession(sessionId) {
       const session = deps.sessions().get(sessionId);
       if (!session) return false;
       session.terminate(CloseCode.EndedByOperator, 'ended_by_operator', relayErrorMessage('ended_by_operator'));

@@ -17,7 +17,7 @@ import type { StaticSite } from '../http/static-site.ts';
 import { STATUS_LINES } from '../http/status-lines.ts';
 import type { Logger } from '../log.ts';
 import { RELEASE_VERSION } from '../release.ts';
-import { checkAdminRequest, csrfToken, originAllowed, type AdminRequestHeaders } from './admin-auth.ts';
+import { checkAdminRequest, csrfToken, originAllowed, type AdminCaller, type AdminRequestHeaders } from './admin-auth.ts';
 import { AdminState } from './admin-state.ts';
 import { AuditLog } from './audit-log.ts';
 import { createDirectory, DirectoryError, type Directory } from './directory.ts';
@@ -183,109 +183,117 @@ export function mountAdmin(app: uWS.TemplatedApp, deps: AdminDeps): void {
       });
     }
 
-    const caller = checkAdminRequest(headers, { state, store: deps.store, secret: deps.secret, publicUrl: config.publicUrl });
-    if (!caller.ok) return send({ refuse: caller.code });
-    const admin = caller.admin;
-    const record = (action: AdminAction, target: string, detail?: string): void => {
-      audit.append({ t: Date.now(), admin, action, target, ...(detail !== undefined ? { detail } : {}), address });
-    };
-    const ok = (body: unknown, status: 200 | 201 = 200): Answer => ({ status, body });
-    // After '', 'admin', 'api'. A malformed escape (%E0%A4%A) is a bad request, never an exception out of the handler.
-    let segments: string[];
-    try {
-      segments = path.split('/').slice(3).map(decodeURIComponent);
-    } catch {
-      return send({ refuse: 'admin_bad_request', detail: 'The address is not valid.' });
-    }
-    const [resource, id, verb] = segments;
-    const route = `${method} ${resource ?? ''}${id !== undefined ? '/:id' : ''}${verb !== undefined ? `/${verb}` : ''}`;
+    const handle = (caller: Extract<AdminCaller, { ok: true }>): void => {
+      const admin = caller.admin;
+      const record = (action: AdminAction, target: string, detail?: string): void => {
+        audit.append({ t: Date.now(), admin, action, target, ...(detail !== undefined ? { detail } : {}), address });
+      };
+      const ok = (body: unknown, status: 200 | 201 = 200): Answer => ({ status, body });
+      // After '', 'admin', 'api'. A malformed escape (%E0%A4%A) is a bad request, never an exception out of the handler.
+      let segments: string[];
+      try {
+        segments = path.split('/').slice(3).map(decodeURIComponent);
+      } catch {
+        return send({ refuse: 'admin_bad_request', detail: 'The address is not valid.' });
+      }
+      const [resource, id, verb] = segments;
+      const route = `${method} ${resource ?? ''}${id !== undefined ? '/:id' : ''}${verb !== undefined ? `/${verb}` : ''}`;
 
-    switch (route) {
-      case 'get me':
-        return send(ok({ admin, csrf: csrfToken(deps.secret, caller.cookie), expiresAt: caller.expiresAt, voices: config.policy.voices } satisfies AdminMe));
-      case 'delete session':
-        return run(() => {
-          state.endSession(caller.cookie);
-          record('sign_out', admin);
-          return { status: 200, body: { ok: true }, headers: { 'set-cookie': cookieHeader('', 0) } };
-        });
-      case 'get people':
-        return run(() => ok(directory.listPeople()));
-      case 'post people':
-        return withBody(addSchema, ({ id: newId, ...patch }) => {
-          if (patch.voice && !config.policy.voices.includes(patch.voice)) return { refuse: 'admin_bad_request', detail: `voice must be one of ${config.policy.voices.join(', ')}` };
-          const person = directory.addPerson(newId, patch);
-          record('person_add', newId, JSON.stringify(patch));
-          return ok(person, 201);
-        });
-      case 'patch people/:id':
-        return withBody(patchSchema, (patch) => {
-          if (patch.voice && !config.policy.voices.includes(patch.voice)) return { refuse: 'admin_bad_request', detail: `voice must be one of ${config.policy.voices.join(', ')}` };
-          if (id === admin && (patch.admin === false || patch.enabled === false)) return { refuse: 'admin_bad_request', detail: 'You cannot switch off or demote yourself; ask another operator.' };
-          const person = directory.updatePerson(id!, patch);
-          const action: AdminAction = patch.enabled === true && Object.keys(patch).length === 1 ? 'person_enable' : patch.enabled === false && Object.keys(patch).length === 1 ? 'person_disable' : 'person_update';
-          record(action, id!, JSON.stringify(patch));
-          return ok(person);
-        });
-      case 'delete people/:id':
-        return run(() => {
-          if (id === admin) return { refuse: 'admin_bad_request', detail: 'You cannot delete yourself; ask another operator.' };
-          const removed = directory.removePerson(id!);
-          record('person_delete', id!, `${removed.tokens.length} link(s) removed`);
-          return ok(removed);
-        });
-      case 'get links':
-        return run(() => ok(directory.listLinks()));
-      case 'post links':
-        return withBody(linkSchema, async ({ user, days }) => {
-          // Where the phone opens it: PUBLIC_URL, else the address this console was opened at (its checked Origin).
-          const base = config.publicUrl ?? headers.origin;
-          const link = await directory.createLink(user, days, base);
-          record('link_create', user, `${link.tokenId}, ${days} day(s)`);
-          return ok(link, 201);
-        });
-      case 'post links/:id/revoke':
-        return run(() => {
-          const link = directory.revokeLink(id!);
-          record('link_revoke', link.user, link.tokenId);
-          return ok(link);
-        });
-      case 'post links/:id/expire':
-        return run(() => {
-          const link = directory.expireLink(id!);
-          record('link_expire', link.user, link.tokenId);
-          return ok(link);
-        });
-      case 'get usage':
-        return run(() => {
-          const today = new Date().toISOString().slice(0, 10);
-          const since = query.get('since') ?? `${today.slice(0, 8)}01`;
-          const until = query.get('until') ?? today;
-          if (!DAY.test(since) || !DAY.test(until) || Number.isNaN(Date.parse(since)) || Number.isNaN(Date.parse(until))) return { refuse: 'admin_bad_request', detail: 'since and until are UTC days like 2026-11-01.' };
-          return ok({ since, until, days: directory.usage(since, until), prices: state.prices() } satisfies UsageAnswer);
-        });
-      case 'put prices':
-        return withBody(pricesSchema, (prices) => {
-          state.setPrices(prices);
-          record('prices_set', 'prices', JSON.stringify(prices));
-          return ok(prices);
-        });
-      case 'get sessions':
-        return run(() => ok(directory.liveSessions()));
-      case 'delete sessions/:id':
-        return run(() => {
-          const session = directory.liveSessions().find((s) => s.sessionId === id);
-          if (!session || !directory.endSession(id!)) return { refuse: 'not_found', detail: 'That session has ended already.' };
-          record('session_end', session.user, session.sessionId);
-          return ok({ ended: id });
-        });
-      case 'get health':
-        return run(async () => ok(await health(deps)));
-      case 'get audit':
-        return run(() => ok(audit.recent(Math.min(Number(query.get('limit') ?? 500) || 500, 5000))));
-      default:
-        return send({ refuse: SAFE_METHODS_OR_KNOWN.has(resource ?? '') ? 'method_not_allowed' : 'not_found' });
-    }
+      switch (route) {
+        case 'get me':
+          return send(ok({ admin, csrf: csrfToken(deps.secret, caller.cookie), expiresAt: caller.expiresAt, voices: config.policy.voices } satisfies AdminMe));
+        case 'delete session':
+          return run(async () => {
+            state.endSession(caller.cookie);
+            record('sign_out', admin);
+            return { status: 200, body: { ok: true }, headers: { 'set-cookie': cookieHeader('', 0) } };
+          });
+        case 'get people':
+          return run(async () => ok(await directory.listPeople()));
+        case 'post people':
+          return withBody(addSchema, async ({ id: newId, ...patch }) => {
+            if (patch.voice && !config.policy.voices.includes(patch.voice)) return { refuse: 'admin_bad_request', detail: `voice must be one of ${config.policy.voices.join(', ')}` };
+            const person = await directory.addPerson(newId, patch);
+            record('person_add', newId, JSON.stringify(patch));
+            return ok(person, 201);
+          });
+        case 'patch people/:id':
+          return withBody(patchSchema, async (patch) => {
+            if (patch.voice && !config.policy.voices.includes(patch.voice)) return { refuse: 'admin_bad_request', detail: `voice must be one of ${config.policy.voices.join(', ')}` };
+            if (id === admin && (patch.admin === false || patch.enabled === false)) return { refuse: 'admin_bad_request', detail: 'You cannot switch off or demote yourself; ask another operator.' };
+            const person = await directory.updatePerson(id!, patch);
+            const action: AdminAction = patch.enabled === true && Object.keys(patch).length === 1 ? 'person_enable' : patch.enabled === false && Object.keys(patch).length === 1 ? 'person_disable' : 'person_update';
+            record(action, id!, JSON.stringify(patch));
+            return ok(person);
+          });
+        case 'delete people/:id':
+          return run(async () => {
+            if (id === admin) return { refuse: 'admin_bad_request', detail: 'You cannot delete yourself; ask another operator.' };
+            const removed = await directory.removePerson(id!);
+            record('person_delete', id!, `${removed.tokens.length} link(s) removed`);
+            return ok(removed);
+          });
+        case 'get links':
+          return run(async () => ok(await directory.listLinks()));
+        case 'post links':
+          return withBody(linkSchema, async ({ user, days }) => {
+            // Where the phone opens it: PUBLIC_URL, else the address this console was opened at (its checked Origin).
+            const base = config.publicUrl ?? headers.origin;
+            const link = await directory.createLink(user, days, base);
+            record('link_create', user, `${link.tokenId}, ${days} day(s)`);
+            return ok(link, 201);
+          });
+        case 'post links/:id/revoke':
+          return run(async () => {
+            const link = await directory.revokeLink(id!);
+            record('link_revoke', link.user, link.tokenId);
+            return ok(link);
+          });
+        case 'post links/:id/expire':
+          return run(async () => {
+            const link = await directory.expireLink(id!);
+            record('link_expire', link.user, link.tokenId);
+            return ok(link);
+          });
+        case 'get usage':
+          return run(async () => {
+            const today = new Date().toISOString().slice(0, 10);
+            const since = query.get('since') ?? `${today.slice(0, 8)}01`;
+            const until = query.get('until') ?? today;
+            if (!DAY.test(since) || !DAY.test(until) || Number.isNaN(Date.parse(since)) || Number.isNaN(Date.parse(until))) return { refuse: 'admin_bad_request', detail: 'since and until are UTC days like 2026-11-01.' };
+            return ok({ since, until, days: await directory.usage(since, until), prices: state.prices() } satisfies UsageAnswer);
+          });
+        case 'put prices':
+          return withBody(pricesSchema, (prices) => {
+            state.setPrices(prices);
+            record('prices_set', 'prices', JSON.stringify(prices));
+            return ok(prices);
+          });
+        case 'get sessions':
+          return run(async () => ok(await directory.liveSessions()));
+        case 'delete sessions/:id':
+          return run(async () => {
+            const session = (await directory.liveSessions()).find((s) => s.sessionId === id);
+            if (!session || !(await directory.endSession(id!))) return { refuse: 'not_found', detail: 'That session has ended already.' };
+            record('session_end', session.user, session.sessionId);
+            return ok({ ended: id });
+          });
+        case 'get health':
+          return run(async () => ok(await health(deps)));
+        case 'get audit':
+          return run(() => ok(audit.recent(Math.min(Number(query.get('limit') ?? 500) || 500, 5000))));
+        default:
+          return send({ refuse: SAFE_METHODS_OR_KNOWN.has(resource ?? '') ? 'method_not_allowed' : 'not_found' });
+      }
+    };
+
+    void checkAdminRequest(headers, { state, userEnabled: (id) => directory.isEnabled(id), secret: deps.secret, publicUrl: config.publicUrl }).then(
+      (caller) => (caller.ok ? handle(caller) : send({ refuse: caller.code })),
+      (err: unknown) => {
+        log.error({ err, path, method }, 'admin API sign-in check failed');
+        send({ refuse: 'internal_error' });
+      },
+    );
   });
 }
 
