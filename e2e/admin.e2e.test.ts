@@ -33,10 +33,10 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = tempDataDir('earshot-admin-e2e-');
-  accounting = await createAccounting({ dataDir, log: silent, flushIntervalMs: 200 });
-  relay = await startTestRelay({ dataDir }, { hooksFactory: accounting.hooksFactory, quotaExceeded: (u) => accounting.quotaExceeded(u, relay.store.getUser(u)) });
+  accounting = await createAccounting({ log: silent, flushIntervalMs: 200 });
+  relay = await startTestRelay({ dataDir }, { hooksFactory: accounting.hooksFactory, quotaExceeded: (u, user) => accounting.quotaExceeded(u, user) });
   accounting.attach({ store: relay.store, metrics: relay.metrics });
-  relay.store.upsertUser({ id: 'owner' });
+  await relay.store.upsertUser({ id: 'owner' });
   browser = await launchChromium({ fakeMicWav: speechWav('Hello operator, this is a phone talking to Earshot.', { rate: 48_000, padSeconds: 0.8, name: 'admin-turn' }) });
   desktop = await browser.newContext(DESKTOP);
   consolePage = await desktop.newPage();
@@ -88,7 +88,7 @@ describe('the operator console in Chromium', () => {
     await form.getByLabel('Instructions').fill('Answer in one sentence.');
     await form.getByRole('button', { name: 'Add person' }).click();
     await consolePage.locator('tr[data-person="gina"]').waitFor();
-    expect(relay.store.getUser('gina')).toMatchObject({ maxSessions: 2, dailyMinutes: 30, monthlyMinutes: null, monthlyTokens: 500000, voice: 'cedar', instructions: 'Answer in one sentence.' });
+    expect(await relay.store.getUser('gina')).toMatchObject({ maxSessions: 2, dailyMinutes: 30, monthlyMinutes: null, monthlyTokens: 500000, voice: 'cedar', instructions: 'Answer in one sentence.' });
     await screenshots(consolePage, 'people');
   });
 
@@ -163,7 +163,7 @@ describe('the operator console in Chromium', () => {
     await form.getByLabel('Conversations at once').fill('0');
     await form.getByRole('button', { name: 'Save hank' }).click();
     expect((await client.closed).code).toBe(4010);
-    expect(relay.store.getUser('hank')?.maxSessions).toBe(0);
+    expect((await relay.store.getUser('hank'))?.maxSessions).toBe(0);
   });
 
   it('revokes a link from the Links page: its live session closes (4001)', async () => {

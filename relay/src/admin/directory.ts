@@ -1,21 +1,17 @@
 // Everything the operator console reads or changes in storage, behind one interface: people and their limits,
 // onboarding links (user tokens), usage per person per day, live sessions. The console's routes (routes.ts)
-// only ever talk to a Directory, so moving storage (users.json + the usage log today) means re-implementing
-// this one module. Async throughout, so a store that answers asynchronously (SQLite behind a worker, PostgreSQL)
-// fits the same interface. It does what the CLIs do (cli/users.ts, token.ts, usage.ts), on the same store the running
-// relay enforces from: a change here reaches live sessions through the store's listeners (auth/live-access.ts,
+// only ever talk to an AdminDirectory, so a change of storage means re-implementing this one module. It does
+// what the CLIs do (cli/users.ts, token.ts, usage.ts), on the same Store the running relay enforces from: a
+// change here reaches live sessions through the store's change feed (store/directory.ts, auth/live-access.ts,
 // accounts/accounting.ts), exactly as a CLI's change does.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Link, LiveSession, Person, PersonPatch, UsageDay } from '../../../protocol/admin-api.ts';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { relayErrorMessage } from '../../../protocol/relay-errors.ts';
-import { billedTokens, spokenSeconds, zeroCounters, addCounters, type UsageCounters } from '../accounts/meter.ts';
-import { utcDay } from '../accounts/totals.ts';
-import { countersFromRecord, listMonths, readMonth, USAGE_DIR } from '../accounts/usage-log.ts';
-import { StoreError, type TokenRecord, type UserRecord, type UserStore } from '../auth/store.ts';
+import { billedTokens, spokenSeconds } from '../accounts/meter.ts';
 import { issueToken } from '../auth/tokens.ts';
 import type { RelaySession } from '../session/bridge.ts';
+import { StoreError, type Store, type TokenRecord, type UserPatch, type UserRecord } from '../store/store.ts';
 import type { AdminState } from './admin-state.ts';
 
 /** A refusal the console can show: `conflict` (exists), `not_found`, `invalid` (bad value). */
@@ -29,7 +25,7 @@ export class DirectoryError extends Error {
   }
 }
 
-export interface Directory {
+export interface AdminDirectory {
   listPeople(): Promise<Person[]>;
   /** Enabled and present: the console's sign-in checks this on every request. */
   isEnabled(id: string): Promise<boolean>;
@@ -42,7 +38,10 @@ export interface Directory {
   listLinks(): Promise<Link[]>;
   /** Revoke: the link stops working and its live sessions end (4001 token_revoked). */
   revokeLink(tokenId: string): Promise<Link>;
-  /** Expire now: as revoke, but recorded as an expiry (4001 token_expired for its live sessions). */
+  /**
+   * Expire now. The Store keeps a token's expiry as signed (it has no call to change it), so this revokes it:
+   * the link stops working and its live sessions end (4001) — recorded in the audit log as an expiry.
+   */
   expireLink(tokenId: string): Promise<Link>;
   /** Usage per person per UTC day in [since, until] (inclusive). */
   usage(since: string, until: string): Promise<UsageDay[]>;
@@ -56,19 +55,16 @@ export interface Directory {
 }
 
 export interface DirectoryDeps {
-  store: UserStore;
+  store: Store;
   admin: AdminState;
   secret: Uint8Array;
-  dataDir: string;
   sessions: () => ReadonlyMap<string, RelaySession>;
   /** Names this relay on the Now page (a household may run more than one). */
   relayName?: string;
   now?: () => number;
 }
 
-const round3 = (n: number): number => Math.round(n * 1000) / 1000;
-
-export function createDirectory(deps: DirectoryDeps): Directory {
+export function createDirectory(deps: DirectoryDeps): AdminDirectory {
   const { store, admin } = deps;
   const now = deps.now ?? Date.now;
   const relayName = deps.relayName ?? hostname();
@@ -94,21 +90,21 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     instructions: u.instructions ?? '',
   });
 
-  /** The UserRecord fields a patch sets; an empty voice or instructions means "the relay's default". */
-  const recordPatch = (patch: PersonPatch): Partial<UserRecord> => {
-    const out: Partial<UserRecord> = {};
+  /** The Store's patch for a console patch; an empty voice or instructions clears the override (the relay's default). */
+  const storePatch = (id: string, patch: PersonPatch): UserPatch => {
+    const out: UserPatch = { id };
     for (const key of ['maxSessions', 'dailyMinutes', 'monthlyMinutes', 'dailyTokens', 'monthlyTokens', 'enabled'] as const) {
       if (patch[key] !== undefined) (out as Record<string, unknown>)[key] = patch[key];
     }
-    if (patch.voice !== undefined) out.voice = patch.voice === '' ? undefined! : patch.voice;
-    if (patch.instructions !== undefined) out.instructions = patch.instructions === '' ? undefined! : patch.instructions;
+    if (patch.voice !== undefined) out.voice = patch.voice === '' ? null : patch.voice;
+    if (patch.instructions !== undefined) out.instructions = patch.instructions === '' ? null : patch.instructions;
     return out;
   };
 
   /** Store refusals become the console's (a StoreError's sentence is meant for a person already). */
-  const translate = <T>(fn: () => T): T => {
+  const translate = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       if (err instanceof StoreError) {
         if (err.reason === 'user_exists') throw new DirectoryError('conflict', err.message);
@@ -127,84 +123,59 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     state: t.revokedAt !== undefined ? 'revoked' : t.expiresAt * 1000 <= now() ? 'expired' : 'active',
   });
 
-  const existingToken = (tokenId: string): TokenRecord => {
-    store.refresh();
-    const t = store.getToken(tokenId);
+  const existingToken = async (tokenId: string): Promise<TokenRecord> => {
+    const t = await store.getToken(tokenId);
     if (!t) throw new DirectoryError('not_found', `no link with id "${tokenId}"`);
     return t;
   };
 
+  const revoke = async (tokenId: string): Promise<Link> => {
+    await existingToken(tokenId);
+    await store.revoke(tokenId, new Date(now()));
+    return linkOf(await existingToken(tokenId));
+  };
+
   return {
+    relayName,
     async isEnabled(id) {
-      store.refresh();
-      return store.getUser(id)?.enabled === true;
+      return (await store.getUser(id))?.enabled === true;
     },
     async listPeople() {
-      store.refresh();
       const counts = live();
-      return store.listUsers().map((u) => view(u, counts));
+      return (await store.listUsers()).map((u) => view(u, counts));
     },
     async addPerson(id, patch) {
-      const user = translate(() => store.addUser({ id, ...recordPatch(patch) }));
+      const user = await translate(() => store.addUser(storePatch(id, patch)));
       if (patch.admin !== undefined) admin.setAdmin(id, patch.admin);
       return view(user);
     },
     async updatePerson(id, patch) {
-      const user = translate(() => store.updateUser({ id, ...recordPatch(patch) }));
+      const user = await translate(() => store.updateUser(storePatch(id, patch)));
       if (patch.admin !== undefined) admin.setAdmin(id, patch.admin);
       return view(user);
     },
     async removePerson(id) {
-      const tokens = translate(() => store.removeUser(id));
+      const tokens = await translate(() => store.removeUser(id));
       admin.forget(id);
       return { tokens };
     },
     async createLink(user, days, base) {
-      store.refresh();
-      const person = store.getUser(user);
+      const person = await store.getUser(user);
       if (!person) throw new DirectoryError('not_found', `no such person "${user}"; add them first`);
       if (!person.enabled) throw new DirectoryError('invalid', `"${user}" is switched off; enable them first`);
       const issued = await issueToken(deps.secret, { userId: user, days, now: now() });
       const record: TokenRecord = { id: issued.tokenId, userId: user, createdAt: new Date(now()).toISOString(), expiresAt: issued.expiresAt };
-      store.addToken(record);
+      await store.addToken(record);
       return { ...linkOf(record), url: `${base.replace(/\/+$/, '')}/#token=${issued.token}` };
     },
     async listLinks() {
-      store.refresh();
-      return store.listTokens().map(linkOf).reverse();
+      return (await store.listTokens()).map(linkOf).reverse();
     },
-    async revokeLink(tokenId) {
-      existingToken(tokenId);
-      store.revoke(tokenId, new Date(now()));
-      return linkOf(existingToken(tokenId));
-    },
-    async expireLink(tokenId) {
-      const t = existingToken(tokenId);
-      if (t.revokedAt !== undefined) throw new DirectoryError('invalid', 'that link is revoked already');
-      // The store keeps the expiry the token was signed with; the upgrade and live checks read this record too.
-      store.addToken({ ...t, expiresAt: Math.min(t.expiresAt, Math.floor(now() / 1000)) });
-      return linkOf(existingToken(tokenId));
-    },
+    revokeLink: revoke,
+    expireLink: revoke,
     async usage(since, until) {
-      const dir = join(deps.dataDir, USAGE_DIR);
-      const from = Date.parse(`${since}T00:00:00Z`);
-      const to = Date.parse(`${until}T00:00:00Z`) + 86_400_000;
-      const cells = new Map<string, { day: string; user: string; counters: UsageCounters; sessions: number }>();
-      for (const month of listMonths(dir)) {
-        if (month < since.slice(0, 7) || month > until.slice(0, 7)) continue;
-        for (const r of readMonth(dir, month).records) {
-          if (r.t < from || r.t >= to) continue;
-          const day = utcDay(r.t);
-          const key = `${day}|${r.u}`;
-          let cell = cells.get(key);
-          if (!cell) cells.set(key, (cell = { day, user: r.u, counters: zeroCounters(), sessions: 0 }));
-          addCounters(cell.counters, countersFromRecord(r));
-          if (r.f === 1) cell.sessions++;
-        }
-      }
-      return [...cells.values()]
-        .sort((a, b) => a.day.localeCompare(b.day) || a.user.localeCompare(b.user))
-        .map((c) => ({ day: c.day, user: c.user, sessions: c.sessions, spokenMinutes: round3(spokenSeconds(c.counters) / 60), tokens: billedTokens(c.counters) }));
+      const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+      return (await store.usageByDay({ since, until })).map((d) => ({ day: d.day, user: d.userId, sessions: d.sessions, spokenMinutes: round3(spokenSeconds(d) / 60), tokens: billedTokens(d) }));
     },
     async liveSessions() {
       const t = now();
@@ -213,7 +184,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
           sessionId: s.info.sessionId,
           user: s.info.userId,
           startedAt: s.info.startedAt,
-          connectedMinutes: round3(Math.max(0, t - s.info.startedAt) / 60_000),
+          connectedMinutes: Math.round((Math.max(0, t - s.info.startedAt) / 60_000) * 1000) / 1000,
           link: s.isAppLink ? ('v2' as const) : ('v1' as const),
           relay: relayName,
         }))
@@ -225,9 +196,8 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       session.terminate(CloseCode.EndedByOperator, 'ended_by_operator', relayErrorMessage('ended_by_operator'));
       return true;
     },
-    relayName,
     describeStore() {
-      return `users.json + usage log in ${deps.dataDir}`;
+      return `${store.kind} (${store.location})`;
     },
   };
 }

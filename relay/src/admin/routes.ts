@@ -9,7 +9,7 @@ import type uWS from 'uWebSockets.js';
 import { ADMIN_COOKIE, CSRF_HEADER, type AdminAction, type AdminMe, type Health, type UsageAnswer } from '../../../protocol/admin-api.ts';
 import type { RefusalCode } from '../../../protocol/relay-errors.ts';
 import { reject } from '../auth/authenticator.ts';
-import type { UserStore } from '../auth/store.ts';
+import type { Store } from '../store/store.ts';
 import { backendOf, PROVIDER_URL, type RelayConfig } from '../config/config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { API_HEADERS, STATIC_HEADERS, writeHeaders } from '../http/security-headers.ts';
@@ -20,7 +20,7 @@ import { RELEASE_VERSION } from '../release.ts';
 import { checkAdminRequest, csrfToken, originAllowed, type AdminCaller, type AdminRequestHeaders } from './admin-auth.ts';
 import { AdminState } from './admin-state.ts';
 import { AuditLog } from './audit-log.ts';
-import { createDirectory, DirectoryError, type Directory } from './directory.ts';
+import { createDirectory, DirectoryError, type AdminDirectory } from './directory.ts';
 import type { RelaySession } from '../session/bridge.ts';
 import { readBody } from './http-body.ts';
 
@@ -29,11 +29,11 @@ export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 export interface AdminDeps {
   config: RelayConfig;
-  store: UserStore;
+  store: Store;
   secret: Uint8Array;
   metrics: Metrics;
   site: StaticSite;
-  directory: Directory;
+  directory: AdminDirectory;
   state: AdminState;
   audit: AuditLog;
   log: Logger;
@@ -323,7 +323,7 @@ async function health(deps: AdminDeps): Promise<Health> {
 
 export interface ConsoleDeps {
   config: RelayConfig;
-  store: UserStore;
+  store: Store;
   secret: Uint8Array;
   metrics: Metrics;
   site: StaticSite;
@@ -335,6 +335,6 @@ export interface ConsoleDeps {
 /** server.ts's one call: the console's state, audit log and directory on the relay's store and data dir, mounted on `app`. */
 export function mountAdminConsole(app: uWS.TemplatedApp, deps: ConsoleDeps): void {
   const state = new AdminState(deps.config.dataDir);
-  const directory = createDirectory({ store: deps.store, admin: state, secret: deps.secret, dataDir: deps.config.dataDir, sessions: deps.sessions });
+  const directory = createDirectory({ store: deps.store, admin: state, secret: deps.secret, sessions: deps.sessions });
   mountAdmin(app, { ...deps, state, audit: new AuditLog(deps.config.dataDir), directory, startedAt: Date.now() });
 }

@@ -3,7 +3,7 @@
 // spent on first use and lapses after --minutes; only its hash is stored (admin/admin-state.ts).
 import { AdminState, LINK_MINUTES } from '../admin/admin-state.ts';
 import { adminSignInLink } from '../admin/first-run-admin.ts';
-import { validUserId } from '../auth/store.ts';
+import { validUserId } from '../store/store.ts';
 import { dataDir, fail, openStore, orFail, parseArgsOrFail, publicUrl } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
 
@@ -23,9 +23,13 @@ export async function main(argv: string[]): Promise<void> {
       const minutes = Number(values.minutes);
       if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) fail('--minutes must be between 0 and 1440');
       const store = await openStore();
-      const existing = store.getUser(user);
-      if (existing?.enabled === false) fail(`user "${user}" is disabled; run \`earshot users enable ${user}\` first`);
-      if (!existing) orFail(() => store.addUser({ id: user }));
+      try {
+        const existing = await orFail(() => store.getUser(user));
+        if (existing?.enabled === false) fail(`user "${user}" is disabled; run \`earshot users enable ${user}\` first`);
+        if (!existing) await orFail(() => store.addUser({ id: user }));
+      } finally {
+        await store.close();
+      }
       const { secret, expiresAt } = state.mintLink(user, minutes);
       const link = adminSignInLink(publicUrl(), secret);
       if (values.json) console.log(JSON.stringify({ user, link, expiresAt }));
