@@ -22,7 +22,7 @@ export function UsageChart(props: { title: string; unit: string; users: string[]
       title: props.title,
       // Half a day either side of the first and last day: uPlot's own range for one day spans years.
       scales: { x: { time: true, auto: false, range: [first - 43_200, last + 43_200] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-      // Days are UTC days (as the usage log counts them): ticks on whole days, labelled MM-DD.
+      // Days are UTC days (as the Store counts usage): ticks on whole days, labelled MM-DD.
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       axes: [{ incrs: [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400], values: (_u, splits) => splits.map((t) => new Date(t * 1000).toISOString().slice(5, 10)) }, { label: props.unit, size: 64 }],
       series: [{}, ...props.users.map((u, i) => ({ label: u, stroke: PALETTE[i % PALETTE.length]!, width: 2, points: { show: true, size: 8 } }))],
