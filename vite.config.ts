@@ -5,10 +5,11 @@ import { defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
 import { VitePWA } from 'vite-plugin-pwa';
 
-// Pages: the app, plus the audio lab (a test harness page for the audio engine's browser tests).
+// Pages: the app, the operator console (/admin, its own entry: not in the app's bundle or precache), plus the
+// audio lab (a test harness page for the audio engine's browser tests).
 const clientDir = fileURLToPath(new URL('./client/', import.meta.url));
 const pages = Object.fromEntries(
-  [['main', 'index.html'], ['audio-lab', 'audio-lab.html']].filter(([, file]) => existsSync(clientDir + file)).map(([name, file]) => [name, clientDir + file]),
+  [['main', 'index.html'], ['admin', 'admin.html'], ['audio-lab', 'audio-lab.html']].filter(([, file]) => existsSync(clientDir + file)).map(([name, file]) => [name, clientDir + file]),
 );
 
 export default defineConfig({
@@ -39,9 +40,9 @@ export default defineConfig({
         // The libopus wasm (session worker, engines without WebCodecs Opus) is precached too, so an installed app
         // starts offline on every engine. The plugin adds the manifest itself; globbing it too makes a conflicting duplicate precache entry.
         globPatterns: ['**/*.{js,css,html,svg,png,ico,wasm}'],
-        globIgnores: ['**/audio-lab*', '**/assets/audio-lab*', '**/assets/tap.worklet*'],
+        globIgnores: ['**/audio-lab*', '**/assets/audio-lab*', '**/assets/tap.worklet*', '**/admin.html', '**/assets/admin*'],
         navigateFallback: '/index.html',
-        navigateFallbackDenylist: [/^\/v1\//, /^\/api\//, /^\/metrics/, /^\/healthz/, /^\/audio-lab/],
+        navigateFallbackDenylist: [/^\/v1\//, /^\/api\//, /^\/metrics/, /^\/healthz/, /^\/audio-lab/, /^\/admin/],
         runtimeCaching: [],
         cleanupOutdatedCaches: true,
       },
@@ -59,6 +60,7 @@ export default defineConfig({
     proxy: {
       '/v1': { target: 'http://127.0.0.1:8080', ws: true },
       '/api': 'http://127.0.0.1:8080',
+      '/admin/api': 'http://127.0.0.1:8080',
     },
   },
 });

@@ -28,5 +28,7 @@ export const CloseCode = {
   UpstreamRefused: 4009,
   /** The operator lowered the user's concurrent-session limit below the live count: the newest sessions close. */
   TooManySessions: 4010,
+  /** The operator ended this one session from the console (access stays: the person may start a new one). */
+  EndedByOperator: 4011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -19,7 +19,7 @@ describe('the vocabulary of refusals and errors', () => {
   it('says how each code travels: an HTTP status before the upgrade, a close code when it ends a session, or neither (the session goes on)', () => {
     for (const code of codes) {
       const spec = relayErrorSpec(code);
-      if (spec.status !== undefined) expect([400, 401, 403, 404, 405, 426, 429, 500, 503], code).toContain(spec.status);
+      if (spec.status !== undefined) expect([400, 401, 403, 404, 405, 409, 413, 426, 429, 500, 503], code).toContain(spec.status);
       if (spec.close !== undefined) expect(Object.values(CloseCode), code).toContain(spec.close);
     }
     expect(relayErrorSpec('model_not_allowed')).toMatchObject({ status: 400, fatal: true });

@@ -10,7 +10,7 @@
 import { CloseCode } from './close-codes.ts';
 
 /** HTTP statuses the relay refuses with. */
-export type RefusalStatus = 400 | 401 | 403 | 404 | 405 | 426 | 429 | 500 | 503;
+export type RefusalStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 426 | 429 | 500 | 503;
 
 export interface RelayErrorSpec {
   /** The HTTP status when this refuses a request before any upgrade (absent: never sent before the upgrade). */
@@ -48,6 +48,19 @@ export const RELAY_ERRORS = {
   metrics_unauthorized: { status: 401, fatal: true, sentence: 'The Earshot server’s metrics need the metrics token (Authorization: Bearer …).' },
   not_found: { status: 404, fatal: true, sentence: 'There is nothing at this address on the Earshot server.' },
   method_not_allowed: { status: 405, fatal: true, sentence: 'The Earshot server does not take that kind of request here.' },
+  admin_cookie_refused: { status: 403, fatal: true, sentence: 'An operator console sign-in cannot open a conversation. Use the link made for you as a person, not the console.' },
+
+  // ---- the operator console's API (/admin/api/…) ----
+  admin_sign_in_required: { status: 401, fatal: true, sentence: 'Sign in to the operator console first: open a fresh admin link (earshot admin link).' },
+  admin_session_expired: { status: 401, fatal: true, sentence: 'Your operator console sign-in has expired. Open a fresh admin link (earshot admin link).' },
+  admin_link_invalid: { status: 401, fatal: true, sentence: 'That admin link is unknown, already used or expired. Make a fresh one with earshot admin link.' },
+  admin_not_admin: { status: 403, fatal: true, sentence: 'This account is not an operator of this Earshot server (or it was switched off).' },
+  admin_user_token_refused: { status: 403, fatal: true, sentence: 'The operator console does not accept a person’s access token. Sign in with an admin link.' },
+  admin_csrf_failed: { status: 403, fatal: true, sentence: 'The console’s request lacked its sign-in check (CSRF token). Reload the console and try again.' },
+  admin_origin_refused: { status: 403, fatal: true, sentence: 'Changes to this Earshot server are only accepted from its own console page (the Origin did not match).' },
+  admin_bad_request: { status: 400, fatal: true, sentence: 'The console sent a request the Earshot server cannot accept.' },
+  admin_conflict: { status: 409, fatal: true, sentence: 'That already exists on the Earshot server. Pick another name.' },
+  admin_body_too_large: { status: 413, fatal: true, sentence: 'The console sent more data than the Earshot server accepts in one request.' },
 
   // ---- after the upgrade, ending the session ----
   frame_too_large: { close: CloseCode.MessageTooBig, fatal: false, sentence: 'The app sent a message too large for the Earshot server. It reconnects by itself.' },
@@ -62,6 +75,7 @@ export const RELAY_ERRORS = {
   upstream_refused: { close: CloseCode.UpstreamRefused, fatal: true, sentence: 'The AI service refused to start this conversation. Tell whoever runs your Earshot server.' },
   rate_limited: { close: CloseCode.RateLimited, fatal: false, sentence: 'The app sent too much too fast and was disconnected. It reconnects by itself.' },
   session_expired: { close: CloseCode.SessionExpired, fatal: false, sentence: 'The conversation reached the AI service’s time limit. A new one starts with what was said so far.' },
+  ended_by_operator: { close: CloseCode.EndedByOperator, fatal: true, sentence: 'Whoever runs your Earshot server ended this conversation. You can start a new one.' },
   transcoder_failed: { close: CloseCode.InternalError, fatal: false, sentence: 'The Earshot server’s audio converter failed. The app starts a new conversation with what was said so far.' },
 
   // ---- after the upgrade, refusing one event (the session goes on) ----
@@ -126,4 +140,5 @@ export const CLOSE_CODE_ERRORS: Partial<Record<CloseCode, SessionEndCode>> = {
   [CloseCode.SessionExpired]: 'session_expired',
   [CloseCode.UpstreamRefused]: 'upstream_refused',
   [CloseCode.TooManySessions]: 'too_many_sessions',
+  [CloseCode.EndedByOperator]: 'ended_by_operator',
 };

@@ -16,6 +16,7 @@ import { createAccounting } from './accounts/accounting.ts';
 import { ensureFirstUser } from './cli/first-run.ts';
 import { openStore } from './store/open-store.ts';
 import { StoreError, type Store } from './store/store.ts';
+import { ensureFirstAdmin } from './admin/first-run-admin.ts';
 
 export async function main(): Promise<void> {
   let config;
@@ -68,7 +69,9 @@ export async function main(): Promise<void> {
   );
   if (backend === 'simulator') log.info('no OPENAI_API_KEY: talking to the built-in simulator (your speech is echoed back)');
   writeRelayAddress(config.dataDir, relay.url);
-  await ensureFirstUser(store, config.dataDir, relay.secret, linkBase(config, { url: relay.url }));
+  const base = linkBase(config, { url: relay.url });
+  await ensureFirstUser(store, config.dataDir, relay.secret, base);
+  ensureFirstAdmin(config.dataDir, base.url, log);
 
   let stopping = false;
   const stop = (signal: string): void => {

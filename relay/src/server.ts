@@ -3,8 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import { CloseCode } from '../../protocol/close-codes.ts';
-import type { RefusalStatus } from '../../protocol/relay-errors.ts';
 import type { SessionCheckBody } from '../../protocol/relay-http.ts';
+import { hasAdminCookie } from './admin/admin-auth.ts';
+import { mountAdminConsole } from './admin/routes.ts';
 import { Authenticator, reject, type Refusal } from './auth/authenticator.ts';
 import { FailedAttemptLimiter } from './auth/limiter.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
@@ -17,6 +18,7 @@ import { clientAddress, TrustedProxies } from './http/client-address.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { checkMetricsAccess, metricsAccess, type MetricsAccess } from './http/metrics-access.ts';
 import { API_HEADERS, STATIC_HEADERS, writeHeaders } from './http/security-headers.ts';
+import { STATUS_LINES } from './http/status-lines.ts';
 import { createStaticSite } from './http/static-site.ts';
 import { log as rootLog, type Logger } from './log.ts';
 import { clientPolicyView, initialSessionUpdate } from './policy/session-policy.ts';
@@ -77,17 +79,6 @@ function text(ab: ArrayBuffer): string {
   return Buffer.from(ab).toString();
 }
 
-const STATUS_LINES: Record<RefusalStatus, string> = {
-  400: '400 Bad Request',
-  401: '401 Unauthorized',
-  403: '403 Forbidden',
-  404: '404 Not Found',
-  405: '405 Method Not Allowed',
-  426: '426 Upgrade Required',
-  429: '429 Too Many Requests',
-  500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
-};
 
 /** A refusal as JSON with the API headers (call outside `cork`; the response must still be alive). */
 function writeRefusal(res: uWS.HttpResponse, refusal: Refusal): void {
@@ -218,6 +209,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         ...(requestedModel !== null ? { model: requestedModel } : {}),
       };
       const key = req.getHeader('sec-websocket-key');
+      const cookie = req.getHeader('cookie');
       const extensions = req.getHeader('sec-websocket-extensions');
       // earshot.v2 (the app's own link) or the verbatim path; a resume of a live session does not count twice.
       const linkOffer = appLinkOffer(request.protocols);
@@ -231,6 +223,10 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       });
       if (draining) {
         writeRefusal(res, reject('shutting_down'));
+        return;
+      }
+      if (hasAdminCookie(cookie)) {
+        writeRefusal(res, reject('admin_cookie_refused'));
         return;
       }
       void authenticator.authenticate(resumesSessionOf ? { ...request, resumesSessionOf } : request).then(
@@ -320,6 +316,11 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       remoteAddress: addressOf(res, req),
       ...(requestedModel !== null ? { model: requestedModel } : {}),
     };
+    // An operator console cookie is never a person's credential (the console's API refuses their tokens likewise).
+    if (hasAdminCookie(req.getHeader('cookie'))) {
+      writeRefusal(res, reject('admin_cookie_refused'));
+      return;
+    }
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -348,6 +349,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   });
 
   app.get('/v1/realtime', (res) => writeRefusal(res, reject('upgrade_required')));
+
+  // The operator console: /admin and /admin/api/… (admin/routes.ts).
+  mountAdminConsole(app, { config, store, secret, metrics, site, log, addressOf, sessions: () => sessions });
 
   app.any('/*', (res, req) => {
     const method = req.getMethod();

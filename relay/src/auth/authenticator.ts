@@ -78,6 +78,8 @@ export class Authenticator {
     const { record, user } = await this.lookup(verified.tokenId, verified.userId);
     // A token missing from the store was issued against a store that is gone: treat it as revoked.
     if (!record || record.revokedAt !== undefined || record.userId !== verified.userId) return fail('token_revoked');
+    // The operator may expire a link early (the console's "expire"): the record's expiry, not only the signed one, counts.
+    if (record.expiresAt * 1000 <= (this.deps.now?.() ?? Date.now())) return fail('token_expired');
     if (!user || !user.enabled) return reject('user_disabled');
     // Checked after the token, so only people with access learn which models this server offers.
     if (req.model !== undefined && !this.deps.allowedModels.includes(req.model)) {

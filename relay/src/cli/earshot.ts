@@ -13,6 +13,7 @@ const doctor = async (argv: string[]) => (await import('./doctor.ts')).main(argv
 const token = async (argv: string[]) => (await import('./token.ts')).main(argv);
 const usage = async (argv: string[]) => (await import('./usage.ts')).main(argv);
 const users = async (argv: string[]) => (await import('./users.ts')).main(argv);
+const admin = async (argv: string[]) => (await import('./admin.ts')).main(argv);
 
 interface Command {
   summary: string;
@@ -75,6 +76,19 @@ Sessions, connected time, audio in/out, spoken minutes and tokens per user. Read
     async run(argv) {
       dataDir(); // the schema check, before the command reads or writes anything
       await usage(argv);
+    },
+  },
+  admin: {
+    summary: 'one-time sign-in links to the operator console (/admin); list or withdraw operators',
+    help: `usage: earshot admin link [--user owner] [--minutes 15] [--json]
+       earshot admin list
+       earshot admin revoke <user>
+
+link: gives the user the admin role and prints a link to <PUBLIC_URL>/admin that signs a browser in to the
+console once (then it is spent) and lapses after --minutes. revoke: withdraws the role and ends their sign-ins.`,
+    async run(argv) {
+      dataDir(); // the schema check, before the command reads or writes anything
+      await admin(argv);
     },
   },
   backup: {

@@ -25,7 +25,7 @@ const TYPES: Record<string, string> = {
 };
 
 const NO_CACHE = new Set(['/index.html', '/sw.js', '/manifest.webmanifest', '/registerSW.js']);
-const RESERVED = ['/v1/', '/api/', '/metrics', '/healthz'];
+const RESERVED = ['/v1/', '/api/', '/metrics', '/healthz', '/admin/'];
 
 export interface StaticFile {
   body: Buffer;

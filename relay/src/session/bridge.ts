@@ -80,6 +80,11 @@ export class RelaySession {
     this.limitTimer.unref();
   }
 
+  /** On the app's own link (earshot.v2), not the verbatim Realtime path (the console's Now page shows which). */
+  get isAppLink(): boolean {
+    return this.data.appLink !== undefined;
+  }
+
   start(): void {
     const data = this.data;
     this.upstream = this.deps.upstreamFactory(

@@ -15,7 +15,7 @@ export interface CliResult {
 }
 
 /** Never throws on a non-zero exit: refusals are what many tests look at. */
-export async function runCli(tool: 'users' | 'token' | 'usage', dataDir: string, args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(tool: 'users' | 'token' | 'usage' | 'admin', dataDir: string, args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, `relay/src/cli/${tool}.ts`), ...args], {
       cwd: REPO_ROOT,
