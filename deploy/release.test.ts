@@ -140,27 +140,27 @@ describe('a release installed with production dependencies only', () => {
   }, 300_000);
 
   it('rolling back past a release that moved the data schema on: the old release refuses clearly and changes nothing', async () => {
-    // A fabricated future release with data schema 2 and a (no-op) migration to it from 1.
+    // A fabricated future release with data schema 3 and a (no-op) migration to it from 2.
     const tarballC = repack(tarballA, '99.0.0', (js) => {
-      const edited = js.replace(/\bDATA_SCHEMA_VERSION = 1;/, 'DATA_SCHEMA_VERSION = 2;').replace(/\bMIGRATIONS = \{\};/, 'MIGRATIONS = { 1: () => {} };');
-      expect(edited).toContain('DATA_SCHEMA_VERSION = 2;');
-      expect(edited).toContain('MIGRATIONS = { 1: () => {} };');
+      const edited = js.replace(/\bDATA_SCHEMA_VERSION = 2;/, 'DATA_SCHEMA_VERSION = 3;').replace(/\bMIGRATIONS = \{/, 'MIGRATIONS = { 2: () => {},');
+      expect(edited).toContain('DATA_SCHEMA_VERSION = 3;');
+      expect(edited).toContain('MIGRATIONS = { 2: () => {},');
       return edited;
     });
     await releaseCli('install', tarballC);
     const relay = await serve();
     await signIn(relay, alice);
     await relay.stop();
-    expect(JSON.parse(readFileSync(join(dataDir, 'earshot-data.json'), 'utf8'))).toMatchObject({ schema: 2, release: '99.0.0' });
+    expect(JSON.parse(readFileSync(join(dataDir, 'earshot-data.json'), 'utf8'))).toMatchObject({ schema: 3, release: '99.0.0' });
 
     await releaseCli('rollback');
     expect((await runEarshot(['version'], {}, bin)).stdout.trim()).toBe(version);
-    const users = readFileSync(join(dataDir, 'users.json'));
+    const users = readFileSync(join(dataDir, 'earshot.db'));
     const refused = await runEarshot(['serve'], { EARSHOT_DATA_DIR: dataDir, PORT: '0' }, bin);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`has schema 2 (written by Earshot 99.0.0), but this is Earshot ${version}`);
-    expect(readFileSync(join(dataDir, 'users.json')).equals(users)).toBe(true);
-    expect(JSON.parse(readFileSync(join(dataDir, 'earshot-data.json'), 'utf8'))).toMatchObject({ schema: 2 });
+    expect(refused.stderr).toContain(`has schema 3 (written by Earshot 99.0.0), but this is Earshot ${version}`);
+    expect(readFileSync(join(dataDir, 'earshot.db')).equals(users)).toBe(true);
+    expect(JSON.parse(readFileSync(join(dataDir, 'earshot-data.json'), 'utf8'))).toMatchObject({ schema: 3 });
 
     // Forward again to the release that owns the data: it still works.
     await releaseCli('switch', '99.0.0');

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 
 describe('usage accounting across a kill -9', () => {
-  it('keeps every session within one second of the audio its client sent, and the restarted relay enforces quotas from it', async () => {
+  it('keeps every session within one second of the audio its client sent, and the restarted relay enforces quotas from it', { timeout: 120_000 }, async () => {
     const tokens = await mintTokens(dataDir, USERS);
     const relay = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static') });
     children.push(relay);

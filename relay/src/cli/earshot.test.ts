@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEarshot, runEarshot, spawnEarshotServe } from '../testing/built-earshot.ts';
 import { tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
@@ -48,7 +49,9 @@ describe('configuration', () => {
     const created = await runEarshot(['token', 'create', '--user', 'alice', '--json'], { EARSHOT_CONFIG: configFile });
     expect((JSON.parse(created.stdout) as { link: string }).link).toMatch(/^https:\/\/earshot\.example\.com\/#token=/);
     expect(created.stderr).toBe('');
-    expect(Object.keys((JSON.parse(readFileSync(join(dataDir, 'users.json'), 'utf8')) as { users: object }).users)).toEqual(['alice']);
+    const db = new Database(join(dataDir, 'earshot.db'), { readonly: true });
+    expect(db.prepare('SELECT id FROM users').all()).toEqual([{ id: 'alice' }]);
+    db.close();
   });
 
   it('refuses an invalid config file with the key named, as the relay does', async () => {

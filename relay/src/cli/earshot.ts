@@ -95,8 +95,8 @@ console once (then it is spent) and lapses after --minutes. revoke: withdraws th
     summary: 'write a consistent snapshot of the data dir to a file (safe while the relay runs)',
     help: `usage: earshot backup FILE [--json]
 
-Writes a gzipped tar of users.json, secret.key, the usage logs and checkpoints and the schema file, with a
-manifest of SHA-256 sums, while the relay keeps running. The file holds the signing secret: it is created 0600.`,
+Writes a gzipped tar of the database (earshot.db, copied with SQLite's online backup API), secret.key and the
+schema file, with a manifest of SHA-256 sums, while the relay keeps running. The file holds the signing secret: it is created 0600.`,
     async run(argv) {
       const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
       const [file] = positionals;
