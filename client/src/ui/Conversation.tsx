@@ -185,7 +185,6 @@ export function Conversation(props: ConversationProps) {
     if (!t || !active()) return;
     props.engine.sendText(t);
     setText('');
-    jumpToLatest();
   };
 
   const micDenied = () => {
