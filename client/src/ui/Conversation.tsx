@@ -42,8 +42,6 @@ export function Conversation(props: ConversationProps) {
   const [talking, setTalking] = createSignal(false);
   const [pausedInBackground, setPausedInBackground] = createSignal(false);
   const [following, setFollowing] = createSignal(true);
-  /** The voice the running conversation was started with (a change applies from the next one). */
-  const [startedVoice, setStartedVoice] = createSignal<string | null>(null);
   const [conversationId, setConversationId] = createSignal<string | null>(null);
   let startedAt = 0;
   let canvas!: HTMLCanvasElement;
@@ -96,7 +94,6 @@ export function Conversation(props: ConversationProps) {
       setConversationId(newConversationId(startedAt));
       setView((v) => ({ ...v, lines: [], lastLatencyMs: null, notice: null }));
     }
-    setStartedVoice(props.settings.voice ?? props.session.policy.voice);
     await props.engine.start({ relayUrl: props.relayUrl, token: props.token, settings: props.settings, canvas });
   };
   const stop = async () => {
@@ -191,7 +188,6 @@ export function Conversation(props: ConversationProps) {
     const s = view().state;
     return s.kind === 'error' && s.error.reason === 'mic_denied';
   };
-  const voiceWaits = () => active() && startedVoice() !== null && (props.settings.voice ?? props.session.policy.voice) !== startedVoice();
   const showWave = () => active() && !view().audioBlocked;
 
   return (
@@ -272,11 +268,6 @@ export function Conversation(props: ConversationProps) {
         <Show when={view().notice}>
           <p class="notice" role="alert">
             {view().notice!.message}
-          </p>
-        </Show>
-        <Show when={voiceWaits()}>
-          <p class="notice" role="note">
-            The new voice applies to your next conversation (the AI service cannot change it once it has spoken).
           </p>
         </Show>
         <Show when={micDenied()}>

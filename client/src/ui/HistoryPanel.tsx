@@ -50,8 +50,8 @@ export function HistoryPanel(props: { history: HistoryStore; currentId: string |
                         {describeConversation(c)}
                         {c.id === props.currentId ? <span class="badge">current</span> : null}
                       </button>
-                      <button type="button" class="icon" aria-label={`Delete conversation of ${describeConversation(c)}`} onClick={() => void remove(c.id)}>
-                        🗑
+                      <button type="button" class="secondary small delete" aria-label={`Delete conversation of ${describeConversation(c)}`} onClick={() => void remove(c.id)}>
+                        Delete
                       </button>
                     </li>
                   )}
