@@ -36,6 +36,7 @@ export async function main(): Promise<void> {
     relay = await startRelay(config, {
       hooksFactory: accounting.hooksFactory,
       quotaExceeded: (userId) => accounting.quotaExceeded(userId, relay.store.getUser(userId)),
+      quotaRenewsAt: (userId) => accounting.quotaRenewsAt(userId, relay.store.getUser(userId)),
     });
   } catch (err) {
     // A damaged users.json: the operator gets the sentence naming the file and what to do, not a stack.

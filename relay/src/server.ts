@@ -33,6 +33,7 @@ export interface RelayDeps {
   upstreamFactory?: UpstreamFactory;
   hooksFactory?: SessionHooksFactory;
   quotaExceeded?: (userId: string) => boolean;
+  quotaRenewsAt?: (userId: string) => number | null;
   log?: Logger;
   /** The clock live enforcement reads (token expiry); tests pass a controlled one. */
   now?: () => number;
@@ -152,6 +153,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     allowedModels: config.allowedModels,
     liveSessions: (userId) => perUser.get(userId) ?? 0,
     ...(deps.quotaExceeded ? { quotaExceeded: deps.quotaExceeded } : {}),
+    ...(deps.quotaRenewsAt ? { quotaRenewsAt: deps.quotaRenewsAt } : {}),
   });
   let draining = false;
 

@@ -18,7 +18,7 @@ import type { Metrics } from '../http/metrics.ts';
 import { log as defaultLog, type Logger } from '../log.ts';
 import type { SessionControl, SessionHooks, SessionHooksFactory, SessionInfo } from '../session/hooks.ts';
 import { addCounters, audioSeconds, isZero, SessionMeter, zeroCounters, type UsageCounters } from './meter.ts';
-import { evaluateQuota, hasQuota, quotaMessage, type QuotaVerdict } from './quota.ts';
+import { evaluateQuota, hasQuota, quotaMessage, quotaRenewsAt, type QuotaVerdict } from './quota.ts';
 import { ACCESS_ENDED } from '../auth/live-access.ts';
 import { UsageTotals, type PeriodUsage } from './totals.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
@@ -53,6 +53,8 @@ export interface Accounting {
   hooksFactory: SessionHooksFactory;
   /** For the Authenticator: true when a new session must be refused with 429 quota_exhausted. */
   quotaExceeded(userId: string, user?: UserRecord): boolean;
+  /** When the user's exhausted allowance comes back (epoch ms), or null when none is exhausted. */
+  quotaRenewsAt(userId: string, user?: UserRecord): number | null;
   /** Give the store and metrics the relay created (when they did not exist yet at createAccounting). */
   attach(deps: { store?: UserStore; metrics?: Metrics }): void;
   /** @deprecated use attach({ store }) */
@@ -259,6 +261,13 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     quotaExceeded(userId, user) {
       const u = user ?? store?.getUser(userId);
       return u ? !verdictFor(u, now()).ok : false;
+    },
+    quotaRenewsAt(userId, user) {
+      const u = user ?? store?.getUser(userId);
+      if (!u) return null;
+      const t = now();
+      const verdict = verdictFor(u, t);
+      return verdict.ok ? null : quotaRenewsAt(verdict, t);
     },
     attach(deps) {
       if (deps.store) store = deps.store;

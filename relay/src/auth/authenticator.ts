@@ -36,6 +36,8 @@ export interface AuthenticatorDeps {
   allowedModels: readonly string[];
   liveSessions: (userId: string) => number;
   quotaExceeded?: (userId: string) => boolean;
+  /** When an exhausted quota comes back (epoch ms), sent with the refusal so the app can say "until HH:MM". */
+  quotaRenewsAt?: (userId: string) => number | null;
   limiter: FailedAttemptLimiter;
   now?: () => number;
 }
@@ -80,7 +82,12 @@ export class Authenticator {
     if (req.model !== undefined && !this.deps.allowedModels.includes(req.model)) {
       return reject('model_not_allowed', `Allowed: ${this.deps.allowedModels.join(', ')}.`);
     }
-    if (this.deps.quotaExceeded?.(user.id)) return reject('quota_exhausted');
+    if (this.deps.quotaExceeded?.(user.id)) {
+      const refusal = reject('quota_exhausted');
+      const renewsAt = this.deps.quotaRenewsAt?.(user.id) ?? null;
+      if (renewsAt !== null) refusal.body.error.renewsAt = renewsAt;
+      return refusal;
+    }
     const live = this.deps.liveSessions(user.id) - (req.resumesSessionOf === user.id ? 1 : 0);
     if (live >= user.maxSessions) return reject('too_many_sessions');
     return { ok: true, user, tokenId: verified.tokenId, expiresAt: verified.expiresAt, echoProtocol: creds.echoProtocol };
