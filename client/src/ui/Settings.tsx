@@ -84,6 +84,11 @@ export function Settings(props: { settings: AppSettings; policy: ClientPolicyVie
         </select>
       </fieldset>
 
+      <p class="muted">
+        {typeof RTCPeerConnection === 'function'
+          ? 'This browser routes the answer through its echo canceller (speakerphone-safe).'
+          : 'This browser has no WebRTC, so the answer plays directly: use headphones to keep the assistant from hearing itself.'}
+      </p>
       <p class="muted">Signed in as {props.user}.</p>
       <button type="button" class="secondary" onClick={() => props.onSignOut()}>
         Forget this token
