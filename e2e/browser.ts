@@ -30,6 +30,9 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     if (options.grantMic !== false) args.push('--use-fake-ui-for-media-stream');
   }
   if (options.fakeMicWav !== undefined) args.push(`--use-file-for-fake-audio-capture=${options.fakeMicWav}`);
-  args.push(...(options.extraArgs ?? []));
+  // Chromium reads the first --autoplay-policy it is given: a caller's own policy replaces the default one.
+  const extra = options.extraArgs ?? [];
+  if (extra.some((a) => a.startsWith('--autoplay-policy='))) args.splice(args.indexOf('--autoplay-policy=no-user-gesture-required'), 1);
+  args.push(...extra);
   return chromium.launch({ executablePath: options.executablePath ?? CHROMIUM_PATH, headless: true, args });
 }

@@ -7,7 +7,22 @@ import type {
   RealtimeError,
   RealtimeTranslationInputAudioBufferAppendEvent,
   RealtimeTranslationSessionCloseEvent,
+  RealtimeAudioConfigOutput,
 } from 'openai/resources/realtime/realtime';
+
+/**
+ * The provider's built-in voices, as the `openai` package's `RealtimeAudioConfigOutput.voice` lists them (its type
+ * widens the literals to `string`, so the list is written out here and checked against that type). A custom voice
+ * is an object `{ id: 'voice_…' }`, which Earshot does not offer.
+ */
+export const PROVIDER_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const satisfies ReadonlyArray<
+  Extract<NonNullable<RealtimeAudioConfigOutput['voice']>, string>
+>;
+export type ProviderVoice = (typeof PROVIDER_VOICES)[number];
+
+export function isProviderVoice(voice: unknown): voice is ProviderVoice {
+  return typeof voice === 'string' && (PROVIDER_VOICES as readonly string[]).includes(voice);
+}
 
 export type ClientEvent = RealtimeClientEvent;
 export type ServerEvent = RealtimeServerEvent;

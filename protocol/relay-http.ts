@@ -14,7 +14,8 @@ export type RejectReason = RefusalCode;
 
 /** Body of every rejected upgrade or failed token check (the status is `RELAY_ERRORS[code].status`). */
 export interface RejectBody {
-  error: { code: RejectReason; message: string };
+  /** `renewsAt` (epoch ms): with `quota_exhausted`, when the exhausted allowance comes back. */
+  error: { code: RejectReason; message: string; renewsAt?: number };
 }
 
 /** What the client may change with `session.update`, as the operator's policy says. */

@@ -5,12 +5,20 @@ import { App } from './ui/App.tsx';
 import { createEngine } from './session/main/engine.ts';
 import { adoptTokenFromLocation, makeTokenStore } from './app/token-store.ts';
 import { checkToken } from './app/session-check.ts';
+import { openHistory } from './history/history-store.ts';
+import { followVisualViewport } from './app/viewport.ts';
 import './ui/styles.css';
 
 const tokens = makeTokenStore(localStorage);
 adoptTokenFromLocation(tokens, location, history);
 const relayUrl = location.origin;
+followVisualViewport(window, document.documentElement);
 const engine = createEngine();
+// History stays on this device; a browser without IndexedDB (some private modes) just keeps none.
+const conversations = openHistory().catch((err: unknown) => {
+  console.warn('[history] IndexedDB unavailable', err);
+  return null;
+});
 
 function Root() {
   const {
@@ -25,6 +33,7 @@ function Root() {
       tokens={tokens}
       storage={localStorage}
       check={(token) => checkToken(relayUrl, token)}
+      history={conversations}
       update={{ needRefresh, offlineReady, reload: () => void updateServiceWorker(true), dismiss: () => setNeedRefresh(false) }}
     />
   );

@@ -42,6 +42,7 @@ export async function main(): Promise<void> {
       store,
       hooksFactory: accounting.hooksFactory,
       quotaExceeded: (userId, user) => accounting.quotaExceeded(userId, user),
+      quotaRenewsAt: (userId, user) => accounting.quotaRenewsAt(userId, user),
     });
   } catch (err) {
     // A damaged or unreachable database: the operator gets the sentence naming it and what to do, not a stack.

@@ -38,6 +38,8 @@ export interface RelayDeps {
   hooksFactory?: SessionHooksFactory;
   /** May throw a StoreError when quotas cannot be checked (the upgrade is refused with store_unavailable). */
   quotaExceeded?: (userId: string, user: UserRecord) => boolean | Promise<boolean>;
+  /** When an exhausted quota comes back (epoch ms), sent with the refusal so the app can say "until HH:MM". */
+  quotaRenewsAt?: (userId: string, user: UserRecord) => number | null | Promise<number | null>;
   /** An open store to use (the caller closes it); without one the relay opens its own from the config and closes it. */
   store?: Store;
   log?: Logger;
@@ -153,6 +155,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     allowedModels: config.allowedModels,
     liveSessions: (userId) => perUser.get(userId) ?? 0,
     ...(deps.quotaExceeded ? { quotaExceeded: deps.quotaExceeded } : {}),
+    ...(deps.quotaRenewsAt ? { quotaRenewsAt: deps.quotaRenewsAt } : {}),
   });
   let draining = false;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialView, isActive, reduce, stateText } from './conversation-state.ts';
+import { initialView, isActive, reduce, stateText, statusText } from './conversation-state.ts';
 
 describe('conversation view', () => {
   it('keeps one transcript line per item and replaces its text as deltas arrive', () => {
@@ -7,8 +7,8 @@ describe('conversation view', () => {
     v = reduce(v, { kind: 'transcript', role: 'assistant', itemId: 'a1', text: 'Echo', final: false });
     v = reduce(v, { kind: 'transcript', role: 'user', itemId: 'u1', text: 'hello', final: true });
     expect(v.lines).toEqual([
-      { itemId: 'u1', role: 'user', text: 'hello', final: true },
-      { itemId: 'a1', role: 'assistant', text: 'Echo', final: false },
+      { itemId: 'u1', role: 'user', text: 'hello', final: true, interrupted: false },
+      { itemId: 'a1', role: 'assistant', text: 'Echo', final: false, interrupted: false },
     ]);
   });
 
@@ -36,5 +36,24 @@ describe('conversation view', () => {
     expect(stateText({ kind: 'error', error: { reason: 'mic_denied', message: 'Allow the mic.', fatal: true } }, 0)).toBe('Allow the mic.');
     expect(isActive({ kind: 'idle' })).toBe(false);
     expect(isActive({ kind: 'reconnecting', attempt: 1, retryAt: 0 })).toBe(true);
+  });
+
+  it('marks a reply the person cut off', () => {
+    const v = reduce(initialView, { kind: 'transcript', role: 'assistant', itemId: 'a1', text: 'Echo: one two…', final: true, interrupted: true });
+    expect(v.lines[0]!.interrupted).toBe(true);
+  });
+
+  it('has its own words for muted, audio held by the browser, a pause in the background and a restarting server', () => {
+    const none = { pausedInBackground: false };
+    const listening = { ...initialView, state: { kind: 'listening' as const } };
+    expect(statusText({ ...listening, muted: true }, 0, none)).toBe('Muted — the assistant cannot hear you. Tap Unmute to talk.');
+    expect(statusText({ ...listening, state: { kind: 'hearing' }, muted: true }, 0, none)).toMatch(/^Muted/);
+    expect(statusText({ ...listening, state: { kind: 'speaking' }, muted: true }, 0, none)).toBe('Speaking');
+    expect(statusText({ ...listening, audioBlocked: true }, 0, none)).toBe('Audio is paused by the browser. Tap “Tap to resume”.');
+    expect(statusText({ ...initialView }, 0, { pausedInBackground: true })).toBe('Paused while the app was in the background. Tap Start to go on.');
+    const restarting = { ...initialView, state: { kind: 'reconnecting' as const, attempt: 1, retryAt: 3_000 }, notice: { reason: 'shutting_down' as const, message: 'x', fatal: false } };
+    expect(statusText(restarting, 0, none)).toBe('The server is restarting — reconnecting in 3 s');
+    expect(statusText({ ...restarting, notice: null }, 0, none)).toBe('Connection lost — reconnecting in 3 s (attempt 1)');
+    for (const text of [statusText(restarting, 0, none), statusText({ ...listening, muted: true }, 0, none)]) expect(text).not.toMatch(/relay/i);
   });
 });

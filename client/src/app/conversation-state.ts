@@ -7,6 +7,8 @@ export interface TranscriptLine {
   role: 'user' | 'assistant';
   text: string;
   final: boolean;
+  /** The assistant was cut off here (barge-in or Interrupt): the text ends where the person stopped it. */
+  interrupted: boolean;
 }
 
 export interface ConversationView {
@@ -21,6 +23,8 @@ export interface ConversationView {
   inputLevel: number;
   /** Round trip, link quality and playback gaps, for the latency/health read-out (null until known). */
   link: LinkHealth | null;
+  /** The browser holds the audio until a tap ("Tap to resume"). */
+  audioBlocked: boolean;
 }
 
 export const initialView: ConversationView = {
@@ -34,6 +38,7 @@ export const initialView: ConversationView = {
   user: null,
   inputLevel: 0,
   link: null,
+  audioBlocked: false,
 };
 
 /** Keeps the transcript bounded so a long conversation does not grow the DOM forever. */
@@ -45,7 +50,7 @@ export function reduce(view: ConversationView, event: EngineEvent): Conversation
       return { ...view, state: event.state, ...(event.state.kind === 'listening' ? { notice: null } : {}) };
     case 'transcript': {
       const i = view.lines.findIndex((l) => l.itemId === event.itemId);
-      const line: TranscriptLine = { itemId: event.itemId, role: event.role, text: event.text, final: event.final };
+      const line: TranscriptLine = { itemId: event.itemId, role: event.role, text: event.text, final: event.final, interrupted: event.interrupted === true };
       const lines = i >= 0 ? view.lines.map((l, j) => (j === i ? line : l)) : [...view.lines, line].slice(-MAX_LINES);
       return { ...view, lines };
     }
@@ -61,7 +66,31 @@ export function reduce(view: ConversationView, event: EngineEvent): Conversation
       return { ...view, inputLevel: event.input };
     case 'link':
       return { ...view, link: event.health };
+    case 'audio':
+      return { ...view, audioBlocked: event.blocked };
   }
+}
+
+/** What the UI itself knows beyond the engine's events. */
+export interface ScreenFacts {
+  /** The app stopped the conversation after a while in the background. */
+  pausedInBackground: boolean;
+}
+
+/**
+ * The state line with everything the screen knows: a muted mic, audio held by the browser, a pause in the
+ * background and a restarting server each have their own words (the engine state alone cannot tell them apart).
+ */
+export function statusText(view: Pick<ConversationView, 'state' | 'muted' | 'audioBlocked' | 'notice'>, now: number, facts: ScreenFacts): string {
+  const state = view.state;
+  if (view.audioBlocked && state.kind !== 'idle' && state.kind !== 'error') return 'Audio is paused by the browser. Tap “Tap to resume”.';
+  if (state.kind === 'idle' && facts.pausedInBackground) return 'Paused while the app was in the background. Tap Start to go on.';
+  if (state.kind === 'reconnecting' && view.notice?.reason === 'shutting_down') {
+    const s = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
+    return s > 0 ? `The server is restarting — reconnecting in ${s} s` : 'The server is restarting — reconnecting…';
+  }
+  if (view.muted && (state.kind === 'listening' || state.kind === 'hearing')) return 'Muted — the assistant cannot hear you. Tap Unmute to talk.';
+  return stateText(state, now);
 }
 
 /** The state line: always says what is happening, in words. `now` drives the reconnect countdown. */

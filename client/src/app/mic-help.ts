@@ -1,9 +1,12 @@
 // Instructions for allowing the microphone, for the browser the person is actually using.
+import { isIPadOS } from './ios-audio.ts';
+
 export type BrowserKind = 'ios-safari' | 'safari' | 'android-chrome' | 'chrome' | 'firefox' | 'edge' | 'other';
 
-export function detectBrowser(userAgent: string): BrowserKind {
+/** `maxTouchPoints` tells an iPad (which reports a Mac user agent) from a Mac. */
+export function detectBrowser(userAgent: string, maxTouchPoints = 0): BrowserKind {
   const ua = userAgent;
-  if (/iPhone|iPad|iPod/.test(ua)) return 'ios-safari';
+  if (/iPhone|iPad|iPod/.test(ua) || isIPadOS(ua, maxTouchPoints)) return 'ios-safari';
   if (/Edg\//.test(ua)) return 'edge';
   if (/Firefox\//.test(ua)) return 'firefox';
   if (/Android/.test(ua) && /Chrome\//.test(ua)) return 'android-chrome';

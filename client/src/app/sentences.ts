@@ -14,3 +14,16 @@ const NEEDS_NEW_TOKEN: ReadonlySet<RejectReason> = new Set(['token_missing', 'to
 export function needsNewToken(code: string): boolean {
   return NEEDS_NEW_TOKEN.has(code as RejectReason);
 }
+
+/**
+ * Out of quota, with when it comes back in the person's own time: "until 01:00" today, or "until 1 Jan, 01:00".
+ * `renewsAt` (epoch ms) comes from the server's refusal; without it the sentence says what the table says.
+ */
+export function quotaSentence(renewsAt: number | null, now: number, locale?: string, timeZone?: string): string {
+  if (renewsAt === null || !Number.isFinite(renewsAt) || renewsAt <= now) return RELAY_ERRORS.quota_exhausted.sentence;
+  const tz = timeZone ? { timeZone } : {};
+  const day = (t: number) => new Date(t).toLocaleDateString('en-CA', tz);
+  const time = new Date(renewsAt).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit', ...tz });
+  const when = day(renewsAt) === day(now) ? time : `${new Date(renewsAt).toLocaleDateString(locale, { day: 'numeric', month: 'short', ...tz })}, ${time}`;
+  return `You are out of speaking time until ${when} (your time). Come back then, or ask whoever runs your Earshot server for more.`;
+}

@@ -5,7 +5,7 @@ import { rejectSentence } from './sentences.ts';
 
 export type CheckResult =
   | { kind: 'ok'; body: SessionCheckBody }
-  | { kind: 'rejected'; status: number; code: string; message: string }
+  | { kind: 'rejected'; status: number; code: string; message: string; renewsAt?: number }
   | { kind: 'unreachable'; message: string };
 
 export async function checkToken(relayUrl: string, token: string, fetchImpl: typeof fetch = fetch): Promise<CheckResult> {
@@ -19,7 +19,8 @@ export async function checkToken(relayUrl: string, token: string, fetchImpl: typ
   try {
     const body = (await res.json()) as RejectBody;
     const code = body.error.code;
-    return { kind: 'rejected', status: res.status, code, message: rejectSentence(code, body.error.message) };
+    const renewsAt = typeof body.error.renewsAt === 'number' ? body.error.renewsAt : undefined;
+    return { kind: 'rejected', status: res.status, code, message: rejectSentence(code, body.error.message), ...(renewsAt !== undefined ? { renewsAt } : {}) };
   } catch {
     return { kind: 'unreachable', message: `The Earshot server answered with an error (${res.status}). Try again in a moment.` };
   }

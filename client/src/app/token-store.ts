@@ -27,10 +27,14 @@ export function makeTokenStore(storage: TokenStorage) {
 
 export type TokenStore = ReturnType<typeof makeTokenStore>;
 
-/** On startup: move a token from the URL into storage and clean the address bar. */
-export function adoptTokenFromLocation(store: TokenStore, location: Location, history: History): void {
+/**
+ * Move a token from the URL into storage and clean the address bar: on startup, and on `hashchange` (a second
+ * onboarding link opened in the same tab). Returns whether a token was taken.
+ */
+export function adoptTokenFromLocation(store: TokenStore, location: Pick<Location, 'hash' | 'pathname' | 'search'>, history: Pick<History, 'state' | 'replaceState'>): boolean {
   const { token, rest } = takeTokenFromHash(location.hash);
-  if (token === null) return;
+  if (token === null) return false;
   store.set(token);
   history.replaceState(history.state, '', `${location.pathname}${location.search}${rest}`);
+  return true;
 }

@@ -4,6 +4,7 @@
 import { FRAME_MS, WAVE_POINTS_PER_FRAME } from './constants.ts';
 import { FrameCutter } from '../dsp/frame-cutter.ts';
 import { levelsOf } from '../dsp/levels.ts';
+import { MuteGate } from './mute-gate.ts';
 import type { CaptureToSession, MainToCapture, ToWaveform, WorkletToMain } from './messages.ts';
 
 function outline(frame: Float32Array, points: number): Float32Array {
@@ -28,10 +29,11 @@ class CaptureProcessor extends AudioWorkletProcessor {
   private session: MessagePort | null = null;
   private waveform: MessagePort | null = null;
   /**
-   * The one owner of mute: while muted no frame leaves the audio thread (the session worker cannot send what it
-   * never gets). Frames are still counted, so the capture clock stays true across mute.
+   * The one owner of mute: while muted no captured sample leaves the audio thread (the session worker cannot send
+   * what it never gets) — only a short tail of zeros so the VAD ends the turn (mute-gate.ts). Frames are still
+   * counted, so the capture clock stays true across mute.
    */
-  private muted = false;
+  private readonly gate = new MuteGate();
   private closed = false;
   /** Frames cut since the stream started (the capture clock: captureMs = frameIndex * FRAME_MS). */
   private frameIndex = 0;
@@ -48,7 +50,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
           this.waveform = msg.waveform;
           break;
         case 'mute':
-          this.muted = msg.muted;
+          this.gate.setMuted(msg.muted);
           break;
         case 'close':
           this.closed = true;
@@ -61,14 +63,17 @@ class CaptureProcessor extends AudioWorkletProcessor {
   }
 
   private sendFrame(frame: Float32Array): void {
-    const levels = levelsOf(frame);
+    const verdict = this.gate.next();
+    if (verdict === 'silence') frame.fill(0);
+    const muted = this.gate.isMuted;
+    const levels = muted ? { rms: 0, peak: 0 } : levelsOf(frame);
     if (this.waveform) {
-      const wave = this.muted ? new Float32Array(WAVE_POINTS_PER_FRAME * 2) : outline(frame, WAVE_POINTS_PER_FRAME);
-      const msg: ToWaveform = { kind: 'wave', source: 'input', levels: this.muted ? { rms: 0, peak: 0 } : levels, outline: wave };
+      const wave = muted ? new Float32Array(WAVE_POINTS_PER_FRAME * 2) : outline(frame, WAVE_POINTS_PER_FRAME);
+      const msg: ToWaveform = { kind: 'wave', source: 'input', levels, outline: wave };
       this.waveform.postMessage(msg, [wave.buffer]);
     }
-    // Muted: stop sending appends (the session stays up; the provider simply hears nothing).
-    if (this.session && !this.muted) {
+    // Muted: after the silence tail, stop sending appends (the session stays up; the provider hears nothing).
+    if (this.session && verdict !== 'drop') {
       const msg: CaptureToSession = { kind: 'frame', index: this.frameIndex, samples: frame, rms: levels.rms, peak: levels.peak };
       this.session.postMessage(msg, [frame.buffer]);
     }

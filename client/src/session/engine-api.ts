@@ -35,7 +35,12 @@ export type EngineState =
 export type EngineEvent =
   | { kind: 'state'; state: EngineState }
   /** Full text so far for one conversation item (not a delta), so the UI can just replace it. */
-  | { kind: 'transcript'; role: 'user' | 'assistant'; itemId: string; text: string; final: boolean }
+  | { kind: 'transcript'; role: 'user' | 'assistant'; itemId: string; text: string; final: boolean; interrupted?: boolean }
+  /**
+   * The browser holds the audio back until a tap (autoplay policy, iOS after a call): the UI shows "Tap to resume"
+   * and calls resumeAudio() from that tap. `blocked: false` once the audio runs again.
+   */
+  | { kind: 'audio'; blocked: boolean }
   /**
    * End of the user's speech → first assistant sample played, per turn. On earshot.v2 the end of speech is on the
    * phone's clock (the capture time where the provider heard speech stop), so the network is included.
@@ -96,6 +101,8 @@ export interface Engine {
   start(options: EngineStartOptions): Promise<void>;
   stop(): Promise<void>;
   setMuted(muted: boolean): void;
+  /** Call synchronously from a tap (a user gesture) when an `audio` event said blocked: resumes the AudioContext. */
+  resumeAudio(): void;
   /** Stop the assistant now (flush playback, cancel response, truncate what was heard). */
   interrupt(): void;
   /** Hold-to-talk: true on press, false on release (commit + response.create). */

@@ -56,8 +56,9 @@ export type CloseAction =
 
 /** The engine's reason for a server error code: refusals keep their code, the rest are grouped. */
 function engineReason(code: RelayErrorCode): EngineError['reason'] {
-  if (code === 'token_revoked' || code === 'token_expired' || code === 'user_disabled' || code === 'quota_exhausted') return code;
-  if (code === 'shutting_down' || code === 'client_too_slow') return 'relay_unreachable';
+  // A restarting server keeps its own code: the state line says "restarting", not "connection lost".
+  if (code === 'token_revoked' || code === 'token_expired' || code === 'user_disabled' || code === 'quota_exhausted' || code === 'shutting_down') return code;
+  if (code === 'client_too_slow') return 'relay_unreachable';
   if (code.startsWith('upstream') || code === 'internal_error' || code === 'session_expired') return 'upstream_error';
   return 'protocol_error';
 }

@@ -36,6 +36,9 @@ class TestEngine implements Engine {
   interrupt() {
     this.calls.push('interrupt');
   }
+  resumeAudio() {
+    this.calls.push('resume-audio');
+  }
   setTalking(d: boolean) {
     this.calls.push(`talk:${d}`);
   }

@@ -1,14 +1,18 @@
-// The conversation screen, mobile first: one big start/stop control, mute, interrupt, hold-to-talk,
-// a live transcript, a text box, a state line that always says what is happening, and the waveform.
-import { createEffect, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+// The conversation screen, mobile first. A fixed top (state line, big Start/Stop, Mute, Interrupt, waveform)
+// and a transcript that scrolls in the rest of the height, following the newest line unless the person scrolled
+// up (then "Jump to latest"); the text box stays at the bottom, above the on-screen keyboard (viewport.ts).
+import { createEffect, createSignal, For, on, onCleanup, onMount, Show } from 'solid-js';
 import type { Engine, EngineEvent } from '../session/engine-api.ts';
 import type { SessionCheckBody } from '../../../protocol/relay-http.ts';
-import { healthText, initialView, isActive, reduce, stateText, type ConversationView } from '../app/conversation-state.ts';
+import { healthText, initialView, isActive, reduce, statusText, type ConversationView, type TranscriptLine } from '../app/conversation-state.ts';
 import type { AppSettings } from '../app/settings.ts';
 import { needsNewToken } from '../app/sentences.ts';
 import { detectBrowser, micHelp } from '../app/mic-help.ts';
 import { bindMediaSession, holdWakeLock, type WakeLockHandle } from '../app/phone.ts';
+import { newConversationId, type HistoryStore } from '../history/history-store.ts';
 import { Settings } from './Settings.tsx';
+import { HistoryPanel } from './HistoryPanel.tsx';
+import { DEFAULT_THEME } from '../waveform/wave-history.ts';
 
 export interface ConversationProps {
   engine: Engine;
@@ -16,37 +20,80 @@ export interface ConversationProps {
   token: string;
   session: SessionCheckBody;
   settings: AppSettings;
+  /** Conversation history on this device (absent: nothing is kept, e.g. component tests). */
+  history?: HistoryStore | null;
   onSettings(next: AppSettings): void;
-  onAuthLost(message: string): void;
+  /** A refusal the person must act on (a new token, or waiting for quota), from a live session. */
+  onRefused(reason: string, message: string): void;
   onSignOut(): void;
 }
 
-/** After this long in the background a running conversation is stopped (mic released); it resumes on return. */
+/** After this long in the background a running conversation is stopped (mic released); Start resumes it. */
 const BACKGROUND_GRACE_MS = 30_000;
+/** How close to the bottom (px) still counts as "at the newest line". */
+const FOLLOW_SLACK_PX = 32;
 
 export function Conversation(props: ConversationProps) {
   const [view, setView] = createSignal<ConversationView>({ ...initialView, policy: props.session.policy, backend: props.session.backend, user: props.session.user });
   const [now, setNow] = createSignal(Date.now());
   const [showSettings, setShowSettings] = createSignal(false);
+  const [showHistory, setShowHistory] = createSignal(false);
   const [text, setText] = createSignal('');
   const [talking, setTalking] = createSignal(false);
   const [pausedInBackground, setPausedInBackground] = createSignal(false);
+  const [following, setFollowing] = createSignal(true);
+  const [conversationId, setConversationId] = createSignal<string | null>(null);
+  let startedAt = 0;
   let canvas!: HTMLCanvasElement;
+  let transcript!: HTMLElement;
   let wakeLock: WakeLockHandle | null = null;
   let backgroundTimer: ReturnType<typeof setTimeout> | undefined;
 
   const unsubscribe = props.engine.subscribe((event: EngineEvent) => {
     setView((v) => reduce(v, event));
-    if (event.kind === 'state' && event.state.kind === 'error' && needsNewToken(event.state.error.reason)) {
-      props.onAuthLost(event.state.error.message);
+    if (event.kind === 'state' && event.state.kind === 'error' && (needsNewToken(event.state.error.reason) || event.state.error.reason === 'quota_exhausted')) {
+      props.onRefused(event.state.error.reason, event.state.error.message);
     }
   });
   const tick = setInterval(() => setNow(Date.now()), 250);
 
   const active = () => isActive(view().state);
 
+  // ---- history: the newest conversation shows again after a reload; each Start begins a new record ----
+  onMount(() => {
+    void props.history?.latest().then((c) => {
+      if (!c || conversationId() !== null) return;
+      setConversationId(c.id);
+      startedAt = c.startedAt;
+      const lines: TranscriptLine[] = c.lines.map((l) => ({ ...l, final: true }));
+      setView((v) => ({ ...v, lines }));
+    });
+  });
+  createEffect(
+    on(
+      () => view().lines,
+      (lines) => {
+        const id = conversationId();
+        if (!props.history || !id || lines.length === 0) return;
+        const final = lines.filter((l) => l.final && l.text.trim() !== '');
+        if (final.length === 0) return;
+        const stored = final.map(({ itemId, role, text: t, interrupted }) => ({ itemId, role, text: t, interrupted }));
+        void props.history.save({ id, startedAt, updatedAt: Date.now(), lines: stored }).catch((err) => console.warn('[history] save failed', err));
+      },
+    ),
+  );
+
   const start = async () => {
+    // Back from a pause in the background: the same conversation goes on (same record, same transcript).
+    const goingOn = pausedInBackground() && conversationId() !== null;
     setPausedInBackground(false);
+    setFollowing(true);
+    if (!goingOn) {
+      // A new conversation: a fresh record and an empty transcript (the old one stays in History).
+      startedAt = Date.now();
+      setConversationId(newConversationId(startedAt));
+      setView((v) => ({ ...v, lines: [], lastLatencyMs: null, notice: null }));
+    }
     await props.engine.start({ relayUrl: props.relayUrl, token: props.token, settings: props.settings, canvas });
   };
   const stop = async () => {
@@ -66,8 +113,9 @@ export function Conversation(props: ConversationProps) {
     }
   });
 
-  // Backgrounded (screen locked, app switched): keep talking for a grace period — a phone call to the assistant
-  // may continue with the screen off — then stop capture cleanly and resume when the app is visible again.
+  // Backgrounded (screen locked, app switched): keep talking for a grace period — a call with the screen off —
+  // then stop cleanly. Coming back does NOT restart audio by itself: visibilitychange is not a user gesture (iOS
+  // would refuse the AudioContext), so the state line asks for a tap on Start.
   const onVisibility = () => {
     clearTimeout(backgroundTimer);
     if (document.visibilityState === 'hidden' && active()) {
@@ -77,8 +125,6 @@ export function Conversation(props: ConversationProps) {
           void props.engine.stop();
         }
       }, BACKGROUND_GRACE_MS);
-    } else if (document.visibilityState === 'visible' && pausedInBackground()) {
-      void start();
     }
   };
   onMount(() => document.addEventListener('visibilitychange', onVisibility));
@@ -109,6 +155,21 @@ export function Conversation(props: ConversationProps) {
     void props.engine.stop();
   });
 
+  // ---- the transcript follows the newest line unless the person scrolled up ----
+  const atBottom = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight <= FOLLOW_SLACK_PX;
+  const jumpToLatest = () => {
+    transcript.scrollTop = transcript.scrollHeight;
+    setFollowing(true);
+  };
+  createEffect(
+    on(
+      () => view().lines,
+      () => {
+        if (following()) queueMicrotask(() => (transcript.scrollTop = transcript.scrollHeight));
+      },
+    ),
+  );
+
   const talk = (down: boolean) => {
     if (!active()) return;
     setTalking(down);
@@ -127,58 +188,57 @@ export function Conversation(props: ConversationProps) {
     const s = view().state;
     return s.kind === 'error' && s.error.reason === 'mic_denied';
   };
+  const showWave = () => active() && !view().audioBlocked;
 
   return (
     <main class="conversation" data-state={view().state.kind}>
-      <header class="bar">
-        <h1>Earshot</h1>
-        <Show when={view().backend === 'simulator'}>
-          <span class="badge" title="This server runs the built-in simulator: it echoes your speech back.">Simulator</span>
-        </Show>
-        <button type="button" class="icon" aria-label="Settings" aria-expanded={showSettings()} onClick={() => setShowSettings(!showSettings())}>
-          ⚙
-        </button>
-      </header>
+      <header class="top">
+        <div class="bar">
+          <h1>Earshot</h1>
+          <Show when={view().backend === 'simulator'}>
+            <span class="badge" title="This server runs the built-in simulator: it echoes your speech back.">Simulator</span>
+          </Show>
+          <button type="button" class="icon" aria-label="History" aria-expanded={showHistory()} disabled={!props.history} onClick={() => setShowHistory(!showHistory())}>
+            ☰
+          </button>
+          <button type="button" class="icon" aria-label="Settings" aria-expanded={showSettings()} onClick={() => setShowSettings(!showSettings())}>
+            ⚙
+          </button>
+        </div>
 
-      <p class="state-line" role="status" aria-live="polite" data-testid="state-line">
-        {stateText(view().state, now())}
-      </p>
-      <Show when={view().notice}>
-        <p class="notice" role="alert">
-          {view().notice!.message}
+        <p class="state-line" role="status" aria-live="polite" data-testid="state-line">
+          {statusText(view(), now(), { pausedInBackground: pausedInBackground() })}
         </p>
-      </Show>
-      <Show when={micDenied()}>
-        <div class="help" role="note">
-          <h2>Allow the microphone</h2>
-          <ol>
-            <For each={micHelp(detectBrowser(navigator.userAgent))}>{(step) => <li>{step}</li>}</For>
-          </ol>
-        </div>
-      </Show>
-      <Show when={pausedInBackground()}>
-        <p class="notice">Paused while the app was in the background. It resumes when you come back.</p>
-      </Show>
 
-      <canvas ref={canvas} class="wave" aria-hidden="true" width="320" height="96" />
-
-      <div class="controls">
-        <button
-          type="button"
-          class={`big ${active() ? 'stop' : 'start'}`}
-          aria-label={active() ? 'Stop conversation' : 'Start conversation'}
-          onClick={() => void (active() ? stop() : start())}
-        >
-          {active() ? 'Stop' : 'Start'}
-        </button>
-        <div class="row">
-          <button type="button" class="secondary" disabled={!active()} aria-pressed={view().muted} onClick={() => props.engine.setMuted(!view().muted)}>
-            {view().muted ? 'Unmute' : 'Mute'}
-          </button>
-          <button type="button" class="secondary" disabled={view().state.kind !== 'speaking' && view().state.kind !== 'thinking'} onClick={() => props.engine.interrupt()}>
-            Interrupt
-          </button>
+        <div class="controls">
+          <Show
+            when={view().audioBlocked && active()}
+            fallback={
+              <button type="button" class={`big ${active() ? 'stop' : 'start'}`} aria-label={active() ? 'Stop conversation' : 'Start conversation'} onClick={() => void (active() ? stop() : start())}>
+                {active() ? 'Stop' : 'Start'}
+              </button>
+            }
+          >
+            {/* resumeAudio() must run inside this tap's handler: the browser counts it as the gesture. */}
+            <button type="button" class="big resume" aria-label="Tap to resume" onClick={() => props.engine.resumeAudio()}>
+              Tap to resume
+            </button>
+          </Show>
+          <div class="side">
+            <button type="button" class="secondary" disabled={!active()} aria-pressed={view().muted} onClick={() => props.engine.setMuted(!view().muted)}>
+              {view().muted ? 'Unmute' : 'Mute'}
+            </button>
+            <button type="button" class="secondary" disabled={view().state.kind !== 'speaking' && view().state.kind !== 'thinking'} onClick={() => props.engine.interrupt()}>
+              Interrupt
+            </button>
+            <Show when={view().audioBlocked && active()}>
+              <button type="button" class="secondary" aria-label="Stop conversation" onClick={() => void stop()}>
+                Stop
+              </button>
+            </Show>
+          </div>
         </div>
+
         <Show when={props.settings.mode === 'hold-to-talk'}>
           <button
             type="button"
@@ -196,29 +256,59 @@ export function Conversation(props: ConversationProps) {
             {talking() ? 'Release to send' : 'Hold to talk (or hold Space)'}
           </button>
         </Show>
+
+        {/* The canvas always exists (it is handed to the waveform worker once) but shows only while audio runs. */}
+        <div class="wave-box" hidden={!showWave()}>
+          <canvas ref={canvas} class="wave" aria-hidden="true" width="320" height="64" />
+          <p class="legend" aria-hidden="true">
+            <span class="swatch" style={{ background: DEFAULT_THEME.input }} /> You <span class="swatch" style={{ background: DEFAULT_THEME.output }} /> Assistant
+          </p>
+        </div>
+
+        <Show when={view().notice}>
+          <p class="notice" role="alert">
+            {view().notice!.message}
+          </p>
+        </Show>
+        <Show when={micDenied()}>
+          <div class="help" role="note">
+            <h2>Allow the microphone</h2>
+            <ol>
+              <For each={micHelp(detectBrowser(navigator.userAgent, navigator.maxTouchPoints ?? 0))}>{(step) => <li>{step}</li>}</For>
+            </ol>
+          </div>
+        </Show>
         <p class="latency" aria-label="Latency of the last turn" data-quality={view().link?.quality ?? 'unknown'}>
           {healthText(view()) || '\u00a0'}
         </p>
-      </div>
+      </header>
 
-      <section class="transcript" aria-label="Transcript" aria-live="polite">
-        <Show when={view().lines.length === 0}>
-          <p class="empty">{active() ? 'Say something…' : 'Your conversation will appear here.'}</p>
+      <div class="transcript-wrap">
+        <section class="transcript" role="log" aria-label="Transcript" ref={transcript} onScroll={() => setFollowing(atBottom())}>
+          <Show when={view().lines.length === 0}>
+            <p class="empty">{active() ? 'Say something…' : 'Your conversation will appear here.'}</p>
+          </Show>
+          <For each={view().lines}>
+            {(line) => (
+              <p class={`line ${line.role}${line.final ? '' : ' partial'}${line.interrupted ? ' interrupted' : ''}`} data-role={line.role}>
+                <span class="who">{line.role === 'user' ? 'You' : 'Assistant'}</span> {line.text}
+                {line.interrupted ? <span class="cut">interrupted</span> : null}
+              </p>
+            )}
+          </For>
+        </section>
+        <Show when={!following()}>
+          <button type="button" class="jump" onClick={jumpToLatest}>
+            Jump to latest ↓
+          </button>
         </Show>
-        <For each={view().lines}>
-          {(line) => (
-            <p class={`line ${line.role}${line.final ? '' : ' partial'}`} data-role={line.role}>
-              <span class="who">{line.role === 'user' ? 'You' : 'Assistant'}</span> {line.text}
-            </p>
-          )}
-        </For>
-      </section>
+      </div>
 
       <form class="text-turn" onSubmit={sendText}>
         <label class="visually-hidden" for="text-turn">
           Type a message
         </label>
-        <input id="text-turn" type="text" placeholder={active() ? 'Type a message…' : 'Start to send messages'} value={text()} onInput={(e) => setText(e.currentTarget.value)} disabled={!active()} />
+        <input id="text-turn" type="text" enterkeyhint="send" placeholder={active() ? 'Type a message…' : 'Start to send messages'} value={text()} onInput={(e) => setText(e.currentTarget.value)} disabled={!active()} />
         <button type="submit" class="primary small" disabled={!active() || text().trim().length === 0}>
           Send
         </button>
@@ -229,12 +319,32 @@ export function Conversation(props: ConversationProps) {
           settings={props.settings}
           policy={view().policy ?? props.session.policy}
           user={props.session.user}
+          voiceLocked={active()}
           onChange={(next) => {
             props.onSettings(next);
             void props.engine.updateSettings(next);
           }}
           onClose={() => setShowSettings(false)}
           onSignOut={props.onSignOut}
+        />
+      </Show>
+      <Show when={showHistory() && props.history}>
+        <HistoryPanel
+          history={props.history!}
+          currentId={conversationId()}
+          onClose={() => setShowHistory(false)}
+          onChanged={() => {
+            // The shown conversation was deleted: clear the screen (unless it is still being talked).
+            const id = conversationId();
+            if (id && !active()) {
+              void props.history!.get(id).then((c) => {
+                if (!c) {
+                  setConversationId(null);
+                  setView((v) => ({ ...v, lines: [] }));
+                }
+              });
+            }
+          }}
         />
       </Show>
     </main>

@@ -10,7 +10,8 @@ async function microphones(): Promise<MediaDeviceInfo[]> {
   return devices.filter((d) => d.kind === 'audioinput');
 }
 
-export function Settings(props: { settings: AppSettings; policy: ClientPolicyView; user: string; onChange(next: AppSettings): void; onClose(): void; onSignOut(): void }) {
+/** `voiceLocked`: a conversation is running, so a new voice applies from the next one (see engine voice policy). */
+export function Settings(props: { settings: AppSettings; policy: ClientPolicyView; user: string; voiceLocked?: boolean; onChange(next: AppSettings): void; onClose(): void; onSignOut(): void }) {
   const [mics] = createResource(microphones);
   const can = () => editable(props.policy.mutableFields);
   const set = <K extends keyof AppSettings>(key: K, value: AppSettings[K]) => props.onChange({ ...props.settings, [key]: value });
@@ -47,6 +48,9 @@ export function Settings(props: { settings: AppSettings; policy: ClientPolicyVie
               <For each={props.policy.voices}>{(v) => <option value={v}>{v}</option>}</For>
             </select>
           </label>
+          <Show when={props.voiceLocked}>
+            <p class="muted small-note">Once the assistant has spoken, a new voice applies from your next conversation.</p>
+          </Show>
         </Show>
         <Show when={can().instructions} fallback={<p class="muted">Instructions are set by your operator.</p>}>
           <label>
@@ -80,6 +84,11 @@ export function Settings(props: { settings: AppSettings; policy: ClientPolicyVie
         </select>
       </fieldset>
 
+      <p class="muted">
+        {typeof RTCPeerConnection === 'function'
+          ? 'This browser routes the answer through its echo canceller (speakerphone-safe).'
+          : 'This browser has no WebRTC, so the answer plays directly: use headphones to keep the assistant from hearing itself.'}
+      </p>
       <p class="muted">Signed in as {props.user}.</p>
       <button type="button" class="secondary" onClick={() => props.onSignOut()}>
         Forget this token

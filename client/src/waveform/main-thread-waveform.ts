@@ -49,6 +49,7 @@ export function makeMainThreadWaveform(canvas: HTMLCanvasElement, inputPort: Mes
     },
     close() {
       cancelAnimationFrame(raf);
+      ctx?.clearRect(0, 0, canvas.width, canvas.height);
       inputPort.close();
       outputPort.close();
     },

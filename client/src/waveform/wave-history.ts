@@ -20,6 +20,14 @@ export class WaveHistory {
     }
     this.level = msg.levels.rms;
   }
+
+  /** After Stop: the next conversation starts from a flat line, not the last one's waveform. */
+  clear(): void {
+    this.lo.fill(0);
+    this.hi.fill(0);
+    this.head = 0;
+    this.level = 0;
+  }
 }
 
 /** Minimal 2D context surface both canvas kinds share. */

@@ -83,6 +83,10 @@ self.onmessage = (e: MessageEvent<MainToWaveform | { kind: 'stats' }>) => {
       running = false;
       for (const port of ports) port.close();
       ports = [];
+      // Nothing of the last conversation stays drawn (the canvas is reused by the next Start).
+      input.clear();
+      output.clear();
+      if (ctx && canvas) ctx.clearRect(0, 0, canvas.width, canvas.height);
       break;
     case 'stats':
       self.postMessage({ kind: 'stats', framesDrawn, inputLevel: input.level, outputLevel: output.level });

@@ -23,7 +23,7 @@ interface Rig {
 async function rig(overrides: DeepPartial<RelayConfig> = {}, flushIntervalMs = 100): Promise<Rig> {
   const dataDir = tempDataDir('earshot-acct-relay-');
   const acc = await createAccounting({ log: pino({ level: 'silent' }), flushIntervalMs });
-  const relay = await startTestRelay({ ...overrides, dataDir, perUserMetrics: true }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u, user) => acc.quotaExceeded(u, user) });
+  const relay = await startTestRelay({ ...overrides, dataDir, perUserMetrics: true }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u, user) => acc.quotaExceeded(u, user), quotaRenewsAt: (u, user) => acc.quotaRenewsAt(u, user) });
   acc.attach({ store: relay.store, metrics: relay.metrics });
   return {
     relay,
@@ -106,6 +106,17 @@ describe('accounting through the relay', () => {
     // And a new connection is refused before the upgrade, without opening an upstream.
     expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'quota_exhausted' });
     expect(r.relay.upstreamsOpened()).toBe(opened + 1);
+    // The app's token check says until when (the next UTC midnight for a daily allowance), for "until HH:MM".
+    const nextMidnight = () => {
+      const d = new Date();
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+    };
+    const before = nextMidnight();
+    const check = await fetch(`${r.relay.url}/api/session-check`, bearer(token));
+    const body = (await check.json()) as { error: { code: string; renewsAt?: number } };
+    expect(check.status).toBe(429);
+    expect(body.error.code).toBe('quota_exhausted');
+    expect([before, nextMidnight()]).toContain(body.error.renewsAt);
     // The operator raises the quota from the CLI's store: the user gets in again at once.
     await r.relay.store.upsertUser({ id: 'quinn', dailyMinutes: 10 });
     const again = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));

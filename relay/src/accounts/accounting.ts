@@ -20,7 +20,7 @@ import { log as defaultLog, type Logger } from '../log.ts';
 import type { SessionControl, SessionHooks, SessionHooksFactory, SessionInfo } from '../session/hooks.ts';
 import type { PeriodUsage, QuotaTotals, Store, UsageRecord, UserRecord } from '../store/store.ts';
 import { addCounters, audioSeconds, isZero, SessionMeter, zeroCounters, type UsageCounters } from './meter.ts';
-import { evaluateQuota, hasQuota, quotaMessage, type QuotaVerdict } from './quota.ts';
+import { evaluateQuota, hasQuota, quotaMessage, quotaRenewsAt, type QuotaVerdict } from './quota.ts';
 import { ACCESS_ENDED } from '../auth/live-access.ts';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 500;
@@ -52,6 +52,8 @@ export interface Accounting {
    * totals; throws a StoreError when they cannot be read and the user has a quota (fail closed).
    */
   quotaExceeded(userId: string, user?: UserRecord): Promise<boolean>;
+  /** When the user's exhausted allowance comes back (epoch ms), or null when none is exhausted (same store read as quotaExceeded). */
+  quotaRenewsAt(userId: string, user?: UserRecord): Promise<number | null>;
   /** Give the store and metrics the relay created (when they did not exist yet at createAccounting). */
   attach(deps: { store?: Store; metrics?: Metrics }): void;
   totals(userId: string, at?: number): Promise<UserUsage>;
@@ -288,6 +290,14 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
       const t = now();
       await readTotals([userId], t); // throws StoreError when unreadable: the caller refuses (fail closed)
       return !verdictFor(u, t).ok;
+    },
+    async quotaRenewsAt(userId, user) {
+      const u = user ?? (await store?.getUser(userId));
+      if (!u || !hasQuota(u)) return null;
+      const t = now();
+      await readTotals([userId], t);
+      const verdict = verdictFor(u, t);
+      return verdict.ok ? null : quotaRenewsAt(verdict, t);
     },
     attach(deps) {
       if (deps.store) store = deps.store;

@@ -58,3 +58,13 @@ describe('quotaMessage', () => {
     expect(quotaMessage({ ok: false, period: 'month', unit: 'tokens', limit: 1_000_000, used: 1e6 }, Date.UTC(2026, 10, 3))).toMatch(/1,000,000 tokens for this month — more becomes available on 1 December \(UTC\)/);
   });
 });
+
+describe('quotaRenewsAt', () => {
+  it('is the next UTC midnight for a daily allowance and the 1st of next UTC month for a monthly one (December rolls over)', async () => {
+    const { quotaRenewsAt } = await import('./quota.ts');
+    const now = Date.UTC(2026, 11, 31, 21, 40);
+    expect(quotaRenewsAt({ ok: false, period: 'day', unit: 'tokens', limit: 1, used: 2 }, now)).toBe(Date.UTC(2027, 0, 1));
+    expect(quotaRenewsAt({ ok: false, period: 'month', unit: 'spoken_minutes', limit: 1, used: 2 }, Date.UTC(2026, 11, 5))).toBe(Date.UTC(2027, 0, 1));
+    expect(quotaRenewsAt({ ok: false, period: 'month', unit: 'spoken_minutes', limit: 1, used: 2 }, Date.UTC(2026, 1, 5))).toBe(Date.UTC(2026, 2, 1));
+  });
+});

@@ -69,3 +69,9 @@ export function quotaMessage(verdict: Extract<QuotaVerdict, { ok: false }>, now:
   const next = MONTHS[(new Date(now).getUTCMonth() + 1) % 12]!;
   return `You have used your ${amount(verdict)} for this month — more becomes available on 1 ${next} (UTC), or ask your operator to raise your limit.`;
 }
+
+/** When an exhausted allowance comes back (epoch ms): the next UTC midnight for a daily one, the 1st of next UTC month. */
+export function quotaRenewsAt(verdict: Extract<QuotaVerdict, { ok: false }>, now: number): number {
+  const d = new Date(now);
+  return verdict.period === 'day' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}

@@ -41,6 +41,8 @@ export interface AuthenticatorDeps {
   liveSessions: (userId: string) => number;
   /** May throw a StoreError `unavailable` when quotas cannot be checked: the request is refused (fail closed). */
   quotaExceeded?: (userId: string, user: UserRecord) => boolean | Promise<boolean>;
+  /** When an exhausted quota comes back (epoch ms), sent with the refusal so the app can say "until HH:MM". */
+  quotaRenewsAt?: (userId: string, user: UserRecord) => number | null | Promise<number | null>;
   limiter: FailedAttemptLimiter;
   now?: () => number;
 }
@@ -86,7 +88,12 @@ export class Authenticator {
       return reject('model_not_allowed', `Allowed: ${this.deps.allowedModels.join(', ')}.`);
     }
     try {
-      if (await this.deps.quotaExceeded?.(user.id, user)) return reject('quota_exhausted');
+      if (await this.deps.quotaExceeded?.(user.id, user)) {
+        const refusal = reject('quota_exhausted');
+        const renewsAt = (await this.deps.quotaRenewsAt?.(user.id, user)) ?? null;
+        if (renewsAt !== null) refusal.body.error.renewsAt = renewsAt;
+        return refusal;
+      }
     } catch (err) {
       // Fail closed: without the stored totals a quota cannot be checked, so no new session for this user.
       if (err instanceof StoreError) return reject('store_unavailable');

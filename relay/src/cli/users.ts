@@ -4,7 +4,7 @@
 // Changes apply to a running relay without a restart (it follows the store's change feed): a lowered limit or
 // max-sessions, a disabled or removed user end the live sessions it no longer allows.
 import { validUserId, type UserPatch } from '../store/store.ts';
-import { fail, openStore, orFail, parseArgsOrFail } from './data-dir.ts';
+import { cliConfig, fail, openStore, orFail, parseArgsOrFail } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
 
 const USAGE =
@@ -55,7 +55,12 @@ export async function main(argv: string[]): Promise<void> {
     for (const [key, value] of Object.entries(limits) as Array<[keyof typeof limits, number | null | undefined]>) {
       if (value !== undefined) p[key] = value;
     }
-    if (values.voice !== undefined) p.voice = values.voice;
+    if (values.voice !== undefined) {
+      // Checked here, not at the session: a voice the provider lacks would be refused in every session of this user.
+      const offered = cliConfig().policy.voices;
+      if (!offered.includes(values.voice)) fail(`--voice must be one of the voices this server offers: ${offered.join(', ')} (not "${values.voice.slice(0, 40)}")`);
+      p.voice = values.voice;
+    }
     if (values.instructions !== undefined) p.instructions = values.instructions;
     return p;
   }

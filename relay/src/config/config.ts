@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MODEL, PROVIDER_MAX_SESSION_MS } from '../../../protocol/constants.ts';
-import { CLIENT_EVENT_TYPES } from '../../../protocol/realtime.ts';
+import { CLIENT_EVENT_TYPES, isProviderVoice, PROVIDER_VOICES } from '../../../protocol/realtime.ts';
 import { HEARTBEAT_MS, LINK_DEAD_MS } from '../../../protocol/app-link.ts';
 import { TrustedProxies } from '../http/client-address.ts';
 
@@ -20,12 +20,15 @@ const turnDetection = z.union([
   z.object({ type: z.literal('semantic_vad'), eagerness: z.enum(['low', 'medium', 'high', 'auto']).default('auto') }),
 ]);
 
+/** A voice the provider has: anything else would reach every session and be refused there. */
+const providerVoice = z.string().refine((v: string): boolean => isProviderVoice(v), { message: `must be one of the provider's voices: ${PROVIDER_VOICES.join(', ')}` });
+
 export const policySchema = z.object({
   /** Sent upstream as the first `session.update`, before any client frame. */
   instructions: z.string().default('You are Earshot, a friendly voice assistant. Keep answers short and conversational.'),
-  voice: z.string().default('marin'),
-  /** Voices a client may pick when `audio.output.voice` is mutable. */
-  voices: z.array(z.string()).default(['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar']),
+  voice: providerVoice.default('marin'),
+  /** Voices a client may pick when `audio.output.voice` is mutable: the provider's own (protocol/realtime.ts). */
+  voices: z.array(providerVoice).min(1).default((): string[] => [...PROVIDER_VOICES]),
   transcriptionModel: z.string().nullable().default('gpt-4o-mini-transcribe'),
   turnDetection: turnDetection.default({ type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true }),
   noiseReduction: z.enum(['near_field', 'far_field']).nullable().default(null),

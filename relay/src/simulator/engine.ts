@@ -166,6 +166,12 @@ export class SimulatorSession {
   }
 
   private onSessionUpdate(event: Incoming, eventId: string | null): void {
+    // The provider locks the voice once the assistant has spoken: a different voice after any audio output is
+    // refused with `cannot_update_voice` and the whole update is discarded (the same voice again is fine).
+    if (this.assistantAudioSent && voiceChangeIn(event.session, this.session)) {
+      this.error('cannot_update_voice', "Cannot update a conversation's voice if assistant audio is present.", null, eventId);
+      return;
+    }
     const result = applySessionUpdate(this.session, event.session);
     if (!result.ok) {
       // The whole update is discarded, as the provider does.
@@ -191,11 +197,23 @@ export class SimulatorSession {
 
   private emit(event: SimServerEvent): void {
     if (this.closed && event.type !== 'error') return;
+    if (event.type === 'response.output_audio.delta') this.assistantAudioSent = true;
     this.sink.send(JSON.stringify(event));
   }
+
+  /** Whether any assistant audio went out in this session (the provider then locks the voice). */
+  private assistantAudioSent = false;
 
   private id(prefix: IdPrefix): string {
     this.counter++;
     return `${prefix}_sim${String(this.counter).padStart(6, '0')}`;
   }
+}
+
+/** Whether a `session.update` body asks for a voice other than the session's current one. */
+function voiceChangeIn(body: unknown, session: SessionConfig): boolean {
+  const voice = (body as { audio?: { output?: { voice?: unknown } } } | null)?.audio?.output?.voice;
+  if (voice === undefined) return false;
+  const current = session.type === 'realtime' ? session.audio?.output?.voice : undefined;
+  return voice !== current;
 }

@@ -11,6 +11,25 @@ import { DEFAULT_THEME } from '../../waveform/wave-history.ts';
 import type { SessionWorkerApi } from '../worker-api.ts';
 import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions } from '../engine-api.ts';
 import { micError } from '../errors.ts';
+import { resumeOrWaitForTap, StartAborted, StartAttempt, STEP_TIMEOUT_MS } from './start-attempt.ts';
+import { setAudioSessionType } from '../../app/ios-audio.ts';
+
+/** What a failed Start tells the person. */
+function startError(err: unknown): EngineError {
+  if (err instanceof EngineError_) return err.error;
+  if (err instanceof StartAborted && err.abort.kind === 'timeout') {
+    switch (err.abort.step) {
+      case 'microphone':
+        return { reason: 'mic_missing', message: 'The microphone did not start. Close other apps that use it, check that one is connected, then tap Start again.', fatal: true };
+      case 'worklet':
+      case 'resume':
+        return { reason: 'audio_failed', message: 'The browser did not start its audio engine. Tap Start again; if it keeps failing, reload the page.', fatal: true };
+      case 'session':
+        return { reason: 'audio_failed', message: 'The app’s background worker did not start. Reload the page and tap Start again.', fatal: true };
+    }
+  }
+  return { reason: 'audio_failed', message: `Audio could not start: ${String((err as Error)?.message ?? err)}`, fatal: true };
+}
 
 export interface EngineOptions {
   /** Route playback through the WebRTC loopback so the browser's echo canceller sees it (default true). */
@@ -84,7 +103,10 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
   const listeners = new Set<(event: EngineEvent) => void>();
   let graph: Graph | null = null;
   let settings: EngineSettings | null = null;
-  let starting: Promise<void> | null = null;
+  /** The Start in progress: Stop cancels its attempt (start-attempt.ts) instead of waiting on the browser. */
+  let current: { attempt: StartAttempt; run: Promise<void> } | null = null;
+  /** Start is waiting for a tap to resume this context (set while the "Tap to resume" button shows). */
+  let tapWaiter: { ctx: AudioContext; resolve: () => void } | null = null;
 
   // State ownership: this thread announces `connecting` when start is called, `error` when the audio graph cannot be
   // built, and `idle` once it is torn down; everything in between (link and conversation) comes from the session
@@ -124,16 +146,31 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     emit({ kind: 'notice', error: { ...error, fatal: false } });
   }
 
-  async function build(options: EngineStartOptions): Promise<Graph> {
+  async function build(options: EngineStartOptions, attempt: StartAttempt): Promise<Graph> {
     const cleanups: Array<() => void> = [];
+    let released = false;
+    // iOS: declare a call-like session before the mic starts, so output stays on the speaker (not the earpiece).
+    setAudioSessionType(navigator, 'play-and-record');
     const ctx = new AudioContext({ latencyHint: 'interactive', ...(engineOptions.sampleRate ? { sampleRate: engineOptions.sampleRate } : {}) });
     cleanups.push(() => void ctx.close().catch(() => undefined));
     try {
-      // Must start inside the user's gesture on iOS: resume before any await.
-      const resumed = ctx.resume();
-      await Promise.all([ctx.audioWorklet.addModule(captureWorkletUrl), ctx.audioWorklet.addModule(playbackWorkletUrl), resumed]);
-      const stream = await getMic(options.settings);
-      cleanups.push(() => stream.getTracks().forEach((t) => t.stop()));
+      // Worklets load while the microphone starts; getUserMedia comes before resume() (iOS keeps output on the
+      // speaker only in that order). Each step has a deadline, and Stop ends them all (start-attempt.ts).
+      const worklets = attempt.step('worklet', Promise.all([ctx.audioWorklet.addModule(captureWorkletUrl), ctx.audioWorklet.addModule(playbackWorkletUrl)]));
+      worklets.catch(() => undefined);
+      const mic = getMic(options.settings);
+      // A stream that arrives after Stop or a deadline must still be released.
+      mic.then(
+        (s) => (released ? s.getTracks().forEach((t) => t.stop()) : cleanups.push(() => s.getTracks().forEach((t) => t.stop()))),
+        () => undefined,
+      );
+      const stream = await attempt.step('microphone', mic);
+      await worklets;
+      await resumeOrWaitForTap(attempt, ctx, {
+        blocked: () => emit({ kind: 'audio', blocked: true }),
+        waitForTap: () => new Promise<void>((resolve) => (tapWaiter = { ctx, resolve })),
+      });
+      tapWaiter = null;
       const source = ctx.createMediaStreamSource(stream);
       const capture = new AudioWorkletNode(ctx, 'capture.worklet', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
       const playback = new AudioWorkletNode(ctx, 'playback.worklet', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
@@ -168,10 +205,10 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       const worker = new Worker(new URL('../worker/session.worker.ts', import.meta.url), { type: 'module', name: 'session' });
       cleanups.push(() => worker.terminate());
       const session = Comlink.wrap<SessionWorkerApi>(worker);
-      await session.init(
+      await attempt.step('session', session.init(
         Comlink.transfer({ contextRate: ctx.sampleRate, capture: captureToCodec.port2, playback: playbackToCodec.port2 }, [captureToCodec.port2, playbackToCodec.port2]),
         Comlink.proxy((event: EngineEvent) => emit(event)),
-      );
+      ));
       const connectCapture: MainToCapture = { kind: 'connect', session: captureToCodec.port1, waveform: captureWave?.port1 ?? null };
       capture.port.postMessage(connectCapture, [captureToCodec.port1, ...(captureWave ? [captureWave.port1] : [])]);
       const connectPlayback: MainToPlayback = { kind: 'connect', session: playbackToCodec.port1, waveform: playbackWave?.port1 ?? null };
@@ -221,23 +258,24 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       const g: Graph = { ctx, stream, source, capture, playback, destination, loopback, worker, session, waveWorker, waveView, resizeObserver, cleanups };
       watchTrack(g);
 
-      // Suspended/interrupted context (iOS call, tab in background, autoplay policy): resume on return or gesture.
+      // Suspended or interrupted mid-conversation (an iOS call, the autoplay policy): say so and resume on the next
+      // tap. Never resume from visibilitychange or a timer: that is not a gesture, and iOS refuses it.
       const resume = () => {
         if (graph === g && ctx.state !== 'running' && ctx.state !== 'closed') void ctx.resume().catch(() => undefined);
       };
-      const onVisibility = () => {
-        if (document.visibilityState === 'visible') resume();
+      let blocked = false;
+      ctx.onstatechange = () => {
+        if (graph !== g) return;
+        const nowBlocked = ctx.state !== 'running' && ctx.state !== 'closed';
+        if (nowBlocked !== blocked) emit({ kind: 'audio', blocked: (blocked = nowBlocked) });
       };
       const onDeviceChange = () => {
         if (graph === g && settings && !settings.deviceId) swapMic(g, settings).catch((err) => reportMicError(err));
       };
-      document.addEventListener('visibilitychange', onVisibility);
       document.addEventListener('pointerdown', resume, true);
       document.addEventListener('keydown', resume, true);
       navigator.mediaDevices.addEventListener?.('devicechange', onDeviceChange);
-      ctx.onstatechange = resume;
       cleanups.push(() => {
-        document.removeEventListener('visibilitychange', onVisibility);
         document.removeEventListener('pointerdown', resume, true);
         document.removeEventListener('keydown', resume, true);
         navigator.mediaDevices.removeEventListener?.('devicechange', onDeviceChange);
@@ -245,6 +283,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       });
       return g;
     } catch (err) {
+      released = true;
       for (const cleanup of cleanups.reverse()) cleanup();
       throw err;
     }
@@ -274,33 +313,62 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
 
   const engine: Engine & Required<Pick<Engine, 'debugStats'>> = {
     async start(options) {
-      if (graph || starting) await engine.stop();
+      if (graph || current) await engine.stop();
       settings = { ...options.settings };
       emit({ kind: 'state', state: { kind: 'connecting' } });
-      starting = (async () => {
+      const attempt = new StartAttempt(globalThis);
+      const run = (async () => {
+        let built: Graph | null = null;
         try {
-          graph = await build(options);
-          await graph.session.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings });
+          built = await build(options, attempt);
+          if (attempt.cancelled) throw new StartAborted({ kind: 'cancelled' });
+          graph = built;
+          emit({ kind: 'audio', blocked: false });
+          await attempt.step('session', built.session.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings }));
         } catch (err) {
-          const error: EngineError = err instanceof EngineError_ ? err.error : { reason: 'audio_failed', message: `Audio could not start: ${String((err as Error)?.message ?? err)}`, fatal: true };
-          if (graph) await teardown(graph).catch(() => undefined);
-          graph = null;
-          emit({ kind: 'state', state: { kind: 'error', error } });
+          tapWaiter = null;
+          if (built) await teardown(built).catch(() => undefined);
+          if (graph === built) graph = null;
+          // Stop pressed: stop() announces idle. Anything else is an error the person can act on.
+          if (err instanceof StartAborted && err.abort.kind === 'cancelled') return;
+          emit({ kind: 'audio', blocked: false });
+          emit({ kind: 'state', state: { kind: 'error', error: startError(err) } });
         }
       })();
+      current = { attempt, run };
       try {
-        await starting;
+        await run;
       } finally {
-        starting = null;
+        if (current?.run === run) current = null;
       }
     },
     async stop() {
-      if (starting) await starting.catch(() => undefined);
+      // Stop always works: a pending Start is cancelled (every browser await in it ends now), not awaited.
+      const pending = current;
+      current = null;
+      if (pending) {
+        pending.attempt.cancel();
+        await pending.run.catch(() => undefined);
+      }
       const g = graph;
       graph = null;
-      if (!g) return;
-      await teardown(g);
-      emit({ kind: 'state', state: { kind: 'idle' } });
+      if (g) await teardown(g);
+      if (g || pending) {
+        emit({ kind: 'audio', blocked: false });
+        emit({ kind: 'state', state: { kind: 'idle' } });
+      }
+    },
+    resumeAudio() {
+      // Runs inside the tap's handler: resume() must be called synchronously here for the gesture to count.
+      const waiter = tapWaiter;
+      const ctx = waiter?.ctx ?? graph?.ctx;
+      if (!ctx || ctx.state === 'closed') return;
+      const resumed = ctx.resume();
+      if (waiter) {
+        const release = () => waiter.resolve();
+        resumed.then(release, release);
+        setTimeout(release, STEP_TIMEOUT_MS.resume);
+      } else resumed.catch(() => undefined);
     },
     setMuted(muted) {
       if (!graph) return;

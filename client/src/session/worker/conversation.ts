@@ -386,7 +386,8 @@ export class Conversation {
     if (item.final && item.cut && role === 'assistant') return;
     item.text = text;
     item.final = final;
-    this.deps.emit({ kind: 'transcript', role, itemId, text, final });
+    // A reply cut by barge-in or Interrupt says so, so the transcript can mark where it stopped.
+    this.deps.emit({ kind: 'transcript', role, itemId, text, final, ...(item.cut && role === 'assistant' ? { interrupted: true } : {}) });
   }
 
   private deriveActivity(): Activity {

@@ -21,6 +21,8 @@ interface Stub {
   received: Array<Record<string, unknown> & { type: string }>;
   protocols: string[][];
   checkStatus: number;
+  /** The policy the token check answers with (default: `policy` above). */
+  policy?: SessionCheckBody['policy'];
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ async function stub(): Promise<Stub> {
   s.http = createServer((req, res) => {
     const ok = s.checkStatus === 200 && req.headers.authorization === 'Bearer tok';
     res.writeHead(ok ? 200 : s.checkStatus === 200 ? 401 : s.checkStatus, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(ok ? { user: 'ann', tokenId: 't', expiresAt: 0, policy, backend: 'simulator' } : { error: { code: s.checkStatus === 503 ? 'shutting_down' : 'token_expired', message: 'no' } }));
+    res.end(JSON.stringify(ok ? { user: 'ann', tokenId: 't', expiresAt: 0, policy: s.policy ?? policy, backend: 'simulator' } : { error: { code: s.checkStatus === 503 ? 'shutting_down' : 'token_expired', message: 'no' } }));
   });
   s.wss = new WebSocketServer({ server: s.http, handleProtocols: (p) => (p.has('earshot.v1') ? 'earshot.v1' : false) });
   s.wss.on('connection', (ws, req) => {
@@ -248,5 +250,62 @@ describe('SessionRunner resilience', () => {
     }
     await until('good chunk', () => r.playbackMsgs.some((m) => m.kind === 'chunk'));
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('SessionRunner voice policy', () => {
+  const voicePolicy: SessionCheckBody['policy'] = { ...policy, mutableFields: [...policy.mutableFields, 'audio.output.voice', 'instructions'], voices: ['marin', 'cedar', 'sage'] };
+  const updates = (s: Stub) => s.received.filter((m) => m.type === 'session.update');
+  const voiceOf = (m: Record<string, unknown>) => (m.session as { audio?: { output?: { voice?: string } } }).audio?.output?.voice;
+
+  it('sends a voice change before the first audio, and none when only the instructions changed', async () => {
+    const s = await stub();
+    s.policy = voicePolicy;
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    await until('first update', () => updates(s).length === 1);
+    expect(updates(s).map(voiceOf)).toEqual([undefined]);
+    r.runner.configure({ voice: 'cedar' });
+    await until('voice update', () => updates(s).length === 2);
+    expect(voiceOf(updates(s)[1]!)).toBe('cedar');
+    r.runner.configure({ instructions: 'Be very brief.' });
+    await until('instructions update', () => updates(s).length === 3);
+    expect(voiceOf(updates(s)[2]!)).toBeUndefined();
+    expect((updates(s)[2]!.session as { instructions: string }).instructions).toBe('Be very brief.');
+  });
+
+  it('after assistant audio sends no voice change and says it applies to the next conversation', async () => {
+    const s = await stub();
+    s.policy = voicePolicy;
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta: Buffer.alloc(960).toString('base64') }));
+    await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+    r.runner.configure({ voice: 'sage' });
+    await until('notice', () => r.events.find((e) => e.kind === 'notice' && /next conversation/.test(e.error.message)));
+    expect(updates(s).some((m) => voiceOf(m) === 'sage')).toBe(false);
+  });
+
+  it('a cannot_update_voice refusal is a plain sentence, and the voice is not sent again', async () => {
+    const s = await stub();
+    s.policy = voicePolicy;
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    r.runner.configure({ voice: 'cedar' });
+    await until('voice update', () => updates(s).some((m) => voiceOf(m) === 'cedar'));
+    // The provider had spoken already (e.g. a greeting the app had not played yet): it refuses.
+    s.sockets[0]!.send(JSON.stringify({ type: 'error', event_id: 'e', error: { type: 'invalid_request_error', code: 'cannot_update_voice', message: "Cannot update a conversation's voice if assistant audio is present.", param: null, event_id: null } }));
+    const notice = await until('notice', () => r.events.find((e) => e.kind === 'notice'));
+    expect(notice).toMatchObject({ error: { message: 'The new voice applies to your next conversation: the assistant keeps its voice once it has spoken.', fatal: false } });
+    const before = updates(s).length;
+    r.runner.configure({ instructions: 'Again.' });
+    await until('next update', () => updates(s).length > before);
+    expect(voiceOf(updates(s).at(-1)!)).toBeUndefined();
   });
 });

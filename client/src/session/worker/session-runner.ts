@@ -31,7 +31,10 @@ import { SendQueue } from './link/send-queue.ts';
 import { OpusUplink } from './opus-uplink.ts';
 import type { OpusDecoderLike, OpusFactory } from './opus/opus-codec.ts';
 import type { PlaybackFeeder } from './playback-feeder.ts';
-import { planSessionUpdate } from './session-update.ts';
+import { planSessionUpdate, type VoiceState } from './session-update.ts';
+
+/** Voice policy: once the assistant has spoken the provider keeps its voice, so a new one waits for the next conversation. */
+const VOICE_NEXT_TIME = 'The new voice applies to your next conversation: the assistant keeps its voice once it has spoken.';
 
 /** The parts of a browser WebSocket the runner uses (also satisfied by the `ws` package in tests). */
 export interface SocketLike {
@@ -128,6 +131,9 @@ export class SessionRunner {
   private running = false;
   private link: LinkState = 'idle';
   private policy: SessionCheckBody['policy'] | null = null;
+  /** The provider session's voice and whether it is locked (session-update.ts VoiceState). */
+  private voice: VoiceState = { current: '', locked: false };
+  private voiceBeforeUpdate = '';
   /** v2: the session a dropped link may resume, and how many relay messages arrived on it. */
   private ticket: ResumeTicket | null = null;
   private received = 0;
@@ -528,8 +534,19 @@ export class SessionRunner {
 
   private deliver(item: InboxItem): void {
     try {
-      if (item.kind === 'audio') return this.conversation.onAssistantAudio(item.itemId, item.pcm);
+      if (item.kind === 'audio') {
+        this.voice.locked = true;
+        return this.conversation.onAssistantAudio(item.itemId, item.pcm);
+      }
       if (item.event.type === 'session.created') this.onProviderSession();
+      if (item.event.type === 'response.output_audio.delta') this.voice.locked = true;
+      if (item.event.type === 'error' && item.event.error.code === 'cannot_update_voice') {
+        // The provider kept the old voice (it had spoken already, perhaps before this app knew): say so, and
+        // send the new one only to the next conversation.
+        this.voice = { current: this.voiceBeforeUpdate, locked: true };
+        this.deps.emit({ kind: 'notice', error: { reason: 'protocol_error', message: VOICE_NEXT_TIME, fatal: false } });
+        return;
+      }
       this.conversation.onServerEvent(item.event);
     } catch (err) {
       // A malformed event (e.g. corrupt base64 audio) is dropped; the conversation goes on.
@@ -564,6 +581,8 @@ export class SessionRunner {
   /** The provider's session.created: configure it and carry the conversation in if this one replaces another. */
   private onProviderSession(): void {
     this.attempt = 0;
+    // A fresh provider session speaks with the voice the Earshot server gave it and has not spoken yet.
+    if (this.policy) this.voice = { current: this.policy.voice, locked: false };
     this.stats.sessions++;
     this.link = 'open';
     this.sendSessionUpdate();
@@ -584,12 +603,17 @@ export class SessionRunner {
 
   private sendSessionUpdate(): void {
     if (!this.options || !this.policy) return;
-    const plan = planSessionUpdate(this.options.settings, this.policy);
+    const plan = planSessionUpdate(this.options.settings, this.policy, this.voice);
     if (plan.event) this.sendEvent(plan.event);
+    if (plan.voice !== undefined) {
+      this.voiceBeforeUpdate = this.voice.current;
+      this.voice = { ...this.voice, current: plan.voice };
+    }
+    if (plan.voiceDeferred) this.deps.emit({ kind: 'notice', error: { reason: 'protocol_error', message: VOICE_NEXT_TIME, fatal: false } });
     if (plan.refused.length > 0) {
       this.deps.emit({
         kind: 'notice',
-        error: { reason: 'protocol_error', message: `This relay’s operator does not allow changing: ${plan.refused.join(', ')}.`, fatal: false },
+        error: { reason: 'protocol_error', message: `Whoever runs your Earshot server does not allow changing: ${plan.refused.join(', ')}.`, fatal: false },
       });
     }
   }

@@ -43,4 +43,19 @@ describe('planSessionUpdate', () => {
     const plan = planSessionUpdate(settings, { ...policy, mutableFields: ['audio.input.turn_detection'] });
     expect(plan.event!.session).not.toHaveProperty('type');
   });
+
+  it('sends a voice only when it differs from the session’s, never again for the same one', () => {
+    expect(planSessionUpdate({ ...settings, voice: 'marin' }, policy).voice).toBeUndefined();
+    expect(JSON.stringify(planSessionUpdate({ ...settings, voice: 'marin' }, policy).event)).not.toContain('voice');
+    expect(planSessionUpdate({ ...settings, voice: 'cedar' }, policy, { current: 'cedar', locked: false }).event?.session).not.toHaveProperty('audio.output');
+    // Only the instructions changed: no voice in the update.
+    expect(JSON.stringify(planSessionUpdate({ ...settings, voice: 'cedar', instructions: 'New.' }, policy, { current: 'cedar', locked: true }).event)).not.toContain('voice');
+  });
+
+  it('after the assistant has spoken, defers a new voice to the next conversation instead of sending it', () => {
+    const plan = planSessionUpdate({ ...settings, voice: 'cedar' }, policy, { current: 'marin', locked: true });
+    expect(JSON.stringify(plan.event)).not.toContain('cedar');
+    expect(plan.voiceDeferred).toBe(true);
+    expect(plan.refused).toEqual([]);
+  });
 });
