@@ -14,6 +14,9 @@ export class RealtimeTestClient {
   readonly socket: WebSocket;
   readonly closed: Promise<Closed>;
   private waiters: Array<() => void> = [];
+  /** How the socket ended, and any error `ws` raised after open (both go into waitFor's message). */
+  private ending: { code: number; reason: string } | null = null;
+  private lastError: Error | null = null;
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
@@ -21,8 +24,12 @@ export class RealtimeTestClient {
       this.events.push(JSON.parse(data.toString()) as ServerEvent);
       for (const wake of this.waiters.splice(0)) wake();
     });
+    socket.on('error', (err) => {
+      this.lastError = err;
+    });
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => {
+        this.ending = { code, reason: reason.toString() };
         resolve({ code, reason: reason.toString() });
         for (const wake of this.waiters.splice(0)) wake();
       });
@@ -70,7 +77,7 @@ export class RealtimeTestClient {
         .slice(options.from ?? 0)
         .find((e): e is Extract<ServerEvent, { type: T }> => e.type === type && (options.where?.(e as Extract<ServerEvent, { type: T }>) ?? true));
       if (found) return found;
-      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting for ${type}; saw ${this.types().join(', ')}`);
+      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`socket closed (${this.endingText()}) while waiting for ${type}; saw ${this.types().join(', ')}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${type}; saw ${this.types().join(', ')}`);
       await new Promise<void>((resolve) => {
@@ -81,6 +88,11 @@ export class RealtimeTestClient {
         });
       });
     }
+  }
+
+  private endingText(): string {
+    const end = this.ending ? `code ${this.ending.code}${this.ending.reason ? ` "${this.ending.reason}"` : ''}` : 'no close event yet';
+    return this.lastError ? `${end}, error: ${this.lastError.message}` : end;
   }
 
   types(): string[] {
