@@ -11,7 +11,9 @@ import { spawnRelayProcess, tempDataDir } from '../testing/start-relay.ts';
 
 const PARALLEL = 8;
 /** Eight CLI start-ups at once on a shared two-core machine can take a while; waiting longer changes nothing else. */
-const runCli = (tool: 'users' | 'token', dir: string, args: string[]) => runOne(tool, dir, args, {}, { timeoutMs: 80_000 });
+const runCli = (tool: 'users' | 'token', dir: string, args: string[]) => runOne(tool, dir, args, {}, { timeoutMs: 240_000 });
+/** Per test: a few rounds of eight CLIs; only a hung CLI should ever reach it. */
+const ROUNDS_TIMEOUT_MS = 600_000;
 const dirs: string[] = [];
 function dataDir(): string {
   const dir = tempDataDir('earshot-parallel-cli-');
@@ -30,14 +32,14 @@ function onDisk(dir: string): { users: Record<string, UserRecord>; tokens: Recor
 const ids = Array.from({ length: PARALLEL }, (_, i) => `member${i}`);
 
 describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
-  it('keeps every user that parallel `users add` runs added', { timeout: 180_000 }, async () => {
+  it('keeps every user that parallel `users add` runs added', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map((id) => runCli('users', dir, ['add', id, '--daily-minutes', '5'])));
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
     expect(Object.keys(onDisk(dir).users).sort()).toEqual([...ids].sort());
   });
 
-  it('keeps every token that parallel `token create` runs issued', { timeout: 180_000 }, async () => {
+  it('keeps every token that parallel `token create` runs issued', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map((id) => runCli('token', dir, ['create', '--user', id, '--json'])));
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
@@ -48,7 +50,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     for (const p of printed) await expect(jwtVerify(p.token, secret)).resolves.toMatchObject({ payload: { jti: p.tokenId } });
   });
 
-  it('keeps every revocation that parallel `token revoke` runs printed', { timeout: 180_000 }, async () => {
+  it('keeps every revocation that parallel `token revoke` runs printed', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const created = await Promise.all(ids.map((id) => runCli('token', dir, ['create', '--user', id, '--json'])));
     const tokenIds = created.map((r) => (JSON.parse(r.stdout) as { tokenId: string }).tokenId);
@@ -58,7 +60,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(tokenIds.filter((t) => tokens[t]?.revokedAt === undefined)).toEqual([]);
   });
 
-  it('takes over the lock a killed CLI left behind, once it is stale, and removes it when done', { timeout: 60_000 }, async () => {
+  it('takes over the lock a killed CLI left behind, once it is stale, and removes it when done', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     const lock = join(dir, 'users.json.lock');
     mkdirSync(lock); // what `kill -9` in the middle of an edit leaves
@@ -70,7 +72,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  it('refuses a second `users add` of the same id even when both run at once', { timeout: 180_000 }, async () => {
+  it('refuses a second `users add` of the same id even when both run at once', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map(() => runCli('users', dir, ['add', 'twin', '--max-sessions', '1'])));
     expect(runs.filter((r) => r.code === 0)).toHaveLength(1);
@@ -79,7 +81,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
 });
 
 describe('a damaged users.json', () => {
-  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 60_000 }, async () => {
+  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     const damaged = '{"version":1,"users":{"alice":{"id":"ali';
     writeFileSync(join(dir, 'users.json'), damaged);
@@ -94,7 +96,7 @@ describe('a damaged users.json', () => {
     expect(readFileSync(join(dir, 'users.json'), 'utf8')).toBe(damaged);
   });
 
-  it('stops the relay at startup with the same sentence and exit code 2, not a SyntaxError stack', { timeout: 60_000 }, async () => {
+  it('stops the relay at startup with the same sentence and exit code 2, not a SyntaxError stack', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     writeFileSync(join(dir, 'users.json'), '{"version":1,"users":');
     const failure = await spawnRelayProcess({ EARSHOT_DATA_DIR: dir }).then(

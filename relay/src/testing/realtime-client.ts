@@ -66,12 +66,13 @@ export class RealtimeTestClient {
     return this.events.filter((e): e is Extract<ServerEvent, { type: T }> => e.type === type);
   }
 
-  /** Resolves with the first event (counting from `from`) of `type` that matches; rejects after `timeoutMs`. */
+  /** Resolves with the first event (counting from `from`) of `type` that matches; rejects when the socket closes or after `timeoutMs` (30 s). */
   async waitFor<T extends ServerEvent['type']>(
     type: T,
     options: { from?: number; timeoutMs?: number; where?: (e: Extract<ServerEvent, { type: T }>) => boolean } = {},
   ): Promise<Extract<ServerEvent, { type: T }>> {
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    // Generous by default: CI machines are shared and loaded; a closed socket ends the wait at once anyway.
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     for (;;) {
       const found = this.events
         .slice(options.from ?? 0)
