@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runSoak, soakProblems } from './soak.ts';
 
 describe('soak (short form)', () => {
-  it('serves 90 talking sessions in 3 waves; descriptors come back and live memory stops growing after the first wave', { timeout: 120_000 }, async () => {
+  it('serves 90 talking sessions in 3 waves; descriptors come back and live memory stops growing after the first wave', { timeout: 420_000 }, async () => {
     const report = await runSoak({ seconds: 30, sessions: 90, waves: 3, log: (l) => console.log(l) });
     console.log(`soak: ${JSON.stringify(report)}`);
     expect(report.fds.peak).toBeGreaterThan(report.fds.baseline);

@@ -79,12 +79,13 @@ export async function runSoak(options: { seconds: number; sessions: number; wave
     let c: RealtimeTestClient | undefined;
     try {
       c = await RealtimeTestClient.connect(url, { headers: { authorization: `Bearer ${token}` } });
-      await c.waitFor('session.updated');
+      // Deadlines generous for a loaded machine (they bound a hung session, not speed): a drop fails at once.
+      await c.waitFor('session.updated', { timeoutMs: 60_000 });
       for (let i = 0; i < speech.length; i += 960) {
         c.send({ type: 'input_audio_buffer.append', audio: speech.subarray(i, i + 960).toString('base64') });
         if ((i / 960) % 5 === 4) await sleep(100); // 5 frames per 100 ms: real time
       }
-      await c.waitFor('response.done', { timeoutMs: 20_000 });
+      await c.waitFor('response.done', { timeoutMs: 90_000 });
       completed++;
       await c.close();
     } catch (err) {

@@ -72,7 +72,8 @@ describe('relay process', () => {
     expect(proc.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
   });
 
-  it('keeps users and revocations across a restart, and refuses a token revoked by the CLI while it was down', async () => {
+  // Four CLI runs and two relay start-ups, each a TypeScript compile: minutes, not seconds, on a loaded CI machine.
+  it('keeps users and revocations across a restart, and refuses a token revoked by the CLI while it was down', { timeout: 240_000 }, async () => {
     const dataDir = tempDataDir();
     const keep = JSON.parse(tokenCli(dataDir, 'create', '--user', 'amy', '--json')) as { token: string };
     const gone = JSON.parse(tokenCli(dataDir, 'create', '--user', 'ben', '--json')) as { token: string; tokenId: string };

@@ -249,9 +249,13 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
             policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
             ...(linkOffer ? { appLink: linkOffer } : {}),
           };
-          res.cork(() => {
-            res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
-          });
+          // MUST NOT upgrade inside res.cork(): in this uWebSockets.js build, cork() misses an upgrade when the
+          // socket is reallocated in place (uWebSockets #1929, fixed upstream after this build) and then runs its
+          // HTTP connection-close check on the new WebSocket, reading freed memory as the response's state. When
+          // those bytes happened to say "close", the socket was closed right after `open` with no close frame
+          // (1006 on both legs, nothing received). Uncorked, upgrade() writes the 101 itself; nothing else is
+          // written to this socket here, and open handlers cork their own sends.
+          res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
         },
         (err: unknown) => {
           log.error({ err }, 'authentication failed unexpectedly');

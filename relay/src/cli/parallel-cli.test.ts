@@ -11,7 +11,9 @@ import { spawnRelayProcess, tempDataDir } from '../testing/start-relay.ts';
 
 const PARALLEL = 8;
 /** Eight CLI start-ups at once on a shared two-core machine can take a while; waiting longer changes nothing else. */
-const runCli = (tool: 'users' | 'token', dir: string, args: string[]) => runOne(tool, dir, args, {}, { timeoutMs: 80_000 });
+const runCli = (tool: 'users' | 'token', dir: string, args: string[]) => runOne(tool, dir, args, {}, { timeoutMs: 240_000 });
+/** Per test: a few rounds of eight CLIs; only a hung CLI should ever reach it. */
+const ROUNDS_TIMEOUT_MS = 600_000;
 const dirs: string[] = [];
 function dataDir(): string {
   const dir = tempDataDir('earshot-parallel-cli-');
@@ -40,14 +42,14 @@ function onDisk(dir: string): { users: Record<string, { id: string }>; tokens: R
 const ids = Array.from({ length: PARALLEL }, (_, i) => `member${i}`);
 
 describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
-  it('keeps every user that parallel `users add` runs added', { timeout: 180_000 }, async () => {
+  it('keeps every user that parallel `users add` runs added', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map((id) => runCli('users', dir, ['add', id, '--daily-minutes', '5'])));
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
     expect(Object.keys(onDisk(dir).users).sort()).toEqual([...ids].sort());
   });
 
-  it('keeps every token that parallel `token create` runs issued', { timeout: 180_000 }, async () => {
+  it('keeps every token that parallel `token create` runs issued', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map((id) => runCli('token', dir, ['create', '--user', id, '--json'])));
     expect(runs.map((r) => r.code)).toEqual(ids.map(() => 0));
@@ -58,7 +60,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     for (const p of printed) await expect(jwtVerify(p.token, secret)).resolves.toMatchObject({ payload: { jti: p.tokenId } });
   });
 
-  it('keeps every revocation that parallel `token revoke` runs printed', { timeout: 180_000 }, async () => {
+  it('keeps every revocation that parallel `token revoke` runs printed', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const created = await Promise.all(ids.map((id) => runCli('token', dir, ['create', '--user', id, '--json'])));
     const tokenIds = created.map((r) => (JSON.parse(r.stdout) as { tokenId: string }).tokenId);
@@ -68,7 +70,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(tokenIds.filter((t) => tokens[t]?.revokedAt === undefined)).toEqual([]);
   });
 
-  it('is not held up by a CLI killed in the middle of a write: SQLite drops a dead process\'s transaction', { timeout: 60_000 }, async () => {
+  it('is not held up by a CLI killed in the middle of a write: SQLite drops a dead process\'s transaction', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     expect((await runCli('users', dir, ['add', 'before'])).code).toBe(0);
     // What `kill -9` mid-edit leaves: a transaction that never commits (its journal frames are never valid).
@@ -80,7 +82,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(Object.keys(onDisk(dir).users).sort()).toEqual(['after-crash', 'before']);
   });
 
-  it('refuses a second `users add` of the same id even when both run at once', { timeout: 180_000 }, async () => {
+  it('refuses a second `users add` of the same id even when both run at once', { timeout: ROUNDS_TIMEOUT_MS }, async () => {
     const dir = dataDir();
     const runs = await Promise.all(ids.map(() => runCli('users', dir, ['add', 'twin', '--max-sessions', '1'])));
     expect(runs.filter((r) => r.code === 0)).toHaveLength(1);
@@ -89,7 +91,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
 });
 
 describe('a damaged old users.json (met by the migration to SQLite)', () => {
-  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 60_000 }, async () => {
+  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     const damaged = '{"version":1,"users":{"alice":{"id":"ali';
     writeFileSync(join(dir, 'users.json'), damaged);
@@ -104,7 +106,7 @@ describe('a damaged old users.json (met by the migration to SQLite)', () => {
     expect(readFileSync(join(dir, 'users.json'), 'utf8')).toBe(damaged);
   });
 
-  it('stops the relay at startup with the same sentence and exit code 2, not a SyntaxError stack', { timeout: 60_000 }, async () => {
+  it('stops the relay at startup with the same sentence and exit code 2, not a SyntaxError stack', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     writeFileSync(join(dir, 'users.json'), '{"version":1,"users":');
     const failure = await spawnRelayProcess({ EARSHOT_DATA_DIR: dir }).then(
@@ -118,7 +120,7 @@ describe('a damaged old users.json (met by the migration to SQLite)', () => {
 });
 
 describe('a damaged database', () => {
-  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 60_000 }, async () => {
+  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 240_000 }, async () => {
     const dir = dataDir();
     const garbage = 'not an sqlite database '.repeat(200);
     writeFileSync(join(dir, 'earshot.db'), garbage);

@@ -20,7 +20,9 @@ export async function runCli(tool: 'users' | 'token' | 'usage' | 'admin', dataDi
     const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, `relay/src/cli/${tool}.ts`), ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', EARSHOT_DATA_DIR: dataDir, ...env },
-      timeout: options.timeoutMs ?? 20_000,
+      // A CLI is a fresh Node process compiling TypeScript: seconds on a loaded two-core CI machine. The deadline
+      // only catches a hung CLI, so it is generous.
+      timeout: options.timeoutMs ?? 120_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

@@ -14,6 +14,9 @@ export class RealtimeTestClient {
   readonly socket: WebSocket;
   readonly closed: Promise<Closed>;
   private waiters: Array<() => void> = [];
+  /** How the socket ended, and any error `ws` raised after open (both go into waitFor's message). */
+  private ending: { code: number; reason: string } | null = null;
+  private lastError: Error | null = null;
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
@@ -21,8 +24,12 @@ export class RealtimeTestClient {
       this.events.push(JSON.parse(data.toString()) as ServerEvent);
       for (const wake of this.waiters.splice(0)) wake();
     });
+    socket.on('error', (err) => {
+      this.lastError = err;
+    });
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => {
+        this.ending = { code, reason: reason.toString() };
         resolve({ code, reason: reason.toString() });
         for (const wake of this.waiters.splice(0)) wake();
       });
@@ -59,18 +66,19 @@ export class RealtimeTestClient {
     return this.events.filter((e): e is Extract<ServerEvent, { type: T }> => e.type === type);
   }
 
-  /** Resolves with the first event (counting from `from`) of `type` that matches; rejects after `timeoutMs`. */
+  /** Resolves with the first event (counting from `from`) of `type` that matches; rejects when the socket closes or after `timeoutMs` (30 s). */
   async waitFor<T extends ServerEvent['type']>(
     type: T,
     options: { from?: number; timeoutMs?: number; where?: (e: Extract<ServerEvent, { type: T }>) => boolean } = {},
   ): Promise<Extract<ServerEvent, { type: T }>> {
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    // Generous by default: CI machines are shared and loaded; a closed socket ends the wait at once anyway.
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     for (;;) {
       const found = this.events
         .slice(options.from ?? 0)
         .find((e): e is Extract<ServerEvent, { type: T }> => e.type === type && (options.where?.(e as Extract<ServerEvent, { type: T }>) ?? true));
       if (found) return found;
-      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting for ${type}; saw ${this.types().join(', ')}`);
+      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`socket closed (${this.endingText()}) while waiting for ${type}; saw ${this.types().join(', ')}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${type}; saw ${this.types().join(', ')}`);
       await new Promise<void>((resolve) => {
@@ -81,6 +89,11 @@ export class RealtimeTestClient {
         });
       });
     }
+  }
+
+  private endingText(): string {
+    const end = this.ending ? `code ${this.ending.code}${this.ending.reason ? ` "${this.ending.reason}"` : ''}` : 'no close event yet';
+    return this.lastError ? `${end}, error: ${this.lastError.message}` : end;
   }
 
   types(): string[] {

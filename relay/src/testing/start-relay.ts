@@ -99,7 +99,7 @@ export function spawnRelayProcess(env: Record<string, string>, options: { timeou
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`relay did not start in time; stderr: ${stderr}; stdout: ${lines.join('\n')}`));
-    }, options.timeoutMs ?? 20_000);
+    }, options.timeoutMs ?? 90_000); // generous: tsx compiles the relay at start-up (seconds on a loaded CI machine); a relay that exits fails at once
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
