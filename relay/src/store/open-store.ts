@@ -1,0 +1,32 @@
+// The one place the relay and the CLIs choose their Store: `DATABASE_URL` starting `postgres://` (or
+// `postgresql://`) is a PostgreSQL server shared by a fleet of relays; anything else — the default — is the
+// SQLite file in the data dir.
+import type { Store } from './store.ts';
+import { SqliteStore } from './sqlite-store.ts';
+
+export interface OpenStoreOptions {
+  dataDir: string;
+  /** `postgres://…` for PostgreSQL; undefined or empty for SQLite in `dataDir`. */
+  databaseUrl?: string | undefined;
+  /**
+   * Who opens it. The relay waits only briefly for another process's write lock (its event loop is blocked
+   * meanwhile: usage batches retry next tick); a CLI waits long (8 CLIs at once on a busy box).
+   */
+  role: 'relay' | 'cli';
+}
+
+/** The relay's SQLite busy_timeout: a CLI's transaction takes milliseconds, so 1 s means something is wrong. */
+export const RELAY_BUSY_TIMEOUT_MS = 1_000;
+export const CLI_BUSY_TIMEOUT_MS = 30_000;
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(ql)?:\/\//.test(url);
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  if (isPostgresUrl(options.databaseUrl)) {
+    // The PostgreSQL implementation (branch store-pg) plugs in here.
+    throw new Error('DATABASE_URL=postgres://… needs the PostgreSQL store, which this build does not include');
+  }
+  return SqliteStore.open(options.dataDir, { busyTimeoutMs: options.role === 'relay' ? RELAY_BUSY_TIMEOUT_MS : CLI_BUSY_TIMEOUT_MS });
+}

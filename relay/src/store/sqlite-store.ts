@@ -1,0 +1,589 @@
+// The embedded default Store: one SQLite file in the data dir (`earshot.db`, better-sqlite3), shared by the
+// relay and every operator CLI, each with its own connection.
+//
+// - WAL mode: readers never block the writer or each other; a writer holds the lock for the milliseconds of
+//   its transaction. `busy_timeout` makes a writer that finds the lock taken wait for it instead of failing.
+// - Every read-modify-write is one `BEGIN IMMEDIATE` transaction (it takes the write lock before reading), so
+//   two CLIs editing the same user can neither lose an edit nor deadlock upgrading a read lock.
+// - Change feed: every write that changes users or tokens also inserts rows into `changes` (monotonic id) in
+//   the same transaction. A watcher polls `PRAGMA data_version` — it reads the WAL index in shared memory, no
+//   disk I/O, and changes only when ANOTHER connection committed — every FEED_POLL_MS, and reads the new
+//   `changes` rows only then. Why not sqlite3_update_hook: it fires only for the connection that made the
+//   write, so the relay would never hear a CLI. Why not the file's mtime: WAL writes do not touch the main
+//   file until a checkpoint, and an mtime cannot say what changed. Writes through this connection notify its
+//   watchers directly (data_version does not move for one's own commits).
+//
+// THREADING: better-sqlite3 is synchronous and runs on the caller's thread (the relay's event loop). Every
+// statement here is a point lookup or a small batch; the only long wait is busy_timeout when another process
+// holds the write lock, which is why the relay opens it with a short one (open-store.ts).
+import Database from 'better-sqlite3';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { zeroCounters } from '../accounts/meter.ts';
+import { SCHEMA_V1, SQLITE_FILE, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+import {
+  applyPatch,
+  checkUserId,
+  newUser,
+  StoreError,
+  type DirectorySnapshot,
+  type LeaseRequest,
+  type LeaseResult,
+  type PeriodUsage,
+  type QuotaTotals,
+  type Store,
+  type StoreChange,
+  type TokenRecord,
+  type UsageDay,
+  type UsageFilter,
+  type UsageRecord,
+  type UserPatch,
+  type UserRecord,
+} from './store.ts';
+
+/** How often a watcher checks `PRAGMA data_version`: the bound on how late a CLI's change reaches the relay. */
+export const FEED_POLL_MS = 100;
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another connection's write lock before failing `unavailable`. */
+  busyTimeoutMs?: number;
+  feedPollMs?: number;
+  /** Open an existing database read-only (doctor, usage report); never creates or migrates. */
+  readonly?: boolean;
+}
+
+interface UserRow {
+  id: string;
+  enabled: number;
+  max_sessions: number;
+  daily_minutes: number | null;
+  monthly_minutes: number | null;
+  daily_tokens: number | null;
+  monthly_tokens: number | null;
+  voice: string | null;
+  instructions: string | null;
+  created_at: string;
+}
+
+interface TokenRow {
+  id: string;
+  user_id: string;
+  created_at: string;
+  expires_at: number;
+  revoked_at: string | null;
+}
+
+interface CounterRow {
+  sessions: number;
+  connected_ms: number;
+  input_audio_bytes: number;
+  output_audio_bytes: number;
+  text_input_tokens: number;
+  text_output_tokens: number;
+  audio_input_tokens: number;
+  audio_output_tokens: number;
+}
+
+interface ChangeRow {
+  id: number;
+  kind: StoreChange['kind'];
+  user_id: string;
+  token_id: string | null;
+}
+
+function userFromRow(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    enabled: r.enabled === 1,
+    maxSessions: r.max_sessions,
+    dailyMinutes: r.daily_minutes,
+    monthlyMinutes: r.monthly_minutes,
+    dailyTokens: r.daily_tokens,
+    monthlyTokens: r.monthly_tokens,
+    ...(r.voice !== null ? { voice: r.voice } : {}),
+    ...(r.instructions !== null ? { instructions: r.instructions } : {}),
+    createdAt: r.created_at,
+  };
+}
+
+function tokenFromRow(r: TokenRow): TokenRecord {
+  return { id: r.id, userId: r.user_id, createdAt: r.created_at, expiresAt: r.expires_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
+}
+
+function periodFromRow(r: CounterRow | undefined): PeriodUsage {
+  if (!r) return { ...zeroCounters(), sessions: 0 };
+  return {
+    sessions: r.sessions,
+    connectedMs: r.connected_ms,
+    inputAudioBytes: r.input_audio_bytes,
+    outputAudioBytes: r.output_audio_bytes,
+    textInputTokens: r.text_input_tokens,
+    textOutputTokens: r.text_output_tokens,
+    audioInputTokens: r.audio_input_tokens,
+    audioOutputTokens: r.audio_output_tokens,
+  };
+}
+
+function changeFromRow(r: ChangeRow): StoreChange {
+  switch (r.kind) {
+    case 'user_changed':
+    case 'user_removed':
+      return { id: r.id, kind: r.kind, userId: r.user_id };
+    case 'token_added':
+    case 'token_revoked':
+    case 'token_removed':
+      return { id: r.id, kind: r.kind, userId: r.user_id, tokenId: r.token_id ?? '' };
+    default: {
+      const never: never = r.kind;
+      throw new StoreError('unknown_format', `unknown change kind "${String(never)}" in the changes table`);
+    }
+  }
+}
+
+const SUM_COUNTERS =
+  'SUM(sessions) AS sessions, SUM(connected_ms) AS connected_ms, SUM(input_audio_bytes) AS input_audio_bytes, SUM(output_audio_bytes) AS output_audio_bytes, ' +
+  'SUM(text_input_tokens) AS text_input_tokens, SUM(text_output_tokens) AS text_output_tokens, SUM(audio_input_tokens) AS audio_input_tokens, SUM(audio_output_tokens) AS audio_output_tokens';
+
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|CANTOPEN|IOERR|PERM|AUTH|PROTOCOL)/;
+const DAMAGED_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
+
+/** A better-sqlite3 error as a StoreError with a sentence; other errors (our own StoreErrors) pass through. */
+export function storeErrorFrom(err: unknown, path: string): unknown {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown }).code;
+  const message = (err as Error).message;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
+    return new StoreError('unavailable', `the database ${path} cannot be written or read right now (${code}: ${message}); check the disk (full? read-only?) and that no other program holds it locked.`, { cause: err });
+  }
+  if (typeof code === 'string' && DAMAGED_CODES.test(code)) {
+    return new StoreError('damaged', `the database ${path} is damaged (${code}: ${message}); nothing was changed. Restore it from your backup (docs/operators.md, section 5).`, { cause: err });
+  }
+  return err;
+}
+
+export function sqlitePath(dataDir: string): string {
+  return join(dataDir, SQLITE_FILE);
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly watchers = new Set<{ lastId: number; listener: (changes: StoreChange[]) => void; onError?: ((err: StoreError) => void) | undefined }>();
+  private feedTimer: NodeJS.Timeout | undefined;
+  private dataVersion = -1;
+  private notifyQueued = false;
+  private closed = false;
+  private readonly feedPollMs: number;
+
+  private constructor(path: string, db: Database.Database, feedPollMs: number) {
+    this.location = path;
+    this.db = db;
+    this.feedPollMs = feedPollMs;
+  }
+
+  /** Opens (creating if needed, unless readonly) `<dataDir>/earshot.db`. StoreError on a file that is not ours or newer. */
+  static async open(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const path = sqlitePath(dataDir);
+    return SqliteStore.openFile(path, options, dataDir);
+  }
+
+  /** Opens a database at an explicit path (backup files, restore checks). */
+  static async openFile(path: string, options: SqliteStoreOptions = {}, dataDir?: string): Promise<SqliteStore> {
+    let db: Database.Database;
+    try {
+      if (!options.readonly) {
+        if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+        // Created 0600 before SQLite opens it: the -wal and -shm files copy the main file's permissions.
+        closeSync(openSync(path, 'a', 0o600));
+      }
+      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    } catch (err) {
+      throw storeErrorFrom(err, path);
+    }
+    try {
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        // NORMAL in WAL: a commit is durable against a process crash (kill -9) at once and against power loss
+        // at the next checkpoint; FULL would fsync every usage batch for little gain on a relay.
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('foreign_keys = OFF');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SQLITE_SCHEMA_VERSION) {
+        throw new StoreError('unknown_format', `the database ${path} was written by a newer Earshot (schema ${version}, this release reads ${SQLITE_SCHEMA_VERSION}); nothing was changed. Upgrade this installation, or restore a backup made by this release.`);
+      }
+      if (version === 0 && !options.readonly) {
+        db.transaction(() => {
+          // Re-read under the write lock: two processes opening a brand-new file at once create it once.
+          if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
+          const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+          if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
+          db.exec(SCHEMA_V1);
+          db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+        }).immediate();
+      }
+    } catch (err) {
+      db.close();
+      throw storeErrorFrom(err, path);
+    }
+    return new SqliteStore(path, db, options.feedPollMs ?? FEED_POLL_MS);
+  }
+
+  /** Runs `fn` in one BEGIN IMMEDIATE transaction, mapping SQLite failures to StoreErrors; wakes this connection's watchers after a commit. */
+  private write<T>(fn: () => T): T {
+    this.assertOpen();
+    try {
+      const result = this.db.transaction(fn).immediate();
+      this.queueNotify();
+      return result;
+    } catch (err) {
+      throw storeErrorFrom(err, this.location);
+    }
+  }
+
+  private read<T>(fn: () => T): T {
+    this.assertOpen();
+    try {
+      return fn();
+    } catch (err) {
+      throw storeErrorFrom(err, this.location);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('unavailable', `the database ${this.location} is closed`);
+  }
+
+  private recordChange(kind: StoreChange['kind'], userId: string, tokenId: string | null = null): void {
+    this.db.prepare('INSERT INTO changes (at, kind, user_id, token_id) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), kind, userId, tokenId);
+  }
+
+  private userRow(id: string): UserRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    return row ? userFromRow(row) : undefined;
+  }
+
+  private saveUser(u: UserRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO users (id, enabled, max_sessions, daily_minutes, monthly_minutes, daily_tokens, monthly_tokens, voice, instructions, created_at)
+         VALUES (@id, @enabled, @maxSessions, @dailyMinutes, @monthlyMinutes, @dailyTokens, @monthlyTokens, @voice, @instructions, @createdAt)
+         ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, max_sessions = excluded.max_sessions, daily_minutes = excluded.daily_minutes,
+           monthly_minutes = excluded.monthly_minutes, daily_tokens = excluded.daily_tokens, monthly_tokens = excluded.monthly_tokens,
+           voice = excluded.voice, instructions = excluded.instructions`,
+      )
+      .run({ ...u, enabled: u.enabled ? 1 : 0, voice: u.voice ?? null, instructions: u.instructions ?? null });
+    this.recordChange('user_changed', u.id);
+  }
+
+  // --- users -------------------------------------------------------------------------------------------------
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    return this.read(() => this.userRow(id));
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return this.read(() => (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(userFromRow));
+  }
+
+  async addUser(patch: UserPatch): Promise<UserRecord> {
+    checkUserId(patch.id);
+    return this.write(() => {
+      if (this.userRow(patch.id)) throw new StoreError('user_exists', `user "${patch.id}" exists; use \`users set\``);
+      const user = applyPatch(newUser(patch.id), patch);
+      this.saveUser(user);
+      return user;
+    });
+  }
+
+  async updateUser(patch: UserPatch): Promise<UserRecord> {
+    return this.write(() => {
+      const current = this.userRow(patch.id);
+      if (!current) throw new StoreError('no_such_user', `no such user "${patch.id}"; use \`users add\``);
+      const user = applyPatch(current, patch);
+      this.saveUser(user);
+      return user;
+    });
+  }
+
+  async upsertUser(patch: UserPatch): Promise<UserRecord> {
+    checkUserId(patch.id);
+    return this.write(() => {
+      const user = applyPatch(this.userRow(patch.id) ?? newUser(patch.id), patch);
+      this.saveUser(user);
+      return user;
+    });
+  }
+
+  async removeUser(userId: string): Promise<string[]> {
+    return this.write(() => {
+      if (!this.userRow(userId)) throw new StoreError('no_such_user', `no such user "${userId}"`);
+      const tokens = (this.db.prepare('SELECT id FROM tokens WHERE user_id = ? ORDER BY created_at').all(userId) as Array<{ id: string }>).map((t) => t.id);
+      this.db.prepare('DELETE FROM tokens WHERE user_id = ?').run(userId);
+      this.db.prepare('DELETE FROM leases WHERE user_id = ?').run(userId);
+      this.db.prepare('DELETE FROM users WHERE id = ?').run(userId);
+      for (const id of tokens) this.recordChange('token_removed', userId, id);
+      this.recordChange('user_removed', userId);
+      return tokens;
+    });
+  }
+
+  // --- tokens ------------------------------------------------------------------------------------------------
+
+  async addToken(record: TokenRecord): Promise<void> {
+    checkUserId(record.userId);
+    this.write(() => {
+      if (!this.userRow(record.userId)) this.saveUser(newUser(record.userId));
+      this.db
+        .prepare('INSERT INTO tokens (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)')
+        .run(record.id, record.userId, record.createdAt, record.expiresAt, record.revokedAt ?? null);
+      this.recordChange('token_added', record.userId, record.id);
+    });
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
+      return row ? tokenFromRow(row) : undefined;
+    });
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.read(() => (this.db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all() as TokenRow[]).map(tokenFromRow));
+  }
+
+  async revoke(tokenOrUserId: string, now = new Date()): Promise<string[]> {
+    return this.write(() => {
+      const rows = this.db.prepare('SELECT id, user_id FROM tokens WHERE (id = ? OR user_id = ?) AND revoked_at IS NULL ORDER BY created_at, id').all(tokenOrUserId, tokenOrUserId) as Array<{ id: string; user_id: string }>;
+      const stmt = this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?');
+      for (const r of rows) {
+        stmt.run(now.toISOString(), r.id);
+        this.recordChange('token_revoked', r.user_id, r.id);
+      }
+      return rows.map((r) => r.id);
+    });
+  }
+
+  async snapshot(): Promise<DirectorySnapshot> {
+    // One read transaction: users, tokens and the change id from the same instant.
+    return this.read(() =>
+      this.db.transaction(() => ({
+        users: (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(userFromRow),
+        tokens: (this.db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all() as TokenRow[]).map(tokenFromRow),
+        changeId: (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM changes').get() as { id: number }).id,
+      }))(),
+    );
+  }
+
+  // --- usage -------------------------------------------------------------------------------------------------
+
+  async appendUsage(records: readonly UsageRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.write(() => {
+      const insert = this.db.prepare(
+        `INSERT INTO usage_records (at_ms, day, user_id, session_id, first, last, connected_ms, input_audio_bytes, output_audio_bytes, text_input_tokens, text_output_tokens, audio_input_tokens, audio_output_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const daily = this.db.prepare(
+        `INSERT INTO usage_daily (user_id, day, sessions, connected_ms, input_audio_bytes, output_audio_bytes, text_input_tokens, text_output_tokens, audio_input_tokens, audio_output_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (user_id, day) DO UPDATE SET sessions = sessions + excluded.sessions, connected_ms = connected_ms + excluded.connected_ms,
+           input_audio_bytes = input_audio_bytes + excluded.input_audio_bytes, output_audio_bytes = output_audio_bytes + excluded.output_audio_bytes,
+           text_input_tokens = text_input_tokens + excluded.text_input_tokens, text_output_tokens = text_output_tokens + excluded.text_output_tokens,
+           audio_input_tokens = audio_input_tokens + excluded.audio_input_tokens, audio_output_tokens = audio_output_tokens + excluded.audio_output_tokens`,
+      );
+      for (const r of records) {
+        const day = new Date(r.at).toISOString().slice(0, 10);
+        const c = r.counters;
+        const values = [c.connectedMs, c.inputAudioBytes, c.outputAudioBytes, c.textInputTokens, c.textOutputTokens, c.audioInputTokens, c.audioOutputTokens];
+        insert.run(r.at, day, r.userId, r.sessionId, r.first ? 1 : 0, r.end ? 1 : 0, ...values);
+        daily.run(r.userId, day, r.first ? 1 : 0, ...values);
+      }
+    });
+  }
+
+  async quotaTotals(userIds: readonly string[], at: number): Promise<Map<string, QuotaTotals>> {
+    const iso = new Date(at).toISOString();
+    const day = iso.slice(0, 10);
+    const month = iso.slice(0, 7);
+    return this.read(() => {
+      const dayStmt = this.db.prepare('SELECT * FROM usage_daily WHERE user_id = ? AND day = ?');
+      // `day` is `YYYY-MM-DD`, so the month's rows are a range on the primary key.
+      const monthStmt = this.db.prepare(`SELECT ${SUM_COUNTERS} FROM usage_daily WHERE user_id = ? AND day >= ? AND day < ?`);
+      const out = new Map<string, QuotaTotals>();
+      for (const id of userIds) {
+        const m = monthStmt.get(id, `${month}-00`, `${month}-99`) as CounterRow | undefined;
+        out.set(id, { day: periodFromRow(dayStmt.get(id, day) as CounterRow | undefined), month: m && m.sessions !== null ? periodFromRow(m) : periodFromRow(undefined) });
+      }
+      return out;
+    });
+  }
+
+  async usageByDay(filter: UsageFilter = {}): Promise<UsageDay[]> {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.userId !== undefined) (where.push('user_id = ?'), params.push(filter.userId));
+    if (filter.since !== undefined) (where.push('day >= ?'), params.push(filter.since));
+    if (filter.until !== undefined) (where.push('day <= ?'), params.push(filter.until));
+    return this.read(() =>
+      (this.db.prepare(`SELECT * FROM usage_daily ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY day, user_id`).all(...params) as Array<CounterRow & { user_id: string; day: string }>).map((r) => ({
+        userId: r.user_id,
+        day: r.day,
+        ...periodFromRow(r),
+      })),
+    );
+  }
+
+  // --- leases ------------------------------------------------------------------------------------------------
+
+  async acquireLease(request: LeaseRequest): Promise<LeaseResult> {
+    return this.write(() => {
+      const { n } = this.db
+        .prepare('SELECT count(*) AS n FROM leases WHERE user_id = ? AND expires_at_ms > ? AND session_id != ?')
+        .get(request.userId, request.now, request.replacesSessionId ?? '') as { n: number };
+      if (n >= request.maxSessions) return { ok: false, live: n };
+      if (request.replacesSessionId !== undefined) this.db.prepare('DELETE FROM leases WHERE session_id = ?').run(request.replacesSessionId);
+      this.db
+        .prepare('INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms')
+        .run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs);
+      return { ok: true };
+    });
+  }
+
+  async renewLeases(relayId: string, sessionIds: readonly string[], now: number, ttlMs: number): Promise<void> {
+    if (sessionIds.length === 0) return;
+    this.write(() => {
+      const stmt = this.db.prepare('UPDATE leases SET expires_at_ms = ? WHERE session_id = ? AND relay_id = ?');
+      for (const id of sessionIds) stmt.run(now + ttlMs, id, relayId);
+      // Expired leases are dead relays' sessions: drop them while holding the lock anyway.
+      this.db.prepare('DELETE FROM leases WHERE expires_at_ms <= ?').run(now);
+    });
+  }
+
+  async releaseLease(sessionId: string): Promise<void> {
+    this.write(() => void this.db.prepare('DELETE FROM leases WHERE session_id = ?').run(sessionId));
+  }
+
+  async liveLeases(userId: string, now: number): Promise<number> {
+    return this.read(() => (this.db.prepare('SELECT count(*) AS n FROM leases WHERE user_id = ? AND expires_at_ms > ?').get(userId, now) as { n: number }).n);
+  }
+
+  // --- change feed -------------------------------------------------------------------------------------------
+
+  async changesSince(afterId: number): Promise<StoreChange[]> {
+    return this.read(() => this.readChanges(afterId));
+  }
+
+  private readChanges(afterId: number): StoreChange[] {
+    return (this.db.prepare('SELECT id, kind, user_id, token_id FROM changes WHERE id > ? ORDER BY id').all(afterId) as ChangeRow[]).map(changeFromRow);
+  }
+
+  watch(afterId: number, listener: (changes: StoreChange[]) => void, onError?: (err: StoreError) => void): () => void {
+    const watcher = { lastId: afterId, listener, onError };
+    this.watchers.add(watcher);
+    if (!this.feedTimer && !this.closed) {
+      this.feedTimer = setInterval(() => this.pollFeed(), this.feedPollMs);
+      this.feedTimer.unref();
+    }
+    this.queueNotify(); // changes between afterId and now
+    return () => {
+      this.watchers.delete(watcher);
+      if (this.watchers.size === 0) {
+        clearInterval(this.feedTimer);
+        this.feedTimer = undefined;
+      }
+    };
+  }
+
+  /** The timer: a change by another connection moves data_version; only then are `changes` rows read. */
+  private pollFeed(): void {
+    if (this.closed) return;
+    let version: number;
+    try {
+      version = this.db.pragma('data_version', { simple: true }) as number;
+    } catch (err) {
+      this.feedFailed(err);
+      return;
+    }
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    this.deliver();
+  }
+
+  private queueNotify(): void {
+    if (this.notifyQueued || this.watchers.size === 0) return;
+    this.notifyQueued = true;
+    setImmediate(() => {
+      this.notifyQueued = false;
+      this.deliver();
+    });
+  }
+
+  private deliver(): void {
+    if (this.closed) return;
+    for (const w of [...this.watchers]) {
+      let changes: StoreChange[];
+      try {
+        changes = this.readChanges(w.lastId);
+      } catch (err) {
+        this.feedFailed(err);
+        return;
+      }
+      if (changes.length === 0) continue;
+      w.lastId = changes.at(-1)!.id;
+      try {
+        w.listener(changes);
+      } catch {
+        // A listener's bug must not stop the feed for the others; the listener logs its own failures.
+      }
+    }
+  }
+
+  private feedFailed(err: unknown): void {
+    this.dataVersion = -1; // read again once it recovers
+    const error = storeErrorFrom(err, this.location);
+    const storeError = error instanceof StoreError ? error : new StoreError('unavailable', `cannot read the change feed of ${this.location}: ${(err as Error).message}`, { cause: err });
+    for (const w of this.watchers) w.onError?.(storeError);
+  }
+
+  // --- SQLite only -------------------------------------------------------------------------------------------
+
+  /** A consistent copy of the live database at `toPath` (SQLite's online backup API: safe while others write). */
+  async backupTo(toPath: string): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.db.backup(toPath);
+    } catch (err) {
+      throw storeErrorFrom(err, this.location);
+    }
+  }
+
+  /** `PRAGMA integrity_check`: 'ok' or the problems SQLite found. */
+  integrityCheck(): string {
+    return this.read(() => (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; '));
+  }
+
+  /** Rows per table, for doctor and the migration's report. */
+  counts(): Record<'users' | 'tokens' | 'usage_records' | 'leases' | 'changes', number> {
+    return this.read(() => {
+      const n = (table: string): number => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      return { users: n('users'), tokens: n('tokens'), usage_records: n('usage_records'), leases: n('leases'), changes: n('changes') };
+    });
+  }
+
+  /** Raw access for the migration's bulk import (one transaction) and tests. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.feedTimer);
+    this.feedTimer = undefined;
+    this.watchers.clear();
+    this.db.close();
+  }
+}
