@@ -1,13 +1,13 @@
-// Accounting cost, measured: per-frame metering (the hot path), per-record encoding, one group commit, and
-// the startup rebuild. Run: `node --import tsx bench/accounts.ts`. Numbers only; nothing here asserts.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+// Accounting cost, measured: per-frame metering (the hot path), and the store on the hot path — what one
+// usage batch (one transaction per tick, one record per live session) costs to commit, as commit latency and
+// as the per-session write rate the store sustains. Run: `npm run bench:accounts`. Numbers only; nothing here
+// asserts. Each backend the build has is measured the same way (SQLite here; the PostgreSQL store adds its row).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createAccounting } from '../relay/src/accounts/accounting.ts';
-import { SessionMeter } from '../relay/src/accounts/meter.ts';
-import { UsageTotals } from '../relay/src/accounts/totals.ts';
-import { encodeRecord, monthFile, readMonth, UsageLog, type UsageRecord } from '../relay/src/accounts/usage-log.ts';
+import { SessionMeter, zeroCounters } from '../relay/src/accounts/meter.ts';
+import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
+import type { Store, UsageRecord } from '../relay/src/store/store.ts';
 
 function nsPerOp(fn: () => unknown, n = 200_000): number {
   for (let i = 0; i < n / 10; i++) fn();
@@ -19,47 +19,54 @@ function nsPerOp(fn: () => unknown, n = 200_000): number {
 const append = new TextEncoder().encode(JSON.stringify({ type: 'input_audio_buffer.append', event_id: 'evt_123456', audio: Buffer.alloc(960, 3).toString('base64') }));
 const delta = JSON.stringify({ type: 'response.output_audio.delta', event_id: 'event_1', response_id: 'resp_1', item_id: 'item_1', output_index: 0, content_index: 0, delta: Buffer.alloc(9600, 3).toString('base64') });
 const meter = new SessionMeter(0);
-const record = (i: number, t: number): UsageRecord => ({ t, u: `user${i % 10}`, s: `b7c1d3a0-1111-2222-3333-${String(i % 500).padStart(12, '0')}`, c: 500, ib: 24_000, ob: 9_600, ti: 0, to: 0, ai: 0, ao: 0 });
 
 console.log(`meter: 20 ms append (1.3 KB bytes)         ${nsPerOp(() => meter.onClientFrame('input_audio_buffer.append', append)).toFixed(0)} ns`);
 console.log(`meter: 200 ms output delta (12.8 KB string) ${nsPerOp(() => meter.onServerFrame('response.output_audio.delta', delta)).toFixed(0)} ns`);
 console.log(`meter: other event types                   ${nsPerOp(() => meter.onClientFrame('session.update', append)).toFixed(0)} ns`);
 console.log(`compare: JSON.parse of the same append     ${nsPerOp(() => JSON.parse(Buffer.from(append).toString())).toFixed(0)} ns`);
-console.log(`log: encode one record (per session/tick)  ${nsPerOp(() => encodeRecord(record(1, Date.now())), 50_000).toFixed(0)} ns`);
 
-const dir = mkdtempSync(join(tmpdir(), 'earshot-bench-'));
-try {
-  const log = await UsageLog.open(dir);
-  const times: number[] = [];
-  for (let k = 0; k < 40; k++) {
-    for (let i = 0; i < 50; i++) log.append(record(i, Date.now()));
-    const t0 = performance.now();
-    await log.flush();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  console.log(`log: group commit of 50 records (write + fdatasync) median ${times[20]!.toFixed(2)} ms, max ${times.at(-1)!.toFixed(2)} ms`);
-  await log.close();
+const record = (i: number, t: number): UsageRecord => ({
+  at: t,
+  userId: `user${i % 10}`,
+  sessionId: `b7c1d3a0-1111-2222-3333-${String(i).padStart(12, '0')}`,
+  first: false,
+  end: false,
+  counters: { ...zeroCounters(), connectedMs: 500, inputAudioBytes: 24_000, outputAudioBytes: 9_600 },
+});
 
-  const big = await UsageLog.open(join(dir, 'big'));
-  const N = 200_000; // ≈ 28 session-hours at 2 records per session-second
-  const start = Date.UTC(2026, 10, 1);
-  for (let i = 0; i < N; i++) big.append(record(i, start + i * 500));
-  await big.close();
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+
+/** `batches` commits of one record per live session, as the 500 ms tick writes them; then the quota read-back. */
+async function measure(label: string, store: Store, sessions: number, batches = 60): Promise<void> {
+  const commit: number[] = [];
+  const readBack: number[] = [];
+  const users = Array.from({ length: Math.min(sessions, 10) }, (_, i) => `user${i}`);
   const t0 = performance.now();
-  const parsed = readMonth(big.dir, '2026-11');
-  const totals = new UsageTotals();
-  for (const r of parsed.records) totals.add(r);
-  const mb = statSync(monthFile(big.dir, '2026-11')).size / 1e6;
-  console.log(`startup rebuild: ${N} records (${mb.toFixed(1)} MB) in ${(performance.now() - t0).toFixed(0)} ms`);
-  // createAccounting: the first start reads the whole month and writes a checkpoint; the next one starts from it.
-  const options = { dataDir: join(dir, 'big'), log: pino({ level: 'silent' }), now: () => Date.UTC(2026, 10, 30) };
-  for (const label of ['createAccounting, no checkpoint', 'createAccounting, from checkpoint']) {
-    const t1 = performance.now();
-    const acc = await createAccounting(options);
-    console.log(`${label}: ${(performance.now() - t1).toFixed(0)} ms`);
-    await acc.close();
+  for (let k = 0; k < batches; k++) {
+    const batch = Array.from({ length: sessions }, (_, i) => record(i, Date.now()));
+    const c0 = performance.now();
+    await store.appendUsage(batch);
+    commit.push(performance.now() - c0);
+    const r0 = performance.now();
+    await store.quotaTotals(users, Date.now());
+    readBack.push(performance.now() - r0);
   }
+  const elapsed = (performance.now() - t0) / 1000;
+  commit.sort((a, b) => a - b);
+  readBack.sort((a, b) => a - b);
+  const writesPerSecond = (sessions * batches) / (commit.reduce((a, b) => a + b, 0) / 1000);
+  // The relay writes 2 records per live session per second (one per 500 ms tick): how many sessions that rate carries.
+  console.log(
+    `${label}: ${String(sessions).padStart(4)} sessions/batch  commit p50 ${pct(commit, 0.5).toFixed(2)} ms  p99 ${pct(commit, 0.99).toFixed(2)} ms  ` +
+      `quota read-back p50 ${pct(readBack, 0.5).toFixed(2)} ms  ${writesPerSecond.toFixed(0)} session-records/s while committing (= ${(writesPerSecond / 2).toFixed(0)} live sessions at 2 writes/s each)  [${elapsed.toFixed(1)} s]`,
+  );
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'earshot-bench-accounts-'));
+try {
+  const store = await SqliteStore.open(dir);
+  for (const n of [1, 10, 100, 1000]) await measure('sqlite', store, n);
+  await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpusScript from 'opusscript';
-import { UserStore } from '../relay/src/auth/store.ts';
+import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
 import { AppLinkTestClient, decodeStream, encodeOpusPackets } from '../relay/src/testing/app-link-client.ts';
@@ -90,11 +90,11 @@ async function main(): Promise<void> {
   const packets = encodeOpusPackets(speech, 40);
 
   const dataDir = tempDataDir('earshot-bench-mobile-');
-  const store = await UserStore.open(dataDir);
-  store.upsertUser({ id: 'bench', maxSessions: 100_000 });
+  const store = await SqliteStore.open(dataDir);
+  await store.upsertUser({ id: 'bench', maxSessions: 100_000 });
   const issued = await issueToken(await loadOrCreateSecret(dataDir), { userId: 'bench', days: 1 });
-  store.addToken({ id: issued.tokenId, userId: 'bench', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
-  store.close();
+  await store.addToken({ id: issued.tokenId, userId: 'bench', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
+  await store.close();
   const token = issued.token;
 
   const sim = await start('relay/src/simulator/standalone.ts', { PORT: '0' });

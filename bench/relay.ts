@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserStore } from '../relay/src/auth/store.ts';
+import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
@@ -153,11 +153,11 @@ async function measure(name: string, proc: Proc, wsUrl: string, headers: Record<
 export async function runRelayBench(): Promise<RelayRow[]> {
   const sim = await start('relay/src/simulator/standalone.ts', { SIM_BENCHMARK: '1', PORT: '0', HOST: '127.0.0.1' });
   const dataDir = tempDataDir('earshot-bench-');
-  const store = await UserStore.open(dataDir);
-  store.upsertUser({ id: 'bench', maxSessions: 100_000 });
+  const store = await SqliteStore.open(dataDir);
+  await store.upsertUser({ id: 'bench', maxSessions: 100_000 });
   const issued = await issueToken(await loadOrCreateSecret(dataDir), { userId: 'bench', days: 1 });
-  store.addToken({ id: issued.tokenId, userId: 'bench', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
-  store.close();
+  await store.addToken({ id: issued.tokenId, userId: 'bench', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
+  await store.close();
   const rows: RelayRow[] = [];
   for (const n of SIZES) {
     const base = await load(`${sim.url}?model=gpt-realtime`, {}, n);

@@ -41,6 +41,7 @@ export const RELAY_ERRORS = {
   too_many_sessions: { status: 429, close: CloseCode.TooManySessions, fatal: true, sentence: 'You already have as many conversations open as you may. Close one on another device or tab, then try again.' },
   too_many_failed_attempts: { status: 429, fatal: true, sentence: 'Too many failed sign-ins from your network. Wait a minute, then try again.' },
   quota_exhausted: { status: 429, close: CloseCode.QuotaExhausted, fatal: true, sentence: 'You have used all your speaking time or AI tokens for now. It renews at the start of the next day or month, or ask whoever runs your Earshot server for more.' },
+  store_unavailable: { status: 503, fatal: false, sentence: 'The Earshot server cannot check your allowance right now. The app tries again by itself in a moment.' },
   shutting_down: { status: 503, close: CloseCode.GoingAway, fatal: false, sentence: 'The Earshot server is restarting. The app reconnects by itself in a moment.' },
   internal_error: { status: 500, close: CloseCode.InternalError, fatal: false, sentence: 'The Earshot server ran into a problem of its own. The app tries again by itself.' },
   upgrade_required: { status: 426, fatal: true, sentence: 'This address takes a WebSocket connection, not a web page. Open the app instead.' },

@@ -5,7 +5,7 @@
 // container may mount; chmod would not stop root, and a path under a file only tests the refusal at startup,
 // which faults.test.ts already covers).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { mintTokens } from './testing/mint-tokens.ts';
 import { bearer, realtimeUrl, usageReport } from './testing/operator-cli.ts';
 import { RealtimeTestClient } from './testing/realtime-client.ts';
 import { spawnRelayProcess, tempDataDir, type RelayProcess } from './testing/start-relay.ts';
+import { SqliteStore, sqlitePath } from './store/sqlite-store.ts';
 
 const FRAME_BYTES = 960; // 20 ms of pcm16 at 24 kHz
 const appendEvent = JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(FRAME_BYTES, 1).toString('base64') });
@@ -76,7 +77,6 @@ describe('process and disk faults', () => {
 
     const report = await usageReport(dataDir);
     console.log(`restart: ${JSON.stringify(report.users.map((u) => ({ user: u.user, sessions: u.sessions, inputAudioSeconds: u.inputAudioSeconds })))}`);
-    expect(report.skipped).toEqual({ corruptLines: 0, tornBytes: 0 });
     for (const user of users) {
       const row = report.users.find((u) => u.user === user);
       expect(row?.sessions).toBe(2);
@@ -98,7 +98,6 @@ describe('process and disk faults', () => {
     const tokens = await mintTokens(dataDir, ['cy', 'di']);
     const relay = await spawnRelayProcess({ EARSHOT_DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'no-static') });
     children.push(relay);
-    const usersBefore = readFileSync(join(dataDir, 'users.json'), 'utf8');
 
     // Fill the disk to the last byte.
     const filler = join(dataDir, 'filler');
@@ -125,8 +124,8 @@ describe('process and disk faults', () => {
     const cy = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(tokens.cy!));
     await cy.waitFor('session.updated');
     await stream(cy, 50);
-    const error = await waitForLine(relay, /usage log: write failed; will retry/, 10_000);
-    expect(error).toMatch(/ENOSPC/);
+    const error = await waitForLine(relay, /usage: cannot write to the store/, 10_000);
+    expect(error).toMatch(/SQLITE_FULL/);
     // Still serving: health, a new session for another user, and a spoken turn.
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
     const di = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(tokens.di!));
@@ -140,12 +139,13 @@ describe('process and disk faults', () => {
     expect(await relay.stop('SIGTERM')).toBe(0);
     expect(relay.lines.some((l) => /final write failed/.test(l))).toBe(false);
     const report = await usageReport(dataDir);
-    console.log(`disk full: filled ${filled} B; ${relay.lines.filter((l) => /write failed/.test(l)).length} failed writes logged; usage after: ${JSON.stringify(report.users.map((u) => ({ user: u.user, inputAudioSeconds: u.inputAudioSeconds })))}`);
-    expect(report.skipped).toEqual({ corruptLines: 0, tornBytes: 0 });
+    console.log(`disk full: filled ${filled} B; ${relay.lines.filter((l) => /cannot write to the store/.test(l)).length} failed-write streaks logged; usage after: ${JSON.stringify(report.users.map((u) => ({ user: u.user, inputAudioSeconds: u.inputAudioSeconds })))}`);
     expect(report.users.find((u) => u.user === 'cy')?.inputAudioSeconds).toBeCloseTo(seconds(50), 3);
     expect(report.users.find((u) => u.user === 'di')?.inputAudioSeconds).toBeCloseTo(seconds(25), 3);
-    // The user store was never rewritten half-way.
-    expect(existsSync(join(dataDir, 'users.json'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(dataDir, 'users.json'), 'utf8'))).toEqual(JSON.parse(usersBefore));
+    // The database was never left half-written.
+    const db = await SqliteStore.openFile(sqlitePath(dataDir), { readonly: true });
+    expect(db.integrityCheck()).toBe('ok');
+    expect((await db.listUsers()).map((u) => u.id)).toEqual(['cy', 'di']);
+    await db.close();
   });
 });

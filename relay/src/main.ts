@@ -14,7 +14,8 @@ import { log } from './log.ts';
 import { startRelay } from './server.ts';
 import { createAccounting } from './accounts/accounting.ts';
 import { ensureFirstUser } from './cli/first-run.ts';
-import { StoreError } from './auth/store.ts';
+import { openStore } from './store/open-store.ts';
+import { StoreError, type Store } from './store/store.ts';
 
 export async function main(): Promise<void> {
   let config;
@@ -30,22 +31,26 @@ export async function main(): Promise<void> {
     console.error(`\nEarshot relay cannot start:\n${message}\n`);
     process.exit(2);
   }
-  const accounting = await createAccounting({ dataDir: config.dataDir, log });
+  let store: Store;
   let relay: Awaited<ReturnType<typeof startRelay>>;
+  let accounting: Awaited<ReturnType<typeof createAccounting>>;
   try {
+    store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, role: 'relay' });
+    accounting = await createAccounting({ store, log });
     relay = await startRelay(config, {
+      store,
       hooksFactory: accounting.hooksFactory,
-      quotaExceeded: (userId) => accounting.quotaExceeded(userId, relay.store.getUser(userId)),
+      quotaExceeded: (userId, user) => accounting.quotaExceeded(userId, user),
     });
   } catch (err) {
-    // A damaged users.json: the operator gets the sentence naming the file and what to do, not a stack.
+    // A damaged or unreachable database: the operator gets the sentence naming it and what to do, not a stack.
     if (!(err instanceof StoreError)) throw err;
     log.fatal({ err: err.message }, 'refusing to start');
     console.error(`\nEarshot relay cannot start:\n${err.message}\n`);
     process.exit(2);
   }
-  // The relay opens the user store and metrics; accounting reads quotas from one and adds per-user counters to the other.
-  accounting.attach({ store: relay.store, metrics: relay.metrics });
+  // The relay creates the metrics; accounting adds per-user counters to them.
+  accounting.attach({ metrics: relay.metrics });
   const backend = backendOf(config);
   log.info(
     {
@@ -54,6 +59,7 @@ export async function main(): Promise<void> {
       upstream: backend === 'simulator' ? 'in-process simulator' : (config.upstreamUrl ?? PROVIDER_URL),
       staticDir: config.staticDir,
       dataDir: config.dataDir,
+      store: `${store.kind} ${store.location}`,
       release: RELEASE_VERSION,
       // Said once at startup so an operator can see the fast path is in use (the check above refuses the shim).
       uws: `native (${basename(uwsBinding)})`,
@@ -62,7 +68,7 @@ export async function main(): Promise<void> {
   );
   if (backend === 'simulator') log.info('no OPENAI_API_KEY: talking to the built-in simulator (your speech is echoed back)');
   writeRelayAddress(config.dataDir, relay.url);
-  await ensureFirstUser(relay.store, relay.secret, linkBase(config, { url: relay.url }));
+  await ensureFirstUser(store, config.dataDir, relay.secret, linkBase(config, { url: relay.url }));
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -72,6 +78,7 @@ export async function main(): Promise<void> {
     void relay
       .close()
       .then(() => accounting.close())
+      .then(() => store.close())
       .then(() => {
         removeRelayAddress(config.dataDir);
         log.info('stopped');

@@ -89,7 +89,7 @@ describe('relay: rejections happen before the upgrade and open no upstream', () 
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'alice', jti: 'x', iss: 'earshot', exp: 9e9 })).toString('base64url')}.`;
     const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('earshot').setSubject('alice').setJti('old').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(relay.secret);
     const revokedToken = await relay.mint('erin');
-    relay.store.revoke('erin');
+    await relay.store.revoke('erin');
     const cases: Array<[Parameters<typeof RealtimeTestClient.connect>[1], string]> = [
       [{}, 'token_missing'],
       [{ headers: { authorization: 'Basic abc' } }, 'token_malformed'],
@@ -114,7 +114,7 @@ describe('relay: rejections happen before the upgrade and open no upstream', () 
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'origin_not_allowed']);
     const ok = await RealtimeTestClient.connect(strict.wsUrl, { headers: { authorization: `Bearer ${token}`, origin: 'https://earshot.example' } });
     await ok.close();
-    strict.store.setEnabled('frank', false);
+    await strict.store.updateUser({ id: 'frank', enabled: false });
     const r = await refused(strict.wsUrl, bearer(token));
     expect([r.status, r.body.error.code]).toEqual([403, 'user_disabled']);
     expect(strict.upstreamsOpened()).toBe(1);
@@ -332,7 +332,7 @@ describe('relay: revocation', () => {
     const token = await relay.mint('quinn');
     const c = await RealtimeTestClient.connect(relay.wsUrl, bearer(token));
     await c.waitFor('session.updated');
-    relay.store.revoke('quinn');
+    await relay.store.revoke('quinn');
     expect((await c.closed).code).toBe(CloseCode.Revoked);
     expect(c.of('error').at(-1)?.error.code).toBe('token_revoked');
   });

@@ -8,7 +8,9 @@ import type { SessionCheckBody } from '../../protocol/relay-http.ts';
 import { Authenticator, reject, type Refusal } from './auth/authenticator.ts';
 import { FailedAttemptLimiter } from './auth/limiter.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
-import { UserStore } from './auth/store.ts';
+import { Directory } from './store/directory.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store, UserRecord } from './store/store.ts';
 import { watchLiveAccess } from './auth/live-access.ts';
 import { backendOf, PROVIDER_URL, type RelayConfig } from './config/config.ts';
 import { clientAddress, TrustedProxies } from './http/client-address.ts';
@@ -32,7 +34,10 @@ import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
 export interface RelayDeps {
   upstreamFactory?: UpstreamFactory;
   hooksFactory?: SessionHooksFactory;
-  quotaExceeded?: (userId: string) => boolean;
+  /** May throw a StoreError when quotas cannot be checked (the upgrade is refused with store_unavailable). */
+  quotaExceeded?: (userId: string, user: UserRecord) => boolean | Promise<boolean>;
+  /** An open store to use (the caller closes it); without one the relay opens its own from the config and closes it. */
+  store?: Store;
   log?: Logger;
   /** The clock live enforcement reads (token expiry); tests pass a controlled one. */
   now?: () => number;
@@ -44,7 +49,9 @@ export interface Relay {
   metricsPort?: number;
   /** `http(s)://host:port` */
   url: string;
-  store: UserStore;
+  store: Store;
+  /** Users and tokens as of the store's change feed (read synchronously by live enforcement). */
+  directory: Directory;
   secret: Uint8Array;
   metrics: Metrics;
   sessions(): ReadonlyMap<string, RelaySession>;
@@ -119,7 +126,9 @@ function routeMetrics(app: uWS.TemplatedApp, metrics: Metrics, access: MetricsAc
 
 export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Promise<Relay> {
   const log = deps.log ?? rootLog;
-  const store = await UserStore.open(config.dataDir);
+  const ownsStore = deps.store === undefined;
+  const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, role: 'relay' }));
+  const directory = await Directory.open(store, log);
   const secret = await loadOrCreateSecret(config.dataDir);
   const metrics = createMetrics({ perUser: config.perUserMetrics, defaults: true });
   const site = createStaticSite(config.staticDir);
@@ -146,6 +155,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   const limiter = new FailedAttemptLimiter({ maxFailures: config.limits.failedAuthPerMinute, windowMs: 60_000, blockMs: 60_000 });
   const authenticator = new Authenticator({
     store,
+    directory,
     secret,
     limiter,
     allowedOrigins: config.allowedOrigins,
@@ -162,7 +172,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   };
 
   // Revocation, removal, a disabled user, a lowered max-sessions and token expiry end live sessions (auth/live-access.ts).
-  const liveAccess = watchLiveAccess({ store, sessions: () => sessions.values(), log, ...(deps.now ? { now: deps.now } : {}) });
+  const liveAccess = watchLiveAccess({ directory, sessions: () => sessions.values(), log, ...(deps.now ? { now: deps.now } : {}) });
 
   const openSession = (client: ClientSide, data: ConnData): RelaySession => {
     const session = new RelaySession(client, data, {
@@ -401,6 +411,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     url,
     ...(metricsSocket ? { metricsPort: uWS.us_socket_local_port(metricsSocket) } : {}),
     store,
+    directory,
     secret,
     metrics,
     sessions: () => sessions,
@@ -412,7 +423,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         liveAccess.stop();
-        store.close();
+        directory.close();
+        if (ownsStore) await store.close();
         await appLinks.close();
         await new Promise((r) => setImmediate(r));
       })();

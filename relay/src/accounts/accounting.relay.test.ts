@@ -22,15 +22,15 @@ interface Rig {
 
 async function rig(overrides: DeepPartial<RelayConfig> = {}, flushIntervalMs = 100): Promise<Rig> {
   const dataDir = tempDataDir('earshot-acct-relay-');
-  const acc = await createAccounting({ dataDir, log: pino({ level: 'silent' }), flushIntervalMs });
-  const relay = await startTestRelay({ ...overrides, dataDir, perUserMetrics: true }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u) => acc.quotaExceeded(u) });
+  const acc = await createAccounting({ log: pino({ level: 'silent' }), flushIntervalMs });
+  const relay = await startTestRelay({ ...overrides, dataDir, perUserMetrics: true }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u, user) => acc.quotaExceeded(u, user) });
   acc.attach({ store: relay.store, metrics: relay.metrics });
   return {
     relay,
     acc,
     async stop() {
-      await relay.stop();
       await acc.close();
+      await relay.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -76,8 +76,8 @@ describe('accounting through the relay', () => {
     const received = c.of('response.output_audio.delta').reduce((n, e) => n + Buffer.from(e.delta, 'base64').length, 0);
     const usage = c.of('response.done')[0]!.response.usage!;
     await c.close();
-    await until("alice's session to end", () => r.acc.totals('alice').liveSessions === 0);
-    const today = r.acc.totals('alice').today;
+    await until("alice's session to end", async () => (await r.acc.totals('alice')).liveSessions === 0);
+    const today = (await r.acc.totals('alice')).today;
     expect(today.sessions).toBe(1);
     expect(today.inputAudioBytes).toBe(speech.length);
     expect(today.outputAudioBytes).toBe(received);
@@ -107,7 +107,7 @@ describe('accounting through the relay', () => {
     expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'quota_exhausted' });
     expect(r.relay.upstreamsOpened()).toBe(opened + 1);
     // The operator raises the quota from the CLI's store: the user gets in again at once.
-    r.relay.store.upsertUser({ id: 'quinn', dailyMinutes: 10 });
+    await r.relay.store.upsertUser({ id: 'quinn', dailyMinutes: 10 });
     const again = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
     await again.waitFor('session.created');
     await again.close();
@@ -121,12 +121,12 @@ describe('accounting through the relay', () => {
     expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'too_many_sessions' });
     expect(r.relay.upstreamsOpened()).toBe(opened);
     await first.close();
-    await until("rita's session to end", () => r.acc.totals('rita').liveSessions === 0);
+    await until("rita's session to end", async () => (await r.acc.totals('rita')).liveSessions === 0);
     const second = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
     await second.waitFor('session.created');
     await second.close();
-    await until("rita's session to end", () => r.acc.totals('rita').liveSessions === 0);
-    expect(r.acc.totals('rita').today.sessions).toBe(2);
+    await until("rita's session to end", async () => (await r.acc.totals('rita')).liveSessions === 0);
+    expect((await r.acc.totals('rita')).today.sessions).toBe(2);
   });
 });
 
@@ -146,8 +146,8 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     await stream(c, 30, 10, 600); // 10 messages per 0.6 s window: under 20 per second
     expect(c.socket.readyState).toBe(c.socket.OPEN);
     await c.close();
-    await until("steady's session to end", () => r.acc.totals('steady').liveSessions === 0);
-    expect(r.acc.totals('steady').today.inputAudioBytes).toBe(30 * FRAME.length);
+    await until("steady's session to end", async () => (await r.acc.totals('steady')).liveSessions === 0);
+    expect((await r.acc.totals('steady')).today.inputAudioBytes).toBe(30 * FRAME.length);
   });
 
   it('cuts a flooding client with 4007 rate_limited and bills only the frames it forwarded', async () => {
@@ -157,9 +157,9 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     for (let i = 0; i < 60; i++) c.send(appendEvent);
     expect((await c.closed).code).toBe(CloseCode.RateLimited);
     expect(c.of('error').at(-1)?.error.code).toBe('rate_limited');
-    await until("flood's session to end", () => r.acc.totals('flood').liveSessions === 0);
+    await until("flood's session to end", async () => (await r.acc.totals('flood')).liveSessions === 0);
     // The session.update from the relay itself is not a client message; at most 20 client frames got through.
-    expect(r.acc.totals('flood').today.inputAudioBytes).toBeLessThanOrEqual(20 * FRAME.length);
+    expect((await r.acc.totals('flood')).today.inputAudioBytes).toBeLessThanOrEqual(20 * FRAME.length);
   });
 
   it('refuses an oversized append with 1009 frame_too_large and does not bill it', async () => {
@@ -169,8 +169,8 @@ describe('per-session limits (enforced by the bridge) and what gets billed', () 
     c.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(9600).toString('base64') });
     expect((await c.closed).code).toBe(CloseCode.MessageTooBig);
     expect(c.of('error').at(-1)?.error.code).toBe('frame_too_large');
-    await until("big's session to end", () => r.acc.totals('big').liveSessions === 0);
-    expect(r.acc.totals('big').today).toMatchObject({ sessions: 1, inputAudioBytes: 0 });
+    await until("big's session to end", async () => (await r.acc.totals('big')).liveSessions === 0);
+    expect((await r.acc.totals('big')).today).toMatchObject({ sessions: 1, inputAudioBytes: 0 });
   });
 });
 
@@ -196,8 +196,8 @@ describe('quotas on what the provider bills', () => {
     });
     await c.waitFor('conversation.item.done');
     await c.close();
-    await until("replayer's session to end", () => r.acc.totals('replayer').liveSessions === 0);
-    expect(r.acc.totals('replayer').today.inputAudioBytes).toBe(first.length + second.length);
+    await until("replayer's session to end", async () => (await r.acc.totals('replayer')).liveSessions === 0);
+    expect((await r.acc.totals('replayer')).today.inputAudioBytes).toBe(first.length + second.length);
   });
 
   it('cuts a text-only session at the first response.done past the daily token quota (4002, naming tokens), then refuses with 429', async () => {
@@ -225,8 +225,8 @@ describe('quotas on what the provider bills', () => {
     expect(billed.slice(0, -1).every((n) => n < limit)).toBe(true);
     expect(billed.length).toBeGreaterThan(1); // several text turns went through before the limit
     expect(c.of('response.output_audio.delta')).toEqual([]);
-    await until("texter's session to end", () => r.acc.totals('texter').liveSessions === 0);
-    const today = r.acc.totals('texter').today;
+    await until("texter's session to end", async () => (await r.acc.totals('texter')).liveSessions === 0);
+    const today = (await r.acc.totals('texter')).today;
     expect(today.textInputTokens + today.textOutputTokens + today.audioInputTokens + today.audioOutputTokens).toBe(billed.at(-1));
     expect(today.outputAudioBytes).toBe(0);
     expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'quota_exhausted' });

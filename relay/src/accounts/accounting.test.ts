@@ -1,19 +1,18 @@
-// Accounting driven through its public hooks with a real UserStore on disk and a controlled clock.
+// Accounting driven through its public hooks with a real SQLite store on disk and a controlled clock.
 // (The same hooks wired into a real relay are exercised in accounts.relay.test.ts.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { CloseCode } from '../../../protocol/close-codes.ts';
-import { UserStore } from '../auth/store.ts';
+import Database from 'better-sqlite3';
+import { SqliteStore, sqlitePath, type SqliteStoreOptions } from '../store/sqlite-store.ts';
+import { StoreError } from '../store/store.ts';
 import { createMetrics } from '../http/metrics.ts';
 import type { SessionHooks } from '../session/hooks.ts';
 import { createAccounting, type Accounting } from './accounting.ts';
-import { checkpointFile, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { PCM16_BYTES_PER_SECOND } from './meter.ts';
-import { emptyPeriod } from './totals.ts';
-import { monthFile } from './usage-log.ts';
 
 const silent = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -35,16 +34,16 @@ const outDelta = (seconds: number): string =>
 
 interface Harness {
   acc: Accounting;
-  store: UserStore;
+  store: SqliteStore;
   clock: { t: number };
   open(userId: string, sessionId: string): { hooks: SessionHooks; terminated: Array<{ code: number; errorCode: string; message: string }> };
 }
 
-async function harness(dataDir: string, start = Date.UTC(2026, 10, 24, 10)): Promise<Harness> {
+async function harness(dataDir: string, start = Date.UTC(2026, 10, 24, 10), storeOptions: SqliteStoreOptions = {}): Promise<Harness> {
   const clock = { t: start };
-  const store = await UserStore.open(dataDir);
+  const store = await SqliteStore.open(dataDir, storeOptions);
   // A huge interval: these tests drive ticks with flush() so nothing depends on timing.
-  const acc = await createAccounting({ dataDir, store, log: silent, now: () => clock.t, flushIntervalMs: 3_600_000 });
+  const acc = await createAccounting({ store, log: silent, now: () => clock.t, flushIntervalMs: 3_600_000 });
   return {
     acc,
     store,
@@ -68,7 +67,7 @@ describe('accounting', () => {
   it('stores each session durably and rebuilds the same totals after a restart', async () => {
     const dir = tempDir();
     const h = await harness(dir);
-    h.store.upsertUser({ id: 'alice' });
+    await h.store.upsertUser({ id: 'alice' });
     const a = h.open('alice', 's1');
     for (let i = 0; i < 100; i++) a.hooks.onClientFrame('input_audio_buffer.append', append(0.02));
     a.hooks.onServerFrame('response.output_audio.delta', outDelta(1.5));
@@ -80,13 +79,13 @@ describe('accounting', () => {
     const b = h.open('alice', 's2');
     b.hooks.onClientFrame('input_audio_buffer.append', append(0.5));
     h.clock.t += 500;
-    const before = h.acc.totals('alice');
+    const before = (await h.acc.totals('alice'));
     expect(before.liveSessions).toBe(1);
     expect(before.today).toMatchObject({ sessions: 1, connectedMs: 4_500, inputAudioBytes: 2.5 * PCM16_BYTES_PER_SECOND, outputAudioBytes: 1.5 * PCM16_BYTES_PER_SECOND, textInputTokens: 1, audioInputTokens: 2, textOutputTokens: 3, audioOutputTokens: 4 });
     await h.acc.close(); // s2 still open: its usage so far is stored too
 
     const again = await harness(dir, h.clock.t);
-    const after = again.acc.totals('alice');
+    const after = (await again.acc.totals('alice'));
     expect(after.liveSessions).toBe(0);
     expect(after.today).toEqual({ ...before.today, sessions: 2 });
     expect(after.month).toEqual(after.today);
@@ -95,47 +94,47 @@ describe('accounting', () => {
 
   it('cuts a session off with 4002 and a sentence naming the daily limit once live usage reaches it', async () => {
     const h = await harness(tempDir());
-    h.store.upsertUser({ id: 'bob', dailyMinutes: 0.05 }); // 3 spoken seconds
+    await h.store.upsertUser({ id: 'bob', dailyMinutes: 0.05 }); // 3 spoken seconds
     const s = h.open('bob', 's1');
     s.hooks.onClientFrame('input_audio_buffer.append', append(1));
     s.hooks.onServerFrame('response.output_audio.delta', outDelta(1));
     h.clock.t += 2_000;
     await h.acc.flush();
     expect(s.terminated).toEqual([]);
-    expect(h.acc.quotaExceeded('bob')).toBe(false);
+    expect(await h.acc.quotaExceeded('bob')).toBe(false);
     s.hooks.onClientFrame('input_audio_buffer.append', append(1));
     h.clock.t += 1_000;
     await h.acc.flush();
     expect(s.terminated).toHaveLength(1);
     expect(s.terminated[0]).toMatchObject({ code: CloseCode.QuotaExhausted, errorCode: 'quota_exhausted' });
     expect(s.terminated[0]!.message).toMatch(/^You have used your 0\.05 spoken minutes for today — .*midnight UTC/);
-    expect(h.acc.totals('bob').quota).toMatchObject({ ok: false, period: 'day' });
+    expect((await h.acc.totals('bob')).quota).toMatchObject({ ok: false, period: 'day' });
     await h.acc.close();
   });
 
   it('refuses a new session when usage still unsaved in a live session already reached the quota', async () => {
     const h = await harness(tempDir());
-    h.store.upsertUser({ id: 'carol', dailyMinutes: 1 });
+    await h.store.upsertUser({ id: 'carol', dailyMinutes: 1 });
     const s = h.open('carol', 's1');
     s.hooks.onClientFrame('input_audio_buffer.append', append(60));
-    expect(h.acc.quotaExceeded('carol')).toBe(true); // no tick yet: pending counters count
-    expect(h.acc.quotaExceeded('nobody')).toBe(false);
-    h.store.upsertUser({ id: 'zero', dailyMinutes: 0 });
-    expect(h.acc.quotaExceeded('zero')).toBe(true);
+    expect(await h.acc.quotaExceeded('carol')).toBe(true); // no tick yet: pending counters count
+    expect(await h.acc.quotaExceeded('nobody')).toBe(false);
+    await h.store.upsertUser({ id: 'zero', dailyMinutes: 0 });
+    expect(await h.acc.quotaExceeded('zero')).toBe(true);
     await h.acc.close();
   });
 
   it('attributes usage to the UTC day it was counted in, while the month quota spans days', async () => {
     const h = await harness(tempDir(), Date.UTC(2026, 10, 23, 23, 59, 0));
-    h.store.upsertUser({ id: 'dave', dailyMinutes: 2, monthlyMinutes: 3 });
+    await h.store.upsertUser({ id: 'dave', dailyMinutes: 2, monthlyMinutes: 3 });
     const s = h.open('dave', 's1');
     s.hooks.onClientFrame('input_audio_buffer.append', append(90));
     h.clock.t += 30_000; // 23:59:30 on the 23rd
     await h.acc.flush(); // 1.5 min on the 23rd: under both limits
     expect(s.terminated).toEqual([]);
     h.clock.t += 31_000; // 00:00:01 on the 24th: a new day, the same month
-    expect(h.acc.totals('dave').today.inputAudioBytes).toBe(0);
-    expect(h.acc.totals('dave').month.inputAudioBytes).toBe(90 * PCM16_BYTES_PER_SECOND);
+    expect((await h.acc.totals('dave')).today.inputAudioBytes).toBe(0);
+    expect((await h.acc.totals('dave')).month.inputAudioBytes).toBe(90 * PCM16_BYTES_PER_SECOND);
     s.hooks.onClientFrame('input_audio_buffer.append', append(60));
     await h.acc.flush(); // 1 min today (under 2), but 2.5 min this month (under 3)
     expect(s.terminated).toEqual([]);
@@ -147,7 +146,7 @@ describe('accounting', () => {
 
   it('names the month and when it renews when the monthly quota runs out', async () => {
     const h = await harness(tempDir(), Date.UTC(2026, 11, 10));
-    h.store.upsertUser({ id: 'erin', monthlyMinutes: 1 });
+    await h.store.upsertUser({ id: 'erin', monthlyMinutes: 1 });
     const s = h.open('erin', 's1');
     s.hooks.onClientFrame('input_audio_buffer.append', append(61));
     h.clock.t += 1_000;
@@ -159,32 +158,34 @@ describe('accounting', () => {
   it('applies a quota lowered from another process (the users CLI) to a live session', async () => {
     const dir = tempDir();
     const h = await harness(dir);
-    h.store.upsertUser({ id: 'fay' });
+    await h.store.upsertUser({ id: 'fay' });
     const s = h.open('fay', 's1');
     s.hooks.onClientFrame('input_audio_buffer.append', append(30));
     h.clock.t += 1_000;
     await h.acc.flush();
     expect(s.terminated).toEqual([]);
-    const cli = await UserStore.open(dir);
-    await new Promise((r) => setTimeout(r, 20)); // a distinct mtime for the store's change check
-    cli.upsertUser({ id: 'fay', dailyMinutes: 0.25 });
+    const cli = await SqliteStore.open(dir);
+    await cli.upsertUser({ id: 'fay', dailyMinutes: 0.25 });
+    await cli.close();
     await h.acc.flush();
     expect(s.terminated[0]?.code).toBe(CloseCode.QuotaExhausted);
     await h.acc.close();
   });
 
-  it('ends the sessions of a user removed from users.json by another process instead of leaving them unmetered', async () => {
+  it('ends the sessions of a user removed from the store by another process instead of leaving them unmetered', async () => {
     const dir = tempDir();
     const h = await harness(dir);
-    h.store.upsertUser({ id: 'ivy', dailyMinutes: 1, maxSessions: 3 });
-    h.store.upsertUser({ id: 'jon', dailyMinutes: 1 });
+    await h.store.upsertUser({ id: 'ivy', dailyMinutes: 1, maxSessions: 3 });
+    await h.store.upsertUser({ id: 'jon', dailyMinutes: 1 });
     const a = h.open('ivy', 'a');
     const b = h.open('ivy', 'b');
     const c = h.open('jon', 'c');
     h.clock.t += 1_000;
     await h.acc.flush();
     expect([a.terminated, b.terminated, c.terminated]).toEqual([[], [], []]);
-    (await UserStore.open(dir)).removeUser('ivy'); // as `npm run users -- remove ivy` does
+    const cli = await SqliteStore.open(dir); // as `npm run users -- remove ivy` does
+    await cli.removeUser('ivy');
+    await cli.close();
     a.hooks.onClientFrame('input_audio_buffer.append', append(90)); // over her old quota: nothing may go unenforced
     await h.acc.flush();
     for (const s of [a, b]) expect(s.terminated).toEqual([{ code: CloseCode.Revoked, errorCode: 'user_disabled', message: expect.stringMatching(/removed by the operator/) }]);
@@ -194,8 +195,8 @@ describe('accounting', () => {
 
   it('terminates every live session of a user who runs out, and only theirs', async () => {
     const h = await harness(tempDir());
-    h.store.upsertUser({ id: 'gus', dailyMinutes: 1, maxSessions: 3 });
-    h.store.upsertUser({ id: 'hal', dailyMinutes: 1 });
+    await h.store.upsertUser({ id: 'gus', dailyMinutes: 1, maxSessions: 3 });
+    await h.store.upsertUser({ id: 'hal', dailyMinutes: 1 });
     const a = h.open('gus', 'a');
     const b = h.open('gus', 'b');
     const c = h.open('hal', 'c');
@@ -235,70 +236,45 @@ describe('accounting', () => {
     const s = h.open('jo', 's1');
     s.hooks.onClientFrame('input_audio_buffer.append', append(1));
     s.hooks.onEnd();
-    expect(h.acc.totals('jo').today.inputAudioBytes).toBe(0);
+    expect((await h.acc.totals('jo')).today.inputAudioBytes).toBe(0);
   });
 });
 
-describe('accounting checkpoints', () => {
-  const usageDir = (dir: string) => join(dir, 'usage');
-
-  async function session(h: Harness, user: string, id: string, seconds: number): Promise<void> {
-    const s = h.open(user, id);
-    s.hooks.onClientFrame('input_audio_buffer.append', append(seconds));
+describe('accounting when the store fails', () => {
+  it('keeps a batch the database refused (locked by another process) and writes it once the lock is free; live sessions go on; new sessions of quota users are refused (fail closed)', async () => {
+    const dir = tempDir();
+    const h = await harness(dir, undefined, { busyTimeoutMs: 20 });
+    await h.store.upsertUser({ id: 'kim', dailyMinutes: 10 });
+    await h.store.upsertUser({ id: 'free' });
+    const s = h.open('kim', 'k1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(3));
     h.clock.t += 1_000;
-    s.hooks.onEnd();
+    // Another process holds the write lock past busy_timeout (as a stuck tool would).
+    const holder = new Database(sqlitePath(dir));
+    holder.exec('BEGIN IMMEDIATE');
+    await expect(h.acc.flush()).rejects.toMatchObject({ reason: 'unavailable' });
+    expect(h.acc.pendingRecords).toBe(1);
+    expect(s.terminated).toEqual([]);
+    // Reads still work under a writer's lock in WAL; an unreadable store is what fails closed (below).
+    holder.exec('ROLLBACK');
+    holder.close();
+    s.hooks.onClientFrame('input_audio_buffer.append', append(2));
+    h.clock.t += 1_000;
     await h.acc.flush();
-  }
-
-  it('restarts from the checkpoint written at shutdown and replays only the log written after it', async () => {
-    const dir = tempDir();
-    const first = await harness(dir);
-    await session(first, 'kim', 'k1', 10);
-    await first.acc.close();
-    const cp = readCheckpoint(usageDir(dir), '2026-11');
-    expect(cp?.offset).toBe(statSync(monthFile(usageDir(dir), '2026-11')).size);
-
-    // Damage the first record in place: a full re-read would now skip it; a checkpointed start does not read it.
-    const path = monthFile(usageDir(dir), '2026-11');
-    const bytes = readFileSync(path);
-    bytes[5] = bytes[5] === 0x31 ? 0x32 : 0x31;
-    writeFileSync(path, bytes);
-
-    const second = await harness(dir, first.clock.t);
-    expect(second.acc.totals('kim').today).toMatchObject({ sessions: 1, inputAudioBytes: 10 * PCM16_BYTES_PER_SECOND });
-    await session(second, 'kim', 'k2', 5);
-    // No close: as after kill -9. The third start takes the checkpoint and replays k2 from the log.
-    const third = await harness(dir, second.clock.t);
-    expect(third.acc.totals('kim').today).toMatchObject({ sessions: 2, inputAudioBytes: 15 * PCM16_BYTES_PER_SECOND });
-    await second.acc.close();
-    await third.acc.close();
+    expect(h.acc.pendingRecords).toBe(0);
+    const stored = (await h.store.quotaTotals(['kim'], h.clock.t)).get('kim')!;
+    expect(stored.day).toMatchObject({ sessions: 1, inputAudioBytes: 5 * PCM16_BYTES_PER_SECOND });
+    await h.acc.close();
   });
 
-  it('ignores a checkpoint that does not fit its log and reads the whole month', async () => {
+  it('refuses a quota check it cannot make (store unreadable) by throwing a StoreError, but answers for a user without quotas', async () => {
     const dir = tempDir();
-    const first = await harness(dir);
-    await session(first, 'lee', 'l1', 4);
-    await session(first, 'lee', 'l2', 6);
-    await first.acc.close();
-    const size = statSync(monthFile(usageDir(dir), '2026-11')).size;
-    const fudge = [{ offset: size + 100 }, { offset: 7 }]; // past the end; not at a line start
-    for (const { offset } of fudge) {
-      writeCheckpoint(usageDir(dir), { version: 1, month: '2026-11', offset, days: [['lee|2026-11-24', { ...emptyPeriod(), sessions: 99 }]] });
-      const again = await harness(dir, first.clock.t);
-      expect(again.acc.totals('lee').today).toMatchObject({ sessions: 2, inputAudioBytes: 10 * PCM16_BYTES_PER_SECOND });
-      await again.acc.close();
-    }
-  });
-
-  it('treats a damaged checkpoint file as absent', async () => {
-    const dir = tempDir();
-    const first = await harness(dir);
-    await session(first, 'max', 'm1', 3);
-    await first.acc.close();
-    writeFileSync(checkpointFile(usageDir(dir), '2026-11'), '{"version":1,"month":"2026-11","offset":0,"days":[["max|2026-11-24",{"sessions":"x"}]]}');
-    expect(readCheckpoint(usageDir(dir), '2026-11')).toBeNull();
-    const again = await harness(dir, first.clock.t);
-    expect(again.acc.totals('max').today.inputAudioBytes).toBe(3 * PCM16_BYTES_PER_SECOND);
-    await again.acc.close();
+    const h = await harness(dir);
+    const kim = await h.store.upsertUser({ id: 'kim', dailyMinutes: 10 });
+    const free = await h.store.upsertUser({ id: 'free' });
+    await h.store.close(); // the database is gone from under the relay
+    await expect(h.acc.quotaExceeded('kim', kim)).rejects.toBeInstanceOf(StoreError);
+    expect(await h.acc.quotaExceeded('free', free)).toBe(false);
+    await h.acc.close();
   });
 });

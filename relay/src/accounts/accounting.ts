@@ -1,39 +1,35 @@
 // Usage accounting and live quota enforcement, plugged into the relay through session hooks (../session/hooks.ts).
 //
 // Per frame (hot path): SessionMeter counts — a type compare and, for audio frames, a few native indexOf
-// calls and integer adds. Nothing is allocated or written per frame.
-// Per tick (every `flushIntervalMs`, default 500 ms): each live session's delta becomes one record; all records
-// go to disk in one write + one fdatasync (group commit, usage-log.ts); the totals are updated; every user
-// with a live session is checked against their quota (spoken minutes and billed tokens, quota.ts), and cut
-// off with CloseCode.QuotaExhausted if past it; so is a user again right after each `response.done` (tokens
-// arrive in lumps), and a user no longer in users.json is cut off too (nothing left to enforce).
-// A session's end queues its last record and asks for a flush at once (coalesced with others).
-// Startup: the current month's totals come from its checkpoint plus the log after it (checkpoint.ts).
-// Crash bound: records reach the page cache every tick, so `kill -9` loses at most one tick of usage
-// (a power cut: one tick plus the fdatasync in flight). The tick is 500 ms so that bound stays under a second
-// even when the write itself is slow.
+// calls and integer adds. Nothing is allocated, awaited or written per frame.
+// Per tick (every `flushIntervalMs`, default 500 ms: the BATCH WINDOW): each live session's delta becomes one
+// record; the tick's records go to the store in ONE transaction (Store.appendUsage, which also adds them to
+// the per-day totals); then the stored totals of every user with a live session are read back and each is
+// checked against their quota (spoken minutes and billed tokens, quota.ts) and cut off with
+// CloseCode.QuotaExhausted if past it — so is a user again right after each `response.done` (tokens arrive
+// in lumps), and a user no longer in the store is cut off too (nothing left to enforce).
+// A session's end queues its last record and asks for a write at once (coalesced with others).
+// Crash bound: a committed batch survives `kill -9` (SQLite WAL; PostgreSQL commit), so a crash loses at most
+// the records of one batch window — the current tick's deltas, plus the batch in flight.
+// The store failing (locked, full, unreachable): the batch stays queued (bounded, MAX_PENDING) and is retried
+// next tick; live sessions go on, judged on the last totals read plus what is queued; a NEW session of a user
+// with a quota is refused (quotaExceeded throws, the upgrade answers 503 store_unavailable: fail closed).
 import { CloseCode } from '../../../protocol/close-codes.ts';
-import type { UserRecord, UserStore } from '../auth/store.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { log as defaultLog, type Logger } from '../log.ts';
 import type { SessionControl, SessionHooks, SessionHooksFactory, SessionInfo } from '../session/hooks.ts';
+import type { PeriodUsage, QuotaTotals, Store, UsageRecord, UserRecord } from '../store/store.ts';
 import { addCounters, audioSeconds, isZero, SessionMeter, zeroCounters, type UsageCounters } from './meter.ts';
 import { evaluateQuota, hasQuota, quotaMessage, type QuotaVerdict } from './quota.ts';
 import { ACCESS_ENDED } from '../auth/live-access.ts';
-import { UsageTotals, type PeriodUsage } from './totals.ts';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import { monthKey, readMonth, readMonthFrom, recordFromCounters, UsageLog } from './usage-log.ts';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 500;
-/** Checkpoint the month's totals this often (and at shutdown), so a restart replays at most this much log. */
-const CHECKPOINT_EVERY_MS = 10 * 60_000;
-/** Write a checkpoint at startup when the rebuild had to replay at least this many records. */
-const CHECKPOINT_AFTER_RECORDS = 10_000;
+/** ~40 MB of queued records: hours of a busy relay's usage while its database refuses writes. */
+const MAX_PENDING = 200_000;
 
 export interface AccountingOptions {
-  dataDir: string;
-  /** Where user policy (quotas) is read. May instead be given later with attach() (the relay opens it). */
-  store?: UserStore;
+  /** Where usage is written and user policy (quotas) read. May instead be given later with attach() (the relay opens it). */
+  store?: Store;
   /** Relay metrics: per-user audio counters are added when `metrics.perUser` is on. */
   metrics?: Metrics;
   log?: Logger;
@@ -42,7 +38,7 @@ export interface AccountingOptions {
 }
 
 export interface UserUsage {
-  /** Stored usage for the UTC day / month containing `at`, plus what live sessions counted since. */
+  /** Stored usage for the UTC day / month containing `at`, plus what is queued and what live sessions counted since. */
   today: PeriodUsage;
   month: PeriodUsage;
   liveSessions: number;
@@ -51,16 +47,19 @@ export interface UserUsage {
 
 export interface Accounting {
   hooksFactory: SessionHooksFactory;
-  /** For the Authenticator: true when a new session must be refused with 429 quota_exhausted. */
-  quotaExceeded(userId: string, user?: UserRecord): boolean;
+  /**
+   * For the Authenticator: true when a new session must be refused with 429 quota_exhausted. Reads the stored
+   * totals; throws a StoreError when they cannot be read and the user has a quota (fail closed).
+   */
+  quotaExceeded(userId: string, user?: UserRecord): Promise<boolean>;
   /** Give the store and metrics the relay created (when they did not exist yet at createAccounting). */
-  attach(deps: { store?: UserStore; metrics?: Metrics }): void;
-  /** @deprecated use attach({ store }) */
-  attachStore(store: UserStore): void;
-  totals(userId: string, at?: number): UserUsage;
-  /** What the timer does, now: take every live session's delta, enforce quotas, persist (rejects if the write fails). */
+  attach(deps: { store?: Store; metrics?: Metrics }): void;
+  totals(userId: string, at?: number): Promise<UserUsage>;
+  /** What the timer does, now: take every live session's delta, persist the batch, enforce quotas (rejects if the write fails). */
   flush(): Promise<void>;
-  /** Final records for sessions still open, flush, close the log. Hooks made after this are inert. */
+  /** Records queued for the store and not yet committed (nonzero while the store refuses writes). */
+  readonly pendingRecords: number;
+  /** Final records for sessions still open, write them. Hooks made after this are inert. Does not close the store. */
   close(): Promise<void>;
 }
 
@@ -68,80 +67,101 @@ interface Live {
   info: SessionInfo;
   meter: SessionMeter;
   control: SessionControl;
-  /** Its first record (carrying the session-start flag) has been written. */
+  /** Its first record (carrying the session-start flag) has been taken. */
   started: boolean;
   terminated: boolean;
 }
 
 const inertHooks: SessionHooks = { onClientFrame() {}, onServerFrame() {}, onEnd() {} };
 
+const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+function emptyPeriod(): PeriodUsage {
+  return { ...zeroCounters(), sessions: 0 };
+}
+
+function addRecord(into: QuotaTotals, r: UsageRecord, at: number): void {
+  if (utcDay(r.at).slice(0, 7) !== utcDay(at).slice(0, 7)) return;
+  addCounters(into.month, r.counters);
+  if (r.first) into.month.sessions++;
+  if (utcDay(r.at) !== utcDay(at)) return;
+  addCounters(into.day, r.counters);
+  if (r.first) into.day.sessions++;
+}
+
 export async function createAccounting(options: AccountingOptions): Promise<Accounting> {
   const now = options.now ?? Date.now;
   const log = options.log ?? defaultLog;
   let store = options.store;
   let metrics = options.metrics;
-  const usageLog = await UsageLog.open(options.dataDir);
-
-  // Rebuild the current UTC month's totals: quotas only look at today and this month (the CLI reads every
-  // month). From the month's checkpoint plus the log written after it when there is one that fits, else the
-  // whole month: one sequential read and a JSON.parse per record, ~4.5 µs a record (bench/accounts.ts).
-  const totals = new UsageTotals();
-  const month = monthKey(now());
-  const checkpoint = readCheckpoint(usageLog.dir, month);
-  const tail = checkpoint ? readMonthFrom(usageLog.dir, month, checkpoint.offset) : null;
-  if (checkpoint && tail) totals.load(checkpoint.days);
-  const parsed = tail ?? readMonth(usageLog.dir, month);
-  for (const r of parsed.records) totals.add(r);
-  if (parsed.corruptLines > 0 || parsed.tornBytes > 0) {
-    log.warn({ month, corruptLines: parsed.corruptLines, tornBytes: parsed.tornBytes }, 'usage log: skipped damaged records (a crash mid-write?)');
-  }
-  log.debug({ month, fromCheckpoint: tail !== null, replayed: parsed.records.length }, 'usage totals rebuilt');
-  let lastCheckpointAt = now();
-  const saveCheckpoint = (m: string, offset: number): void => {
-    try {
-      writeCheckpoint(usageLog.dir, { version: 1, month: m, offset, days: totals.daysOf(m) });
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'usage log: cannot write checkpoint (the next start reads the whole month)');
-    }
-  };
-  // Nothing has been appended yet, so the totals are exactly the log up to validLength.
-  if (parsed.records.length >= CHECKPOINT_AFTER_RECORDS) saveCheckpoint(month, parsed.validLength);
-
-  /** When every appended record is on disk, totals match the file byte for byte: a consistent checkpoint. */
-  const maybeCheckpoint = (force: boolean): void => {
-    const t = now();
-    if (!force && t - lastCheckpointAt < CHECKPOINT_EVERY_MS) return;
-    const m = monthKey(t);
-    const size = usageLog.sizeOf(m);
-    if (size === undefined || !usageLog.isIdle() || usageLog.dropped > 0) return;
-    lastCheckpointAt = t;
-    saveCheckpoint(m, size);
-  };
 
   const live = new Map<string, Live>();
   let closed = false;
+  /** Taken from meters, not yet committed: the next batch (or the one in flight, at its front). */
+  let pending: UsageRecord[] = [];
+  let inFlight: UsageRecord[] = [];
+  let writing: Promise<void> | null = null;
+  let dropped = 0;
+  let failing = false;
+  /** Stored totals as last read, per user, for the UTC day they were read for. */
+  const stored = new Map<string, { day: string; totals: QuotaTotals }>();
 
-  const record = (l: Live, t: number, end: boolean): void => {
+  const take = (l: Live, t: number, end: boolean): void => {
     const delta = l.meter.take(t);
     if (l.started && !end && isZero(delta)) return;
-    const r = recordFromCounters(t, l.info.userId, l.info.sessionId, delta, { first: !l.started, end });
+    pending.push({ at: t, userId: l.info.userId, sessionId: l.info.sessionId, first: !l.started, end, counters: delta });
     l.started = true;
-    usageLog.append(r);
-    totals.add(r);
     if (metrics?.perUser) {
       if (delta.inputAudioBytes > 0) metrics.userSeconds.inc({ user: l.info.userId, direction: 'input' }, audioSeconds(delta.inputAudioBytes));
       if (delta.outputAudioBytes > 0) metrics.userSeconds.inc({ user: l.info.userId, direction: 'output' }, audioSeconds(delta.outputAudioBytes));
     }
   };
 
-  const persist = async (): Promise<void> => {
+  const liveUsers = (): string[] => [...new Set([...live.values()].map((l) => l.info.userId))];
+
+  /** Stored totals of `userIds` into the cache. Throws a StoreError when the store cannot answer. */
+  const readTotals = async (userIds: string[], t: number): Promise<void> => {
+    if (!store || userIds.length === 0) return;
+    const totals = await store.quotaTotals(userIds, t);
+    for (const [id, value] of totals) stored.set(id, { day: utcDay(t), totals: value });
+  };
+
+  /** One batch to the store (all or nothing); the totals of live users are re-read in the same turn. */
+  const writeBatch = async (): Promise<void> => {
+    if (!store || pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    inFlight = batch;
     try {
-      await usageLog.flush();
-      maybeCheckpoint(false);
+      await store.appendUsage(batch);
     } catch (err) {
-      // Disk full or read-only: the records stay queued in the log and are retried next tick; sessions go on.
-      log.error({ err: (err as Error).message, queued: usageLog.pendingCount, dropped: usageLog.dropped }, 'usage log: write failed; will retry');
+      inFlight = [];
+      // Keep the records for the next attempt (a locked or full database for a moment) rather than dropping
+      // usage — up to a bound, so a store that stays broken cannot grow the relay's memory without limit.
+      pending = batch.concat(pending);
+      if (pending.length > MAX_PENDING) {
+        dropped += pending.length - MAX_PENDING;
+        pending = pending.slice(-MAX_PENDING);
+      }
+      if (!failing) log.error({ err: (err as Error).message, queued: pending.length, dropped }, 'usage: cannot write to the store; keeping the records and retrying every tick');
+      failing = true;
+      throw err;
     }
+    if (failing) log.info({ queued: pending.length, dropped }, 'usage: the store accepts writes again');
+    failing = false;
+    try {
+      await readTotals(liveUsers(), now());
+    } finally {
+      inFlight = [];
+    }
+  };
+
+  const persist = (): Promise<void> => {
+    // Never two batches at once: a tick that finds one in flight leaves its records for the next.
+    writing ??= writeBatch().finally(() => {
+      writing = null;
+    });
+    return writing;
   };
 
   let flushQueued = false;
@@ -150,41 +170,43 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     flushQueued = true;
     setImmediate(() => {
       flushQueued = false;
-      void persist();
+      persist().catch(() => undefined); // logged in writeBatch
     });
   };
 
-  const liveUsage = (userId: string, t: number): { pending: UsageCounters; count: number } => {
-    const pending = zeroCounters();
+  /** Stored totals (as last read) + queued records + what live meters counted since: the usage quotas judge. */
+  const usageOf = (userId: string, t: number): { totals: QuotaTotals; live: UsageCounters; count: number } => {
+    const cached = stored.get(userId);
+    const totals: QuotaTotals = cached && cached.day === utcDay(t) ? { day: { ...cached.totals.day }, month: { ...cached.totals.month } } : { day: emptyPeriod(), month: emptyPeriod() };
+    for (const r of inFlight) if (r.userId === userId) addRecord(totals, r, t);
+    for (const r of pending) if (r.userId === userId) addRecord(totals, r, t);
+    const pendingLive = zeroCounters();
     let count = 0;
     for (const l of live.values()) {
       if (l.info.userId !== userId) continue;
-      addCounters(pending, l.meter.pending(t));
+      addCounters(pendingLive, l.meter.pending(t));
       count++;
     }
-    return { pending, count };
+    return { totals, live: pendingLive, count };
   };
 
   const verdictFor = (user: UserRecord, t: number): QuotaVerdict => {
     if (!hasQuota(user)) return { ok: true, remainingSeconds: null, remainingTokens: null };
-    return evaluateQuota(user, totals.day(user.id, t), totals.month(user.id, t), liveUsage(user.id, t).pending);
+    const { totals, live: l } = usageOf(user.id, t);
+    return evaluateQuota(user, totals.day, totals.month, l);
   };
 
-  const enforce = (t: number): void => {
-    if (!store) return;
-    store.refresh(); // one stat: quota changes from `npm run users` reach live sessions too
-    const users = new Set<string>();
-    for (const l of live.values()) users.add(l.info.userId);
-    for (const userId of users) {
-      const user = store.getUser(userId);
+  /** Ends the sessions the store no longer allows (quota, user gone). `users` from the store, read this turn. */
+  const enforce = (t: number, users: Map<string, UserRecord | undefined>): void => {
+    for (const [userId, user] of users) {
       // Collect first: terminate() ends the session synchronously, and its onEnd edits `live`.
       const victims = [...live.values()].filter((l) => l.info.userId === userId && !l.terminated);
       if (!user) {
-        // Removed from users.json: there is no quota left to enforce, so the session must not go on unmetered.
+        // Removed from the store: there is no quota left to enforce, so the session must not go on unmetered.
         const { close, errorCode, message } = ACCESS_ENDED.user_removed;
         for (const l of victims) {
           l.terminated = true;
-          log.info({ session: l.info.sessionId, user: userId }, 'user no longer in users.json: ending the session');
+          log.info({ session: l.info.sessionId, user: userId }, 'user no longer in the store: ending the session');
           l.control.terminate(close, errorCode, message);
         }
         continue;
@@ -199,6 +221,15 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     }
   };
 
+  /** Reads live users' policy from the store (quota changes from `earshot users` apply at once) and enforces. */
+  const check = async (): Promise<void> => {
+    if (!store || closed) return;
+    const ids = liveUsers();
+    const users = new Map<string, UserRecord | undefined>();
+    for (const id of ids) users.set(id, await store.getUser(id));
+    enforce(now(), users);
+  };
+
   /**
    * Tokens arrive in lumps, with each `response.done`: check quotas as soon as one lands rather than at the
    * next tick, so a text-only user crossing a token limit is cut within the same turn. Coalesced; after the
@@ -210,28 +241,23 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     checkQueued = true;
     setImmediate(() => {
       checkQueued = false;
-      if (closed) return;
-      try {
-        enforce(now());
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'accounting quota check failed');
-      }
+      check().catch((err: unknown) => log.error({ err: (err as Error).message }, 'accounting quota check failed (store unreadable?); live sessions go on'));
     });
   };
 
-  /** Deltas of every live session into the log queue and the totals, then quota enforcement. */
-  const tick = (): void => {
+  /** Deltas of every live session into the queue, then one batch to the store, then quota enforcement. */
+  const tick = async (): Promise<void> => {
+    const t = now();
+    for (const l of live.values()) take(l, t, false);
     try {
-      const t = now();
-      for (const l of live.values()) record(l, t, false);
-      enforce(t);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'accounting tick failed');
+      await persist();
+    } finally {
+      // Even when the write failed: judge live sessions on the last totals read plus what is queued.
+      await check().catch((err: unknown) => log.error({ err: (err as Error).message }, 'accounting quota check failed (store unreadable?); live sessions go on'));
     }
   };
   const timer = setInterval(() => {
-    tick();
-    void persist();
+    tick().catch(() => undefined); // write failures are logged once per streak in writeBatch
   }, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
   timer.unref();
 
@@ -248,7 +274,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
       },
       onEnd() {
         if (!live.delete(info.sessionId) || closed) return;
-        record(l, now(), true);
+        take(l, now(), true);
         requestFlush();
       },
     };
@@ -256,44 +282,47 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
 
   return {
     hooksFactory,
-    quotaExceeded(userId, user) {
-      const u = user ?? store?.getUser(userId);
-      return u ? !verdictFor(u, now()).ok : false;
+    async quotaExceeded(userId, user) {
+      const u = user ?? (await store?.getUser(userId));
+      if (!u || !hasQuota(u)) return false;
+      const t = now();
+      await readTotals([userId], t); // throws StoreError when unreadable: the caller refuses (fail closed)
+      return !verdictFor(u, t).ok;
     },
     attach(deps) {
       if (deps.store) store = deps.store;
       if (deps.metrics) metrics = deps.metrics;
     },
-    attachStore(s) {
-      store = s;
+    async totals(userId, at = now()) {
+      await readTotals([userId], at).catch(() => undefined);
+      const { totals: t, live: l, count } = usageOf(userId, at);
+      addCounters(t.day, l);
+      addCounters(t.month, l);
+      const user = await store?.getUser(userId);
+      return { today: t.day, month: t.month, liveSessions: count, quota: user ? verdictFor(user, at) : null };
     },
-    totals(userId, at = now()) {
-      const today = totals.day(userId, at);
-      const month = totals.month(userId, at);
-      const { pending, count } = liveUsage(userId, at);
-      addCounters(today, pending);
-      addCounters(month, pending);
-      const user = store?.getUser(userId);
-      return { today, month, liveSessions: count, quota: user ? verdictFor(user, at) : null };
+    get pendingRecords() {
+      return pending.length + inFlight.length;
     },
     async flush() {
       if (closed) return;
-      tick();
-      await usageLog.flush();
+      await tick();
+      // A batch already in flight when tick() ran left this tick's records queued: write them too.
+      if (pending.length > 0) await persist();
     },
     async close() {
       if (closed) return;
       clearInterval(timer);
       const t = now();
-      for (const l of live.values()) record(l, t, false);
+      for (const l of live.values()) take(l, t, false);
       live.clear();
       closed = true;
       try {
-        await usageLog.close();
-        maybeCheckpoint(true);
+        await writing?.catch(() => undefined);
+        await persist();
       } catch (err) {
         // Shutdown must go on (main.ts exits after this); the operator learns which usage did not make it.
-        log.error({ err: (err as Error).message, records: usageLog.pendingCount }, 'usage log: final write failed; these records are lost');
+        log.error({ err: (err as Error).message, records: pending.length }, 'usage: final write failed; these records are lost');
       }
     },
   };

@@ -3,7 +3,7 @@
 //   spoken minutes = input audio + output audio (see meter.ts): what the user hears and says;
 //   tokens         = text + audio, input + output, as the provider's own `response.done` usage bills them —
 //                    the only unit that limits text-only turns, huge instructions and many responses.
-import type { UserRecord } from '../auth/store.ts';
+import type { UserRecord } from '../store/store.ts';
 import { billedTokens, spokenSeconds, type UsageCounters } from './meter.ts';
 
 export type QuotaPolicy = Pick<UserRecord, 'dailyMinutes' | 'monthlyMinutes' | 'dailyTokens' | 'monthlyTokens'>;

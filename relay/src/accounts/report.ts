@@ -1,7 +1,8 @@
-// Usage report for the operator: per-user sums over a date range, read from every month's log file.
-// Used by `npm run usage` (../cli/usage.ts); read-only, so safe while the relay is writing.
+// Usage report for the operator: per-user sums and per-day sums over a date range, read from the store's
+// per-day totals (`usage_daily`). Used by `npm run usage` (../cli/usage.ts); read-only, so safe while the
+// relay is writing (it sees every batch committed so far).
+import type { Store, UsageDay } from '../store/store.ts';
 import { addCounters, audioSeconds, billedTokens, spokenSeconds, zeroCounters, type UsageCounters } from './meter.ts';
-import { countersFromRecord, listMonths, readMonth } from './usage-log.ts';
 
 export class ReportError extends Error {
   override readonly name = 'ReportError';
@@ -9,6 +10,7 @@ export class ReportError extends Error {
 
 export interface UsageRow {
   user: string;
+  /** Sessions that started in the range. */
   sessions: number;
   connectedSeconds: number;
   inputAudioSeconds: number;
@@ -23,12 +25,23 @@ export interface UsageRow {
   audioTokensOut: number;
 }
 
+export interface DayRow {
+  /** `YYYY-MM-DD` (UTC). */
+  day: string;
+  /** Users with usage that day. */
+  users: number;
+  sessions: number;
+  spokenMinutes: number;
+  tokens: number;
+}
+
 export interface UsageReport {
   since: string | null;
   until: string | null;
+  /** Per user, summed over the range. */
   users: UsageRow[];
-  /** Lines skipped because they failed their checksum, and bytes of torn tails (crash mid-write). */
-  skipped: { corruptLines: number; tornBytes: number };
+  /** Per UTC day, summed over the users. */
+  days: DayRow[];
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -41,42 +54,48 @@ function dayStart(value: string, flag: string): number {
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
-export function buildReport(dir: string, filter: { user?: string; since?: string; until?: string }): UsageReport {
-  const from = filter.since ? dayStart(filter.since, '--since') : -Infinity;
-  // --until is inclusive: the whole of that UTC day.
-  const to = filter.until ? dayStart(filter.until, '--until') + 86_400_000 : Infinity;
-  const byUser = new Map<string, { counters: UsageCounters; sessions: Set<string> }>();
-  const skipped = { corruptLines: 0, tornBytes: 0 };
-  for (const month of listMonths(dir)) {
-    if (filter.since && month < filter.since.slice(0, 7)) continue;
-    if (filter.until && month > filter.until.slice(0, 7)) continue;
-    const parsed = readMonth(dir, month);
-    skipped.corruptLines += parsed.corruptLines;
-    skipped.tornBytes += parsed.tornBytes;
-    for (const r of parsed.records) {
-      if (r.t < from || r.t >= to || (filter.user !== undefined && r.u !== filter.user)) continue;
-      let entry = byUser.get(r.u);
-      if (!entry) byUser.set(r.u, (entry = { counters: zeroCounters(), sessions: new Set() }));
-      addCounters(entry.counters, countersFromRecord(r));
-      entry.sessions.add(r.s);
-    }
+function rowOf(user: string, sessions: number, c: UsageCounters): UsageRow {
+  return {
+    user,
+    sessions,
+    connectedSeconds: round3(c.connectedMs / 1000),
+    inputAudioSeconds: round3(audioSeconds(c.inputAudioBytes)),
+    outputAudioSeconds: round3(audioSeconds(c.outputAudioBytes)),
+    spokenMinutes: round3(spokenSeconds(c) / 60),
+    tokens: billedTokens(c),
+    textTokensIn: c.textInputTokens,
+    textTokensOut: c.textOutputTokens,
+    audioTokensIn: c.audioInputTokens,
+    audioTokensOut: c.audioOutputTokens,
+  };
+}
+
+export async function buildReport(store: Store, filter: { user?: string; since?: string; until?: string }): Promise<UsageReport> {
+  if (filter.since) dayStart(filter.since, '--since');
+  if (filter.until) dayStart(filter.until, '--until'); // inclusive: the whole of that UTC day
+  const rows: UsageDay[] = await store.usageByDay({
+    ...(filter.user !== undefined ? { userId: filter.user } : {}),
+    ...(filter.since !== undefined ? { since: filter.since } : {}),
+    ...(filter.until !== undefined ? { until: filter.until } : {}),
+  });
+  const byUser = new Map<string, { counters: UsageCounters; sessions: number }>();
+  const byDay = new Map<string, { counters: UsageCounters; sessions: number; users: number }>();
+  for (const r of rows) {
+    let u = byUser.get(r.userId);
+    if (!u) byUser.set(r.userId, (u = { counters: zeroCounters(), sessions: 0 }));
+    addCounters(u.counters, r);
+    u.sessions += r.sessions;
+    let d = byDay.get(r.day);
+    if (!d) byDay.set(r.day, (d = { counters: zeroCounters(), sessions: 0, users: 0 }));
+    addCounters(d.counters, r);
+    d.sessions += r.sessions;
+    d.users++;
   }
-  const users = [...byUser.entries()]
+  const users = [...byUser.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([user, { counters, sessions }]) => rowOf(user, sessions, counters));
+  const days = [...byDay.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([user, { counters: c, sessions }]) => ({
-      user,
-      sessions: sessions.size,
-      connectedSeconds: round3(c.connectedMs / 1000),
-      inputAudioSeconds: round3(audioSeconds(c.inputAudioBytes)),
-      outputAudioSeconds: round3(audioSeconds(c.outputAudioBytes)),
-      spokenMinutes: round3(spokenSeconds(c) / 60),
-      tokens: billedTokens(c),
-      textTokensIn: c.textInputTokens,
-      textTokensOut: c.textOutputTokens,
-      audioTokensIn: c.audioInputTokens,
-      audioTokensOut: c.audioOutputTokens,
-    }));
-  return { since: filter.since ?? null, until: filter.until ?? null, users, skipped };
+    .map(([day, { counters, sessions, users: n }]) => ({ day, users: n, sessions, spokenMinutes: round3(spokenSeconds(counters) / 60), tokens: billedTokens(counters) }));
+  return { since: filter.since ?? null, until: filter.until ?? null, users, days };
 }
 
 export function formatTable(report: UsageReport): string {
@@ -117,8 +136,12 @@ export function formatTable(report: UsageReport): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [line(head), ...rows.map(line)];
   if (report.users.length === 0) out.push('(no usage recorded' + (report.since ? ` since ${report.since}` : '') + ')');
-  if (report.skipped.corruptLines > 0 || report.skipped.tornBytes > 0) {
-    out.push(`(skipped ${report.skipped.corruptLines} damaged line(s) and ${report.skipped.tornBytes} byte(s) of a torn last write)`);
+  if (report.days.length > 0) {
+    const dayHead = ['DAY', 'USERS', 'SESSIONS', 'SPOKEN MIN', 'TOKENS'];
+    const dayRows = report.days.map((d) => [d.day, String(d.users), String(d.sessions), d.spokenMinutes.toFixed(1), String(d.tokens)]);
+    const dw = dayHead.map((h, i) => Math.max(h.length, ...dayRows.map((r) => r[i]!.length)));
+    const dayLine = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(dw[i]!) : c.padStart(dw[i]!))).join('  ');
+    out.push('', dayLine(dayHead), ...dayRows.map(dayLine));
   }
   return out.join('\n');
 }

@@ -8,7 +8,8 @@ import { refusalStatus, relayErrorMessage, type RefusalCode, type RefusalStatus 
 import type { RejectBody } from '../../../protocol/relay-http.ts';
 import { extractCredentials } from './extract.ts';
 import type { FailedAttemptLimiter } from './limiter.ts';
-import type { UserRecord, UserStore } from './store.ts';
+import type { Directory } from '../store/directory.ts';
+import { StoreError, type Store, type TokenRecord, type UserRecord } from '../store/store.ts';
 import { verifyToken } from './tokens.ts';
 
 export interface AuthRequest {
@@ -28,14 +29,18 @@ export type Refusal = { ok: false; status: RefusalStatus; body: RejectBody };
 export type AuthResult = { ok: true; user: UserRecord; tokenId: string; expiresAt: number; echoProtocol: string | undefined } | Refusal;
 
 export interface AuthenticatorDeps {
-  store: UserStore;
+  /** Read first, so a token a CLI minted a moment ago works at once. */
+  store: Store;
+  /** The change-fed copy, used when the store cannot answer (a locked or unreachable database). */
+  directory: Directory;
   secret: Uint8Array;
   /** Allowed `Origin` values; empty allows any (requests without an Origin — SDKs, servers — always pass). */
   allowedOrigins: string[];
   /** Models a client may ask for; a request naming another is refused with `model_not_allowed`. */
   allowedModels: readonly string[];
   liveSessions: (userId: string) => number;
-  quotaExceeded?: (userId: string) => boolean;
+  /** May throw a StoreError `unavailable` when quotas cannot be checked: the request is refused (fail closed). */
+  quotaExceeded?: (userId: string, user: UserRecord) => boolean | Promise<boolean>;
   limiter: FailedAttemptLimiter;
   now?: () => number;
 }
@@ -51,7 +56,7 @@ export class Authenticator {
   constructor(private readonly deps: AuthenticatorDeps) {}
 
   async authenticate(req: AuthRequest): Promise<AuthResult> {
-    const { store, limiter } = this.deps;
+    const { limiter } = this.deps;
     const allowed = this.deps.allowedOrigins;
     if (req.origin && allowed.length > 0 && !allowed.includes(req.origin)) return reject('origin_not_allowed');
 
@@ -70,19 +75,35 @@ export class Authenticator {
     const verified = await verifyToken(this.deps.secret, creds.token, this.deps.now?.());
     if (!verified.ok) return fail(verified.reason);
 
-    store.refresh();
-    const record = store.getToken(verified.tokenId);
+    const { record, user } = await this.lookup(verified.tokenId, verified.userId);
     // A token missing from the store was issued against a store that is gone: treat it as revoked.
     if (!record || record.revokedAt !== undefined || record.userId !== verified.userId) return fail('token_revoked');
-    const user = store.getUser(verified.userId);
     if (!user || !user.enabled) return reject('user_disabled');
     // Checked after the token, so only people with access learn which models this server offers.
     if (req.model !== undefined && !this.deps.allowedModels.includes(req.model)) {
       return reject('model_not_allowed', `Allowed: ${this.deps.allowedModels.join(', ')}.`);
     }
-    if (this.deps.quotaExceeded?.(user.id)) return reject('quota_exhausted');
+    try {
+      if (await this.deps.quotaExceeded?.(user.id, user)) return reject('quota_exhausted');
+    } catch (err) {
+      // Fail closed: without the stored totals a quota cannot be checked, so no new session for this user.
+      if (err instanceof StoreError) return reject('store_unavailable');
+      throw err;
+    }
     const live = this.deps.liveSessions(user.id) - (req.resumesSessionOf === user.id ? 1 : 0);
     if (live >= user.maxSessions) return reject('too_many_sessions');
     return { ok: true, user, tokenId: verified.tokenId, expiresAt: verified.expiresAt, echoProtocol: creds.echoProtocol };
+  }
+
+  /** The token and its user, from the store; from the directory's copy when the store cannot answer. */
+  private async lookup(tokenId: string, userId: string): Promise<{ record: TokenRecord | undefined; user: UserRecord | undefined }> {
+    const { store, directory } = this.deps;
+    try {
+      const [record, user] = await Promise.all([store.getToken(tokenId), store.getUser(userId)]);
+      return { record, user };
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.reason !== 'unavailable') throw err;
+      return { record: directory.getToken(tokenId), user: directory.getUser(userId) };
+    }
   }
 }

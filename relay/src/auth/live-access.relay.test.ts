@@ -46,7 +46,7 @@ describe('live sessions lose access the moment the operator or the clock says so
     const token = await relay.mint('eve', { days: 1 });
     const c = await talk(token);
     clock.offsetMs = expOf(token) * 1000 - Date.now() - 60_000; // a minute before expiry
-    relay.store.upsertUser({ id: 'bystander' }); // a change: the relay re-checks every session at once
+    await relay.store.upsertUser({ id: 'bystander' }); // a change: the relay re-checks every session at once
     const from = c.types().length;
     c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'still here?' } });
     await c.waitFor('session.updated', { from }); // a round trip after that check: still open

@@ -1,13 +1,13 @@
 // Live enforcement of access, on the relay's event loop: what the upgrade checked once (token valid, not
 // revoked, not expired; user present and enabled; fewer sessions than max-sessions) is re-checked for every
-// live session whenever users.json changes (a CLI in another process, or this one) and on a short tick, so a
-// token's `exp` passing ends its session too. Accounting (../accounts/accounting.ts) ends sessions for quota
+// live session whenever the store's change feed reports a change (a CLI in another process, another relay, or
+// this one: store/directory.ts) and on a short tick, so a token's `exp` passing ends its session too. Accounting (../accounts/accounting.ts) ends sessions for quota
 // and uses the same sentences when it finds a user gone.
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { Logger } from '../log.ts';
 import type { SessionInfo } from '../session/hooks.ts';
-import type { StoreChange, UserStore } from './store.ts';
+import type { Directory } from '../store/directory.ts';
 
 /** Why a live session must end, with the close code, the `error` event's code and the sentence a person reads. */
 export const ACCESS_ENDED = {
@@ -26,7 +26,7 @@ export interface LiveSession {
 }
 
 /** Why this session may no longer run, or null when it may. Pure: store lookups and one clock read. */
-export function accessVerdict(store: UserStore, info: SessionInfo, nowMs: number): AccessEnd | null {
+export function accessVerdict(store: Pick<Directory, 'getUser' | 'getToken'>, info: SessionInfo, nowMs: number): AccessEnd | null {
   // The user first: removing a user removes their tokens too, and the sentence should say the account went.
   const user = store.getUser(info.userId);
   if (!user) return 'user_removed';
@@ -46,12 +46,12 @@ function tooManySessionsMessage(max: number): string {
 }
 
 export interface LiveAccessOptions {
-  store: UserStore;
+  directory: Directory;
   /** The relay's live sessions (any iteration order). */
   sessions: () => Iterable<LiveSession>;
   now?: () => number;
   log: Logger;
-  /** How often to re-check without a change (token expiry), and to poll users.json. */
+  /** How often to re-check without a change (token expiry). */
   tickMs?: number;
 }
 
@@ -62,7 +62,7 @@ export interface LiveAccess {
 }
 
 export function watchLiveAccess(options: LiveAccessOptions): LiveAccess {
-  const { store, log } = options;
+  const { directory: store, log } = options;
   const now = options.now ?? Date.now;
   const sweep = (): void => {
     try {
@@ -94,8 +94,8 @@ export function watchLiveAccess(options: LiveAccessOptions): LiveAccess {
       log.error({ err: (err as Error).message }, 'live access check failed');
     }
   };
-  const unwatch = store.watch((_change: StoreChange) => sweep(), options.tickMs ?? 500);
-  // The poll above only calls back on a change; expiry needs the clock checked even when nothing changed.
+  const unwatch = store.onChange(() => sweep());
+  // The feed only calls back on a change; expiry needs the clock checked even when nothing changed.
   const timer = setInterval(sweep, options.tickMs ?? 500);
   timer.unref();
   return {

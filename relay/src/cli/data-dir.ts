@@ -1,6 +1,7 @@
 // Shared by the operator CLIs: where the data lives, how links are built, and how a bad command line is answered.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { StoreError, UserStore } from '../auth/store.ts';
+import { openStore as openConfiguredStore } from '../store/open-store.ts';
+import { StoreError, type Store } from '../store/store.ts';
 import { loadConfig, type RelayConfig } from '../config/config.ts';
 import { openDataDir } from '../data-dir/schema.ts';
 import { linkBase } from './link-base.ts';
@@ -52,22 +53,18 @@ export function parseArgsOrFail<T extends ParseArgsConfig>(config: T, usage: str
   }
 }
 
-/** A StoreError (damaged users.json, a held lock, a missing or existing user) becomes its sentence; anything else is a bug and keeps its stack. */
-export function orFail<T>(fn: () => T): T {
+/** A StoreError (a damaged or locked database, a missing or existing user) becomes its sentence; anything else is a bug and keeps its stack. */
+export async function orFail<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof StoreError) fail(err.message);
     throw err;
   }
 }
 
-/** The data dir's user store, or a sentence naming users.json when it cannot be read. */
-export async function openStore(): Promise<UserStore> {
-  try {
-    return await UserStore.open(dataDir());
-  } catch (err) {
-    if (err instanceof StoreError) fail(err.message);
-    throw err;
-  }
+/** The configured store (SQLite in the data dir, or DATABASE_URL), or a sentence naming it when it cannot be opened. */
+export async function openStore(): Promise<Store> {
+  const dir = dataDir();
+  return orFail(() => openConfiguredStore({ dataDir: dir, databaseUrl: cliConfig().databaseUrl, role: 'cli' }));
 }

@@ -1,5 +1,5 @@
 // `earshot doctor`: checks, from the box itself, what an operator would otherwise find out from a user — the
-// config, the data dir and its schema, the store (users, tokens, secret, usage log), the built PWA, the TLS
+// config, the data dir and its schema, the store (database integrity, users, tokens, secret, usage), the built PWA, the TLS
 // files, the uWebSockets.js binding, and that PUBLIC_URL and the running relay answer /healthz.
 // Each check is ok, warn (works, but read this) or fail; any fail makes the exit code 1.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -7,9 +7,10 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildReport } from '../accounts/report.ts';
-import { USAGE_DIR } from '../accounts/usage-log.ts';
 import { SECRET_FILE } from '../auth/secret.ts';
-import { USERS_FILE } from '../auth/store.ts';
+import { isPostgresUrl, openStore } from '../store/open-store.ts';
+import { SqliteStore, sqlitePath } from '../store/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
 import { loadConfig, type RelayConfig } from '../config/config.ts';
 import { readRunningRelayAddress } from '../data-dir/address-file.ts';
 import { assertSchemaUsable, DATA_SCHEMA_VERSION, readSchemaFile } from '../data-dir/schema.ts';
@@ -29,11 +30,6 @@ export interface Check {
 const DAY_MS = 86_400_000;
 const WARN_EXPIRY_DAYS = 14;
 
-interface StoreFileShape {
-  users: Record<string, { enabled: boolean }>;
-  tokens: Record<string, { userId: string; expiresAt: number; revokedAt?: string }>;
-}
-
 async function healthz(base: string): Promise<{ ok: true; detail: string } | { ok: false; detail: string }> {
   const url = `${base.replace(/\/+$/, '')}/healthz`;
   try {
@@ -47,42 +43,47 @@ async function healthz(base: string): Promise<{ ok: true; detail: string } | { o
   }
 }
 
-function checkStore(config: RelayConfig, now: number): Check[] {
+async function checkStore(config: RelayConfig, now: number): Promise<Check[]> {
   const checks: Check[] = [];
-  const usersPath = join(config.dataDir, USERS_FILE);
-  if (!existsSync(usersPath)) {
-    checks.push({ level: 'warn', check: 'store', detail: `no ${USERS_FILE} yet: the relay creates the user "owner" on its first start` });
+  const sqlite = !isPostgresUrl(config.databaseUrl);
+  const dbPath = sqlitePath(config.dataDir);
+  if (sqlite && !existsSync(dbPath)) {
+    checks.push({ level: 'warn', check: 'store', detail: `no ${dbPath} yet: the relay creates it, and the user "owner", on its first start` });
   } else {
+    let store: Store | undefined;
     try {
-      const store = JSON.parse(readFileSync(usersPath, 'utf8')) as StoreFileShape;
-      const users = Object.entries(store.users);
-      const tokens = Object.values(store.tokens);
-      const active = tokens.filter((t) => t.revokedAt === undefined && t.expiresAt * 1000 > now && store.users[t.userId]?.enabled !== false);
-      checks.push({ level: 'ok', check: 'store', detail: `${users.length} users, ${tokens.length} tokens (${active.length} active, ${tokens.filter((t) => t.revokedAt).length} revoked)` });
+      // Read-only for SQLite: doctor never creates, migrates or locks the relay's database.
+      store = sqlite ? await SqliteStore.open(config.dataDir, { readonly: true, busyTimeoutMs: 5_000 }) : await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, role: 'cli' });
+      if (store instanceof SqliteStore) {
+        const integrity = store.integrityCheck();
+        checks.push(integrity === 'ok' ? { level: 'ok', check: 'database', detail: `${dbPath}: integrity ok` } : { level: 'fail', check: 'database', detail: `${dbPath} is damaged (${integrity}); restore it from a backup` });
+      }
+      const users = await store.listUsers();
+      const tokens = await store.listTokens();
+      const enabled = new Map(users.map((u) => [u.id, u.enabled]));
+      const active = tokens.filter((t) => t.revokedAt === undefined && t.expiresAt * 1000 > now && enabled.get(t.userId) !== false);
+      checks.push({ level: 'ok', check: 'store', detail: `${store.kind} ${store.location}: ${users.length} users, ${tokens.length} tokens (${active.length} active, ${tokens.filter((t) => t.revokedAt).length} revoked)` });
       if (users.length > 0 && active.length === 0) checks.push({ level: 'warn', check: 'tokens', detail: 'no active token: nobody can sign in; run `earshot token create --user owner`' });
-      for (const [id, user] of users) {
+      for (const user of users) {
         if (!user.enabled) continue;
-        const mine = active.filter((t) => t.userId === id);
+        const mine = active.filter((t) => t.userId === user.id);
         const last = Math.max(...mine.map((t) => t.expiresAt * 1000));
         if (mine.length > 0 && last - now < WARN_EXPIRY_DAYS * DAY_MS) {
-          checks.push({ level: 'warn', check: 'tokens', detail: `every token of "${id}" expires by ${new Date(last).toISOString().slice(0, 10)}: run \`earshot token create --user ${id}\` and send the new link` });
+          checks.push({ level: 'warn', check: 'tokens', detail: `every token of "${user.id}" expires by ${new Date(last).toISOString().slice(0, 10)}: run \`earshot token create --user ${user.id}\` and send the new link` });
         }
       }
+      const report = await buildReport(store, {});
+      checks.push({ level: 'ok', check: 'usage', detail: `${report.users.length} users with usage on ${report.days.length} days` });
     } catch (err) {
-      checks.push({ level: 'fail', check: 'store', detail: `${usersPath} does not parse: ${(err as Error).message}; restore it from a backup` });
+      checks.push({ level: 'fail', check: 'store', detail: `cannot read the store: ${(err as Error).message}` });
+    } finally {
+      await store?.close();
     }
   }
   const secretPath = join(config.dataDir, SECRET_FILE);
   if (existsSync(secretPath)) {
     const bytes = Buffer.from(readFileSync(secretPath, 'utf8').trim(), 'base64url');
     checks.push(bytes.length >= 32 ? { level: 'ok', check: 'secret', detail: `${SECRET_FILE} holds a ${bytes.length}-byte signing secret` } : { level: 'fail', check: 'secret', detail: `${secretPath} is damaged (${bytes.length} bytes): restore it, or delete it to rotate (every token stops working)` });
-  }
-  try {
-    const report = buildReport(join(config.dataDir, USAGE_DIR), {});
-    const bad = report.skipped.corruptLines;
-    checks.push({ level: bad > 0 ? 'warn' : 'ok', check: 'usage log', detail: `${report.users.length} users with usage${bad > 0 ? `; ${bad} lines failed their checksum and are skipped` : ''}` });
-  } catch (err) {
-    checks.push({ level: 'fail', check: 'usage log', detail: `cannot read ${join(config.dataDir, USAGE_DIR)}: ${(err as Error).message}` });
   }
   return checks;
 }
@@ -131,7 +132,7 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env, now = Date
       const schema = readSchemaFile(config.dataDir);
       if (schema) assertSchemaUsable(config.dataDir, schema);
       checks.push({ level: 'ok', check: 'schema', detail: schema ? `data schema ${schema.schema} (this release: ${DATA_SCHEMA_VERSION})` : 'no schema file yet (written on the next start)' });
-      checks.push(...checkStore(config, now));
+      checks.push(...(await checkStore(config, now)));
     } catch (err) {
       checks.push({ level: 'fail', check: 'data dir', detail: (err as Error).message });
     }

@@ -5,7 +5,7 @@
 // `earshot token create --user owner` mints a fresh link at any time.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UserStore } from '../auth/store.ts';
+import type { Store } from '../store/store.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { log } from '../log.ts';
 import { onboardingLink } from './data-dir.ts';
@@ -14,11 +14,11 @@ import type { LinkBase } from './link-base.ts';
 export const FIRST_RUN_FILE = 'first-run-link.txt';
 export const FIRST_TOKEN_DAYS = 365;
 
-export async function ensureFirstUser(store: UserStore, secret: Uint8Array, base: LinkBase): Promise<void> {
-  if (store.listUsers().length > 0) return;
+export async function ensureFirstUser(store: Store, dataDir: string, secret: Uint8Array, base: LinkBase): Promise<void> {
+  if ((await store.listUsers()).length > 0) return;
   const issued = await issueToken(secret, { userId: 'owner', days: FIRST_TOKEN_DAYS });
-  store.addToken({ id: issued.tokenId, userId: 'owner', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
-  const path = join(store.path, '..', FIRST_RUN_FILE);
+  await store.addToken({ id: issued.tokenId, userId: 'owner', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
+  const path = join(dataDir, FIRST_RUN_FILE);
   writeFileSync(path, onboardingLink(base.url, issued.token) + '\n', { mode: 0o600 });
   const expires = new Date(issued.expiresAt * 1000).toISOString().slice(0, 10);
   if (base.warning) {

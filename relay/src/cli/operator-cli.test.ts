@@ -8,7 +8,7 @@ import pino from 'pino';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { createAccounting, type Accounting } from '../accounts/accounting.ts';
 import type { UsageReport } from '../accounts/report.ts';
-import type { TokenRecord, UserRecord } from '../auth/store.ts';
+import type { TokenRecord, UserRecord } from '../store/store.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { bearer, runCli } from '../testing/operator-cli.ts';
 import { startTestRelay, tempDataDir, type TestRelay } from '../testing/start-relay.ts';
@@ -38,13 +38,13 @@ async function talk(token: string): Promise<RealtimeTestClient> {
 }
 
 beforeAll(async () => {
-  acc = await createAccounting({ dataDir, log: pino({ level: 'silent' }), flushIntervalMs: 100 });
-  relay = await startTestRelay({ dataDir }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u) => acc.quotaExceeded(u) });
+  acc = await createAccounting({ log: pino({ level: 'silent' }), flushIntervalMs: 100 });
+  relay = await startTestRelay({ dataDir }, { hooksFactory: acc.hooksFactory, quotaExceeded: (u, user) => acc.quotaExceeded(u, user) });
   acc.attach({ store: relay.store, metrics: relay.metrics });
 });
 afterAll(async () => {
-  await relay.stop();
   await acc.close();
+  await relay.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -1,10 +1,10 @@
 // Operators script the CLIs (a loop over a family, a cron job beside a hand-run command): eight real CLI
-// processes editing one data dir at the same moment must all keep their edit, and a damaged users.json must
-// be answered with a sentence, never a stack trace.
+// processes editing one data dir's database at the same moment must all keep their edit, and a damaged
+// database (or an old users.json that cannot be imported) must be answered with a sentence, never a stack trace.
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { TokenRecord, UserRecord } from '../auth/store.ts';
 import { jwtVerify } from 'jose';
 import { runCli as runOne } from '../testing/operator-cli.ts';
 import { spawnRelayProcess, tempDataDir } from '../testing/start-relay.ts';
@@ -22,9 +22,19 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** users.json as the file on disk says, read with JSON.parse rather than the store under test. */
-function onDisk(dir: string): { users: Record<string, UserRecord>; tokens: Record<string, TokenRecord> } {
-  return JSON.parse(readFileSync(join(dir, 'users.json'), 'utf8')) as { users: Record<string, UserRecord>; tokens: Record<string, TokenRecord> };
+/** What the database file holds, read with plain SQL rather than the store under test. */
+function onDisk(dir: string): { users: Record<string, { id: string }>; tokens: Record<string, { id: string; revokedAt: string | undefined }> } {
+  const db = new Database(join(dir, 'earshot.db'), { readonly: true });
+  try {
+    const users = db.prepare('SELECT id FROM users').all() as Array<{ id: string }>;
+    const tokens = db.prepare('SELECT id, revoked_at FROM tokens').all() as Array<{ id: string; revoked_at: string | null }>;
+    return {
+      users: Object.fromEntries(users.map((u) => [u.id, u])),
+      tokens: Object.fromEntries(tokens.map((t) => [t.id, { id: t.id, revokedAt: t.revoked_at ?? undefined }])),
+    };
+  } finally {
+    db.close();
+  }
 }
 
 const ids = Array.from({ length: PARALLEL }, (_, i) => `member${i}`);
@@ -58,16 +68,16 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
     expect(tokenIds.filter((t) => tokens[t]?.revokedAt === undefined)).toEqual([]);
   });
 
-  it('takes over the lock a killed CLI left behind, once it is stale, and removes it when done', { timeout: 60_000 }, async () => {
+  it('is not held up by a CLI killed in the middle of a write: SQLite drops a dead process\'s transaction', { timeout: 60_000 }, async () => {
     const dir = dataDir();
-    const lock = join(dir, 'users.json.lock');
-    mkdirSync(lock); // what `kill -9` in the middle of an edit leaves
-    const longAgo = new Date(Date.now() - 60_000);
-    utimesSync(lock, longAgo, longAgo);
+    expect((await runCli('users', dir, ['add', 'before'])).code).toBe(0);
+    // What `kill -9` mid-edit leaves: a transaction that never commits (its journal frames are never valid).
+    const { spawnSync } = await import('node:child_process');
+    const killed = spawnSync(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(join(dir, 'earshot.db'))});d.exec('BEGIN IMMEDIATE');d.prepare("INSERT INTO users (id, created_at) VALUES ('ghost', 'x')").run();process.kill(process.pid,'SIGKILL')`], { cwd: process.cwd() });
+    expect(killed.signal).toBe('SIGKILL');
     const r = await runCli('users', dir, ['add', 'after-crash']);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(Object.keys(onDisk(dir).users)).toEqual(['after-crash']);
-    expect(existsSync(lock)).toBe(false);
+    expect(Object.keys(onDisk(dir).users).sort()).toEqual(['after-crash', 'before']);
   });
 
   it('refuses a second `users add` of the same id even when both run at once', { timeout: 180_000 }, async () => {
@@ -78,7 +88,7 @@ describe(`${PARALLEL} operator CLIs at once on one data dir`, () => {
   });
 });
 
-describe('a damaged users.json', () => {
+describe('a damaged old users.json (met by the migration to SQLite)', () => {
   it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 60_000 }, async () => {
     const dir = dataDir();
     const damaged = '{"version":1,"users":{"alice":{"id":"ali';
@@ -104,5 +114,21 @@ describe('a damaged users.json', () => {
     expect(failure.message).toMatch(/relay exited with 2 before listening/);
     expect(failure.message).toMatch(/Earshot relay cannot start:\n.*users\.json is damaged .*backup/);
     expect(failure.message).not.toMatch(/SyntaxError|\n\s+at /);
+  });
+});
+
+describe('a damaged database', () => {
+  it('is named in one sentence with what to do, by every CLI, and is left as it was', { timeout: 60_000 }, async () => {
+    const dir = dataDir();
+    const garbage = 'not an sqlite database '.repeat(200);
+    writeFileSync(join(dir, 'earshot.db'), garbage);
+    for (const args of [['users', 'list'], ['users', 'add', 'bob'], ['token', 'list']] as const) {
+      const [tool, ...rest] = args;
+      const r = await runCli(tool, dir, [...rest]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/^error: the database .*earshot\.db is damaged .*backup/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(readFileSync(join(dir, 'earshot.db'), 'utf8')).toBe(garbage);
   });
 });

@@ -1,7 +1,7 @@
 // `npm run token -- create --user alice [--days 30] [--json]` | `list [--json]` | `revoke <tokenId|userId>`
 import qrcode from 'qrcode-terminal';
 import { loadOrCreateSecret } from '../auth/secret.ts';
-import { validUserId } from '../auth/store.ts';
+import { validUserId } from '../store/store.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { dataDir, fail, onboardingLink, openStore, orFail, parseArgsOrFail, publicUrl } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
@@ -26,10 +26,10 @@ export async function main(argv: string[]): Promise<void> {
       if (!validUserId(user)) fail(`invalid user id "${user}": use 1-64 letters, digits, _ . @ -`);
       const days = Number(values.days);
       if (!Number.isFinite(days) || days <= 0 || days > 3650) fail('--days must be a number of days between 0 and 3650');
-      if (store.getUser(user)?.enabled === false) fail(`user "${user}" is disabled; run \`npm run users -- enable ${user}\` first`);
+      if ((await orFail(() => store.getUser(user)))?.enabled === false) fail(`user "${user}" is disabled; run \`npm run users -- enable ${user}\` first`);
       const secret = await loadOrCreateSecret(dataDir());
       const issued = await issueToken(secret, { userId: user, days });
-      orFail(() => store.addToken({ id: issued.tokenId, userId: user, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt }));
+      await orFail(() => store.addToken({ id: issued.tokenId, userId: user, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt }));
       const link = onboardingLink(publicUrl(), issued.token);
       if (values.json) {
         console.log(JSON.stringify({ user, tokenId: issued.tokenId, expiresAt: issued.expiresAt, token: issued.token, link }));
@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
       break;
     }
     case 'list': {
-      const tokens = store.listTokens();
+      const tokens = await orFail(() => store.listTokens());
       if (values.json) {
         console.log(JSON.stringify(tokens));
         break;
@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'revoke': {
       if (!target) fail('usage: token revoke <tokenId|userId>');
-      const revoked = orFail(() => store.revoke(target));
+      const revoked = await orFail(() => store.revoke(target));
       if (revoked.length === 0) fail(`no active token or user matches "${target}"`);
       console.log(values.json ? JSON.stringify({ revoked }) : `revoked ${revoked.length} token(s): ${revoked.join(', ')}`);
       break;
@@ -64,6 +64,7 @@ export async function main(argv: string[]): Promise<void> {
     default:
       fail(USAGE);
   }
+  await store.close();
 }
 
 if (startedAsScript(import.meta.url)) await main(process.argv.slice(2));

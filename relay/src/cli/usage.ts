@@ -1,10 +1,8 @@
 // `npm run usage -- [--user alice] [--since 2026-11-01] [--until 2026-11-30] [--json]`
-// Usage per user from the durable log in `<EARSHOT_DATA_DIR>/usage/` (see accounts/usage-log.ts). Read-only,
-// so it is safe to run while the relay is writing: a half-written last line is ignored.
-import { join } from 'node:path';
+// Usage per user and per UTC day from the store (accounts/report.ts). Read-only, so it is safe to run while the
+// relay is writing: it sees every usage batch committed so far.
 import { buildReport, formatTable, ReportError } from '../accounts/report.ts';
-import { USAGE_DIR } from '../accounts/usage-log.ts';
-import { dataDir, fail, parseArgsOrFail } from './data-dir.ts';
+import { fail, openStore, orFail, parseArgsOrFail } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
 
 const USAGE = 'usage: npm run usage -- [--user alice] [--since 2026-11-01] [--until 2026-11-30] [--json]';
@@ -14,16 +12,19 @@ export async function main(argv: string[]): Promise<void> {
     { args: argv, options: { user: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean', default: false } } },
     USAGE,
   );
+  const store = await openStore();
   try {
-    const report = buildReport(join(dataDir(), USAGE_DIR), {
+    const report = await orFail(() => buildReport(store, {
       ...(values.user !== undefined ? { user: values.user } : {}),
       ...(values.since !== undefined ? { since: values.since } : {}),
       ...(values.until !== undefined ? { until: values.until } : {}),
-    });
+    }));
     console.log(values.json ? JSON.stringify(report, null, 2) : formatTable(report));
   } catch (err) {
     if (err instanceof ReportError) fail(err.message);
     throw err;
+  } finally {
+    await store.close();
   }
 }
 

@@ -1,10 +1,9 @@
 // `npm run users -- add|set <id> [--max-sessions N] [--daily-minutes N|none] [--monthly-minutes N|none]
 //   [--daily-tokens N|none] [--monthly-tokens N|none] [--voice V] [--instructions TEXT]` | `list [--json]` |
 //   `disable <id>` | `enable <id>` | `remove <id>`
-// Changes apply to a running relay without a restart (it watches users.json): a lowered limit or
+// Changes apply to a running relay without a restart (it follows the store's change feed): a lowered limit or
 // max-sessions, a disabled or removed user end the live sessions it no longer allows.
-import type { UserRecord } from '../auth/store.ts';
-import { validUserId } from '../auth/store.ts';
+import { validUserId, type UserPatch } from '../store/store.ts';
 import { fail, openStore, orFail, parseArgsOrFail } from './data-dir.ts';
 import { startedAsScript } from './started-as-script.ts';
 
@@ -45,8 +44,8 @@ export async function main(argv: string[]): Promise<void> {
     return n;
   }
 
-  function patch(): Partial<UserRecord> {
-    const p: Partial<UserRecord> = {};
+  function patch(): Omit<UserPatch, 'id'> {
+    const p: Omit<UserPatch, 'id'> = {};
     if (values['max-sessions'] !== undefined) {
       const n = Number(values['max-sessions']);
       if (!Number.isInteger(n) || n < 0 || n > 1000) fail('--max-sessions must be an integer 0-1000');
@@ -70,32 +69,32 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'add': {
       const userId = need();
-      // The "exists" check happens under the store's lock, so two parallel adds of one id cannot both succeed.
-      const user = orFail(() => store.addUser({ id: userId, ...patch() }));
+      // The "exists" check is in the store's write transaction, so two parallel adds of one id cannot both succeed.
+      const user = await orFail(() => store.addUser({ id: userId, ...patch() }));
       console.log(values.json ? JSON.stringify(user) : `added ${user.id}`);
       break;
     }
     case 'set': {
       const userId = need();
-      const user = orFail(() => store.updateUser({ id: userId, ...patch() }));
+      const user = await orFail(() => store.updateUser({ id: userId, ...patch() }));
       console.log(values.json ? JSON.stringify(user) : `updated ${user.id}`);
       break;
     }
     case 'disable':
     case 'enable': {
       const userId = need();
-      orFail(() => store.setEnabled(userId, command === 'enable'));
+      await orFail(() => store.updateUser({ id: userId, enabled: command === 'enable' }));
       console.log(`${command}d ${userId}`);
       break;
     }
     case 'remove': {
       const userId = need();
-      const tokens = orFail(() => store.removeUser(userId));
+      const tokens = await orFail(() => store.removeUser(userId));
       console.log(values.json ? JSON.stringify({ removed: userId, tokens }) : `removed ${userId} and ${tokens.length} token(s)`);
       break;
     }
     case 'list': {
-      const users = store.listUsers();
+      const users = await orFail(() => store.listUsers());
       if (values.json) {
         console.log(JSON.stringify(users));
         break;
@@ -121,6 +120,7 @@ export async function main(argv: string[]): Promise<void> {
     default:
       fail(USAGE);
   }
+  await store.close();
 }
 
 if (startedAsScript(import.meta.url)) await main(process.argv.slice(2));

@@ -61,6 +61,8 @@ export const configSchema = z.object({
   listenRetrySeconds: z.number().int().min(0).default(90),
   publicUrl: z.string().url().optional(),
   dataDir: z.string().default('./data'),
+  /** Where users, tokens and usage live: unset = SQLite `earshot.db` in dataDir; `postgres://…` = a PostgreSQL shared by a fleet (store/open-store.ts). */
+  databaseUrl: z.string().optional(),
   staticDir: z.string().default('dist/client'),
   tlsCert: z.string().optional(),
   tlsKey: z.string().optional(),
@@ -142,6 +144,7 @@ const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['LISTEN_RETRY_SECONDS', 'listenRetrySeconds', Number],
   ['PUBLIC_URL', 'publicUrl', String],
   ['EARSHOT_DATA_DIR', 'dataDir', String],
+  ['DATABASE_URL', 'databaseUrl', String],
   ['STATIC_DIR', 'staticDir', String],
   ['TLS_CERT', 'tlsCert', String],
   ['TLS_KEY', 'tlsKey', String],

@@ -2,23 +2,25 @@
 // while the relay runs, as a gzipped tar (inspect it with `tar tzf`) holding the files and a manifest of their
 // sizes and SHA-256 sums.
 //
-// Why a copy is consistent without stopping the relay (the snapshot also holds users.json's cross-process lock,
-// so no CLI edit runs meanwhile): users.json, secret.key, the schema file and the usage
-// checkpoints are only ever replaced whole (temp file + rename), so one read sees one complete version; usage
-// logs are only appended to, so each is cut at its last newline (a record the relay is writing that very moment
-// waits for the next backup). Checkpoints are read before their logs: a log only grows, so it is always at
-// least as long as the offset its checkpoint names, which is what makes the checkpoint usable after a restore.
+// Why a copy is consistent without stopping the relay: the database (`earshot.db`) is copied with SQLite's
+// online backup API, which reads one transaction-consistent state of a live WAL database (a plain file copy
+// could miss what sits in the -wal file, or tear a page); secret.key and the schema file are only ever
+// replaced whole (temp file + rename), so one read sees one complete version. A data dir not yet migrated
+// from schema 1 (users.json + usage logs) is never backed up as such: the CLI opens the dir first, which
+// migrates it.
 //
 // Restore goes into an empty (or missing) directory only, through a temp dir beside it that is checked —
-// manifest, checksums, schema, users file — before one rename makes it the data dir: a bad backup changes nothing.
+// manifest, checksums, schema, the database's integrity (or an old backup's users file) — before one rename
+// makes it the data dir: a bad backup changes nothing. A schema-1 backup restores as it was and is migrated
+// by the relay's next start.
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
-import { USERS_FILE, withUsersFileLock } from '../auth/store.ts';
 import { SECRET_FILE } from '../auth/secret.ts';
-import { USAGE_DIR } from '../accounts/usage-log.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import { SQLITE_FILE } from '../store/sqlite-schema.ts';
 import { RELEASE_VERSION } from '../release.ts';
 import { assertSchemaUsable, DATA_SCHEMA_VERSION, readSchemaFile, SCHEMA_FILE, type SchemaFile } from './schema.ts';
 
@@ -54,8 +56,9 @@ export class BackupError extends Error {
   override readonly name = 'BackupError';
 }
 
-const LOG_FILE = /^usage-\d{4}-\d{2}\.jsonl$/;
-const CHECKPOINT_FILE = /^checkpoint-\d{4}-\d{2}\.json$/;
+/** The files of a schema-1 data dir (before the SQLite store): recognised in old backups only. */
+const LEGACY_USERS_FILE = 'users.json';
+const LEGACY_LOG_FILE = /^usage\/usage-\d{4}-\d{2}\.jsonl$/;
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -68,44 +71,24 @@ function readIfExists(path: string): Buffer | null {
   }
 }
 
-/** Reads the data dir's files in the order that keeps them consistent with each other (see the header). */
-function snapshot(dataDir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const usageDir = join(dataDir, USAGE_DIR);
-  let usageNames: string[] = [];
-  try {
-    usageNames = readdirSync(usageDir).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+/** Users, tokens and usage months in a restored or backed-up dir: from its database, or an old backup's users.json. */
+async function summarize(file: string, manifest: BackupManifest, dir: string): Promise<BackupSummary> {
+  const base = { file, schema: manifest.schema, files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.bytes, 0) };
+  const db = join(dir, SQLITE_FILE);
+  if (readIfExists(db) !== null) {
+    const store = await SqliteStore.openFile(db, { readonly: true });
+    try {
+      const tokens = await store.listTokens();
+      const days = await store.usageByDay();
+      return { ...base, users: (await store.listUsers()).length, tokens: tokens.length, revokedTokens: tokens.filter((t) => t.revokedAt !== undefined).length, usageMonths: new Set(days.map((d) => d.day.slice(0, 7))).size };
+    } finally {
+      await store.close();
+    }
   }
-  for (const name of usageNames.filter((n) => CHECKPOINT_FILE.test(n))) {
-    const bytes = readIfExists(join(usageDir, name));
-    if (bytes) files.set(`${USAGE_DIR}/${name}`, bytes);
-  }
-  for (const name of usageNames.filter((n) => LOG_FILE.test(n))) {
-    const bytes = readIfExists(join(usageDir, name));
-    if (bytes) files.set(`${USAGE_DIR}/${name}`, bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1));
-  }
-  for (const name of [USERS_FILE, SECRET_FILE, SCHEMA_FILE]) {
-    const bytes = readIfExists(join(dataDir, name));
-    if (bytes) files.set(name, bytes);
-  }
-  return files;
-}
-
-function summarize(file: string, manifest: BackupManifest, users: Buffer | undefined): BackupSummary {
-  const store = users ? (JSON.parse(users.toString('utf8')) as { users: Record<string, unknown>; tokens: Record<string, { revokedAt?: string }> }) : { users: {}, tokens: {} };
-  const tokens = Object.values(store.tokens);
-  return {
-    file,
-    schema: manifest.schema,
-    files: manifest.files.length,
-    bytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
-    users: Object.keys(store.users).length,
-    tokens: tokens.length,
-    revokedTokens: tokens.filter((t) => t.revokedAt !== undefined).length,
-    usageMonths: manifest.files.filter((f) => LOG_FILE.test(basename(f.path))).length,
-  };
+  const users = readIfExists(join(dir, LEGACY_USERS_FILE));
+  const legacy = users ? (JSON.parse(users.toString('utf8')) as { users: Record<string, unknown>; tokens: Record<string, { revokedAt?: string }> }) : { users: {}, tokens: {} };
+  const tokens = Object.values(legacy.tokens);
+  return { ...base, users: Object.keys(legacy.users).length, tokens: tokens.length, revokedTokens: tokens.filter((t) => t.revokedAt !== undefined).length, usageMonths: manifest.files.filter((f) => LEGACY_LOG_FILE.test(f.path)).length };
 }
 
 function syncPath(path: string): void {
@@ -126,37 +109,56 @@ export async function createBackup(dataDir: string, file: string, now = new Date
     throw new BackupError(`cannot read the data directory ${dataDir}: ${(err as Error).message}`);
   }
   if (schema) assertSchemaUsable(dataDir, schema);
-  // Under users.json's lock, as every CLI edit takes it: the snapshot sees an edit wholly or not at all.
-  const files = withUsersFileLock(dataDir, () => snapshot(dataDir));
-  if (!files.has(USERS_FILE) && !files.has(SECRET_FILE)) {
-    throw new BackupError(`${dataDir} holds no Earshot data (no ${USERS_FILE}, no ${SECRET_FILE}): is EARSHOT_DATA_DIR (or dataDir in the config) right?`);
-  }
-  const manifest: BackupManifest = {
-    format: 'earshot-backup',
-    formatVersion: 1,
-    schema: schema?.schema ?? DATA_SCHEMA_VERSION,
-    release: RELEASE_VERSION,
-    createdAt: now.toISOString(),
-    files: [...files].map(([path, bytes]) => ({ path, bytes: bytes.length, sha256: sha256(bytes) })),
-  };
   const staging = mkdtempSync(join(tmpdir(), 'earshot-backup-'));
   const out = resolve(file);
   const partial = `${out}.${process.pid}.partial`;
   try {
-    mkdirSync(join(staging, USAGE_DIR), { mode: 0o700 });
-    for (const [path, bytes] of files) writeFileSync(join(staging, path), bytes, { mode: 0o600 });
+    chmodSync(staging, 0o700);
+    const names: string[] = [];
+    const db = join(dataDir, SQLITE_FILE);
+    if (readIfExists(db) !== null) {
+      // The online backup API: a consistent copy while the relay and CLIs keep writing.
+      const store = await SqliteStore.openFile(db, { readonly: true, busyTimeoutMs: 30_000 });
+      try {
+        await store.backupTo(join(staging, SQLITE_FILE));
+      } finally {
+        await store.close();
+      }
+      chmodSync(join(staging, SQLITE_FILE), 0o600);
+      names.push(SQLITE_FILE);
+    }
+    for (const name of [SECRET_FILE, SCHEMA_FILE]) {
+      const bytes = readIfExists(join(dataDir, name));
+      if (!bytes) continue;
+      writeFileSync(join(staging, name), bytes, { mode: 0o600 });
+      names.push(name);
+    }
+    if (!names.includes(SQLITE_FILE) && !names.includes(SECRET_FILE)) {
+      throw new BackupError(`${dataDir} holds no Earshot data (no ${SQLITE_FILE}, no ${SECRET_FILE}): is EARSHOT_DATA_DIR (or dataDir in the config) right?`);
+    }
+    const manifest: BackupManifest = {
+      format: 'earshot-backup',
+      formatVersion: 1,
+      schema: schema?.schema ?? DATA_SCHEMA_VERSION,
+      release: RELEASE_VERSION,
+      createdAt: now.toISOString(),
+      files: names.map((path) => {
+        const bytes = readFileSync(join(staging, path));
+        return { path, bytes: bytes.length, sha256: sha256(bytes) };
+      }),
+    };
     writeFileSync(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
     // The backup holds the signing secret: readable by its owner only, from the first byte.
     closeSync(openSync(partial, 'w', 0o600));
-    await tar.create({ gzip: true, file: partial, cwd: staging, portable: true, mtime: now }, [MANIFEST_FILE, ...files.keys()]);
+    await tar.create({ gzip: true, file: partial, cwd: staging, portable: true, mtime: now }, [MANIFEST_FILE, ...names]);
     syncPath(partial);
     renameSync(partial, out);
     syncPath(dirname(out));
+    return await summarize(out, manifest, staging);
   } finally {
     rmSync(staging, { recursive: true, force: true });
     rmSync(partial, { force: true });
   }
-  return summarize(out, manifest, files.get(USERS_FILE));
 }
 
 function isEmptyOrMissing(dir: string): boolean {
@@ -214,19 +216,34 @@ export async function restoreBackup(file: string, dataDir: string): Promise<Back
       if (bytes === null) throw new BackupError(`${file} is incomplete: ${entry.path} is missing`);
       if (bytes.length !== entry.bytes || sha256(bytes) !== entry.sha256) throw new BackupError(`${file} is damaged: ${entry.path} does not match its checksum`);
     }
-    const users = readIfExists(join(staging, USERS_FILE)) ?? undefined;
+    if (readIfExists(join(staging, SQLITE_FILE)) !== null) {
+      let integrity: string;
+      try {
+        const store = await SqliteStore.openFile(join(staging, SQLITE_FILE), { readonly: true });
+        try {
+          integrity = store.integrityCheck();
+        } finally {
+          await store.close();
+        }
+      } catch (err) {
+        throw new BackupError(`${file}: ${SQLITE_FILE} cannot be opened: ${(err as Error).message}`);
+      }
+      if (integrity !== 'ok') throw new BackupError(`${file}: ${SQLITE_FILE} is damaged (${integrity})`);
+    }
+    const users = readIfExists(join(staging, LEGACY_USERS_FILE));
     try {
       if (users) JSON.parse(users.toString('utf8'));
     } catch {
-      throw new BackupError(`${file}: ${USERS_FILE} does not parse`);
+      throw new BackupError(`${file}: ${LEGACY_USERS_FILE} does not parse`);
     }
+    const summary = await summarize(file, manifest, staging);
     rmSync(join(staging, MANIFEST_FILE));
     for (const path of listFiles(staging)) chmodSync(join(staging, path), 0o600);
     chmodSync(staging, 0o700);
     try {
-      chmodSync(join(staging, USAGE_DIR), 0o700);
+      chmodSync(join(staging, 'usage'), 0o700);
     } catch {
-      // a backup made before any usage was recorded has no usage/ directory
+      // only a schema-1 backup with recorded usage has a usage/ directory
     }
     try {
       rmdirSync(target);
@@ -235,7 +252,7 @@ export async function restoreBackup(file: string, dataDir: string): Promise<Back
     }
     renameSync(staging, target);
     syncPath(dirname(target));
-    return summarize(file, manifest, users);
+    return summary;
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

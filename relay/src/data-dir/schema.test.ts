@@ -30,19 +30,19 @@ describe('openDataDir', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 
-  it('takes a directory from before versioning (users.json, no schema file) as schema 1', () => {
+  it('takes a directory from before versioning (users.json, no schema file) as schema 1 and migrates it', () => {
     const dir = tempDataDir();
     writeFileSync(join(dir, 'users.json'), '{"version":1,"users":{},"tokens":{}}\n');
     expect(openDataDir(dir)).toBeNull();
-    expect(readSchemaFile(dir)?.schema).toBe(1);
-    expect(openDataDir(dir)).toBe(1);
+    expect(readSchemaFile(dir)?.schema).toBe(DATA_SCHEMA_VERSION);
+    expect(openDataDir(dir)).toBe(DATA_SCHEMA_VERSION);
   });
 
   it('refuses a newer schema with a sentence naming both releases, and changes nothing', () => {
     const dir = futureDataDir();
     const before = fingerprint(dir);
     expect(() => openDataDir(dir)).toThrow(DataDirError);
-    expect(() => openDataDir(dir)).toThrow(/has schema 2 \(written by Earshot 9\.0\.0\), but this is Earshot .*Nothing was changed/);
+    expect(() => openDataDir(dir)).toThrow(/has schema 3 \(written by Earshot 9\.0\.0\), but this is Earshot .*Nothing was changed/);
     expect(fingerprint(dir)).toEqual(before);
   });
 

@@ -1,14 +1,17 @@
-// Data-dir schema versioning: `<dataDir>/earshot-data.json` says which layout of users.json, secret.key and
-// usage/ the directory holds. A relay or CLI opens the directory through openDataDir() before touching anything
-// else, so an older release refuses a directory a newer one has moved on (and changes nothing) instead of
-// misreading or overwriting it. A directory without the file is a fresh one, or one from before versioning:
-// both are schema 1, the layout every release so far has written.
+// Data-dir schema versioning: `<dataDir>/earshot-data.json` says which layout the directory holds:
+//   1: users.json (users, tokens, revocations), secret.key, usage/ (JSON-lines usage logs and checkpoints);
+//   2: earshot.db (SQLite: users, tokens, usage, leases, changes — store/sqlite-schema.ts), secret.key.
+// A relay or CLI opens the directory through openDataDir() before touching anything else, so an older release
+// refuses a directory a newer one has moved on (and changes nothing) instead of misreading or overwriting it,
+// and a newer one migrates an older one first. A directory without the file is schema 1 when it holds
+// users.json or usage/ (from before versioning), else a fresh one.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RELEASE_VERSION } from '../release.ts';
+import { hasSchema1Files, migrateSchema1 } from '../store/migrate-v1.ts';
 
 /** Bump when a release changes the data layout, and add the step from the previous schema to MIGRATIONS. */
-export const DATA_SCHEMA_VERSION = 1;
+export const DATA_SCHEMA_VERSION = 2;
 
 export const SCHEMA_FILE = 'earshot-data.json';
 
@@ -19,8 +22,11 @@ export interface SchemaFile {
   updatedAt: string;
 }
 
-/** MIGRATIONS[n] turns a schema-n directory into schema n+1, in place. None yet. */
-const MIGRATIONS: Record<number, (dataDir: string) => void> = {};
+/** MIGRATIONS[n] turns a schema-n directory into schema n+1, in place. */
+const MIGRATIONS: Record<number, (dataDir: string) => void> = {
+  // users.json + usage logs → earshot.db, verified, old files moved aside.
+  1: (dataDir) => void migrateSchema1(dataDir),
+};
 
 export type DataDirReason = 'data_dir_too_new' | 'schema_file_damaged' | 'no_migration';
 
@@ -83,12 +89,13 @@ export function openDataDir(dataDir: string, current = DATA_SCHEMA_VERSION): num
   const found = readSchemaFile(dataDir);
   if (found !== null) assertSchemaUsable(dataDir, found, current);
   const before = found?.schema ?? null;
-  for (let schema = before ?? current; schema < current; schema++) {
+  const from = before ?? (hasSchema1Files(dataDir) ? 1 : current);
+  for (let schema = from; schema < current; schema++) {
     const step = MIGRATIONS[schema];
     if (!step) throw new DataDirError('no_migration', `Earshot ${RELEASE_VERSION} has no migration from data schema ${schema} to ${schema + 1}. Nothing was changed.`);
     step(dataDir);
     writeSchemaFile(dataDir, schema + 1);
   }
-  if (before === null) writeSchemaFile(dataDir, current);
+  if (before === null && from === current) writeSchemaFile(dataDir, current);
   return before;
 }

@@ -5,7 +5,7 @@
 // is refused); a field the GA schema does not have is refused as the provider would (`unknown_parameter`).
 // Runs on the relay's event loop for each client session.update; every walk is bounded by session-schema.ts.
 import type { SessionPolicy } from '../config/config.ts';
-import type { UserRecord } from '../auth/store.ts';
+import type { UserRecord } from '../store/store.ts';
 import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
 import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import type { EventOf, ClientEvent } from '../../../protocol/realtime.ts';

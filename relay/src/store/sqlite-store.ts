@@ -166,6 +166,75 @@ export function sqlitePath(dataDir: string): string {
   return join(dataDir, SQLITE_FILE);
 }
 
+/**
+ * Opens (creating it and its schema unless readonly) the SQLite database at `path`, synchronously: the data
+ * dir's migration (migrate-v1.ts) runs inside the synchronous openDataDir(). StoreError on a file that is not
+ * ours, damaged, or written by a newer schema.
+ */
+export function openSqliteDatabase(path: string, options: SqliteStoreOptions = {}, dataDir?: string): Database.Database {
+  let db: Database.Database;
+  try {
+    if (!options.readonly) {
+      if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it: the -wal and -shm files copy the main file's permissions.
+      closeSync(openSync(path, 'a', 0o600));
+    }
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw storeErrorFrom(err, path);
+  }
+  try {
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL: a commit is durable against a process crash (kill -9) at once and against power loss
+      // at the next checkpoint; FULL would fsync every usage batch for little gain on a relay.
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = OFF');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new StoreError('unknown_format', `the database ${path} was written by a newer Earshot (schema ${version}, this release reads ${SQLITE_SCHEMA_VERSION}); nothing was changed. Upgrade this installation, or restore a backup made by this release.`);
+    }
+    if (version === 0 && !options.readonly) {
+      db.transaction(() => {
+        // Re-read under the write lock: two processes opening a brand-new file at once create it once.
+        if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
+        const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+        if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
+        db.exec(SCHEMA_V1);
+        db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+      }).immediate();
+    }
+  } catch (err) {
+    db.close();
+    throw storeErrorFrom(err, path);
+  }
+  return db;
+}
+
+/** Adds usage records and their per-day totals; the caller holds the transaction. */
+export function insertUsage(db: Database.Database, records: readonly UsageRecord[]): void {
+  const insert = db.prepare(
+    `INSERT INTO usage_records (at_ms, day, user_id, session_id, first, last, connected_ms, input_audio_bytes, output_audio_bytes, text_input_tokens, text_output_tokens, audio_input_tokens, audio_output_tokens)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const daily = db.prepare(
+    `INSERT INTO usage_daily (user_id, day, sessions, connected_ms, input_audio_bytes, output_audio_bytes, text_input_tokens, text_output_tokens, audio_input_tokens, audio_output_tokens)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (user_id, day) DO UPDATE SET sessions = sessions + excluded.sessions, connected_ms = connected_ms + excluded.connected_ms,
+       input_audio_bytes = input_audio_bytes + excluded.input_audio_bytes, output_audio_bytes = output_audio_bytes + excluded.output_audio_bytes,
+       text_input_tokens = text_input_tokens + excluded.text_input_tokens, text_output_tokens = text_output_tokens + excluded.text_output_tokens,
+       audio_input_tokens = audio_input_tokens + excluded.audio_input_tokens, audio_output_tokens = audio_output_tokens + excluded.audio_output_tokens`,
+  );
+  for (const r of records) {
+    const day = new Date(r.at).toISOString().slice(0, 10);
+    const c = r.counters;
+    const values = [c.connectedMs, c.inputAudioBytes, c.outputAudioBytes, c.textInputTokens, c.textOutputTokens, c.audioInputTokens, c.audioOutputTokens];
+    insert.run(r.at, day, r.userId, r.sessionId, r.first ? 1 : 0, r.end ? 1 : 0, ...values);
+    daily.run(r.userId, day, r.first ? 1 : 0, ...values);
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly location: string;
@@ -191,44 +260,7 @@ export class SqliteStore implements Store {
 
   /** Opens a database at an explicit path (backup files, restore checks). */
   static async openFile(path: string, options: SqliteStoreOptions = {}, dataDir?: string): Promise<SqliteStore> {
-    let db: Database.Database;
-    try {
-      if (!options.readonly) {
-        if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-        // Created 0600 before SQLite opens it: the -wal and -shm files copy the main file's permissions.
-        closeSync(openSync(path, 'a', 0o600));
-      }
-      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
-    } catch (err) {
-      throw storeErrorFrom(err, path);
-    }
-    try {
-      if (!options.readonly) {
-        db.pragma('journal_mode = WAL');
-        // NORMAL in WAL: a commit is durable against a process crash (kill -9) at once and against power loss
-        // at the next checkpoint; FULL would fsync every usage batch for little gain on a relay.
-        db.pragma('synchronous = NORMAL');
-      }
-      db.pragma('foreign_keys = OFF');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > SQLITE_SCHEMA_VERSION) {
-        throw new StoreError('unknown_format', `the database ${path} was written by a newer Earshot (schema ${version}, this release reads ${SQLITE_SCHEMA_VERSION}); nothing was changed. Upgrade this installation, or restore a backup made by this release.`);
-      }
-      if (version === 0 && !options.readonly) {
-        db.transaction(() => {
-          // Re-read under the write lock: two processes opening a brand-new file at once create it once.
-          if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
-          const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-          if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
-          db.exec(SCHEMA_V1);
-          db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-        }).immediate();
-      }
-    } catch (err) {
-      db.close();
-      throw storeErrorFrom(err, path);
-    }
-    return new SqliteStore(path, db, options.feedPollMs ?? FEED_POLL_MS);
+    return new SqliteStore(path, openSqliteDatabase(path, options, dataDir), options.feedPollMs ?? FEED_POLL_MS);
   }
 
   /** Runs `fn` in one BEGIN IMMEDIATE transaction, mapping SQLite failures to StoreErrors; wakes this connection's watchers after a commit. */
@@ -381,27 +413,7 @@ export class SqliteStore implements Store {
 
   async appendUsage(records: readonly UsageRecord[]): Promise<void> {
     if (records.length === 0) return;
-    this.write(() => {
-      const insert = this.db.prepare(
-        `INSERT INTO usage_records (at_ms, day, user_id, session_id, first, last, connected_ms, input_audio_bytes, output_audio_bytes, text_input_tokens, text_output_tokens, audio_input_tokens, audio_output_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const daily = this.db.prepare(
-        `INSERT INTO usage_daily (user_id, day, sessions, connected_ms, input_audio_bytes, output_audio_bytes, text_input_tokens, text_output_tokens, audio_input_tokens, audio_output_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (user_id, day) DO UPDATE SET sessions = sessions + excluded.sessions, connected_ms = connected_ms + excluded.connected_ms,
-           input_audio_bytes = input_audio_bytes + excluded.input_audio_bytes, output_audio_bytes = output_audio_bytes + excluded.output_audio_bytes,
-           text_input_tokens = text_input_tokens + excluded.text_input_tokens, text_output_tokens = text_output_tokens + excluded.text_output_tokens,
-           audio_input_tokens = audio_input_tokens + excluded.audio_input_tokens, audio_output_tokens = audio_output_tokens + excluded.audio_output_tokens`,
-      );
-      for (const r of records) {
-        const day = new Date(r.at).toISOString().slice(0, 10);
-        const c = r.counters;
-        const values = [c.connectedMs, c.inputAudioBytes, c.outputAudioBytes, c.textInputTokens, c.textOutputTokens, c.audioInputTokens, c.audioOutputTokens];
-        insert.run(r.at, day, r.userId, r.sessionId, r.first ? 1 : 0, r.end ? 1 : 0, ...values);
-        daily.run(r.userId, day, r.first ? 1 : 0, ...values);
-      }
-    });
+    this.write(() => insertUsage(this.db, records));
   }
 
   async quotaTotals(userIds: readonly string[], at: number): Promise<Map<string, QuotaTotals>> {

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { parseConfig, type RelayConfig } from '../config/config.ts';
 import { startRelay, type Relay, type RelayDeps } from '../server.ts';
 import { issueToken } from '../auth/tokens.ts';
-import type { UserRecord } from '../auth/store.ts';
+import type { UserPatch } from '../store/store.ts';
 import type { UpstreamFactory } from '../upstream/upstream.ts';
 import { createSimulatorUpstreamFactory } from '../simulator/in-process.ts';
 
@@ -31,7 +31,7 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] exte
 export interface TestRelay extends Relay {
   config: RelayConfig;
   /** Creates (or updates) the user and returns a fresh token for them. */
-  mint(userId: string, options?: { days?: number; user?: Partial<UserRecord> }): Promise<string>;
+  mint(userId: string, options?: { days?: number; user?: Omit<UserPatch, 'id'> }): Promise<string>;
   /** ws URL of the Realtime endpoint. */
   wsUrl: string;
   /** How many times the upstream factory ran (proves that a rejected client opened no upstream). */
@@ -54,10 +54,10 @@ export async function startTestRelay(overrides: DeepPartial<RelayConfig> & Recor
     config,
     wsUrl: `${wsBase}/v1/realtime?model=gpt-realtime`,
     upstreamsOpened: () => opened,
-    async mint(userId: string, options: { days?: number; user?: Partial<UserRecord> } = {}) {
-      relay.store.upsertUser({ id: userId, ...options.user });
+    async mint(userId: string, options: { days?: number; user?: Omit<UserPatch, 'id'> } = {}) {
+      await relay.store.upsertUser({ id: userId, ...options.user });
       const issued = await issueToken(relay.secret, { userId, days: options.days ?? 1 });
-      relay.store.addToken({ id: issued.tokenId, userId, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
+      await relay.store.addToken({ id: issued.tokenId, userId, createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
       return issued.token;
     },
     async stop() {
