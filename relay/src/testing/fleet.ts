@@ -14,6 +14,7 @@ import { until } from './until.ts';
 const exec = promisify(execFile);
 
 export interface Fleet {
+  databaseUrl: string;
   relays: RelayProcess[];
   dataDirs: string[];
   /** ws://127.0.0.1:<nginx>/v1/realtime?model=gpt-realtime */
@@ -85,6 +86,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const url = `http://127.0.0.1:${port}`;
     await until('nginx to proxy /healthz', async () => (await fetch(`${url}/healthz`).catch(() => null))?.status === 200, 30_000, 100);
     return {
+      databaseUrl: options.databaseUrl,
       relays,
       dataDirs,
       url,
