@@ -84,4 +84,35 @@ describe('two relays sharing PostgreSQL behind nginx', () => {
       return r.outcome === 'open';
     }, 60_000, 500);
   });
+
+  // Last: it stops the database under the fleet.
+  it('PostgreSQL stopped mid-session: the live session goes on, a new one is refused 503 store_unavailable, and admitted again once it is back', { timeout: 120_000 }, async () => {
+    const token = await fleet.mint('steady');
+    const relay = fleet.relays[1]!;
+    const live = await RealtimeTestClient.connect(direct(relay.port), bearer(token));
+    await live.waitFor('session.created');
+    await pg.halt();
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = new WebSocket(direct(relay.port), bearer(token));
+      socket.once('open', () => reject(new Error('a new session was admitted with the database down')));
+      socket.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+    });
+    expect(refused.status).toBe(503);
+    expect((JSON.parse(refused.body) as { error: { code: string } }).error.code).toBe('store_unavailable');
+    live.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'still here' }] } });
+    live.send({ type: 'response.create' });
+    expect((await live.waitFor('response.output_audio_transcript.done')).transcript).toBe('Echo: you wrote "still here"');
+    await pg.resume();
+    await until('a new session to be admitted again', async () => {
+      const r = await attempt(direct(relay.port), token);
+      r.socket?.close();
+      return r.outcome === 'open';
+    }, 60_000, 500);
+    await live.close();
+    expect(relay.child.exitCode).toBeNull();
+  });
 });
