@@ -4,7 +4,7 @@
 # podman as $EARSHOT_CI_BASE (default localhost/earshot-ci-node20:bookworm). Cached: an existing image is reused,
 # and so is the debootstrap tree in $EARSHOT_CI_CACHE. Prints the image name.
 set -euo pipefail
-image=${EARSHOT_CI_BASE:-localhost/earshot-ci-node20:bookworm}
+image=${EARSHOT_CI_BASE:-localhost/earshot-ci-node20:bookworm-headers}
 cache=${EARSHOT_CI_CACHE:-/tmp/earshot-ci-cache}
 : "${CONTAINERS_CONF:?set CONTAINERS_CONF (see .ci/containers.conf)}"
 if podman image exists "$image"; then echo "$image"; exit 0; fi
@@ -22,8 +22,12 @@ npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")   # …/nod
 [ "$(node -p 'process.versions.node.split(".")[0]')" = 20 ] || { echo "need Node 20 on this machine" >&2; exit 1; }
 stage=$(mktemp -d "$cache/stage-XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage/usr/local/bin" "$stage/usr/local/lib/node_modules"
+mkdir -p "$stage/usr/local/bin" "$stage/usr/local/lib/node_modules" "$stage/usr/local/include"
 cp "$node_bin" "$stage/usr/local/bin/node"
+# Node's headers, where official node images keep them: native addons (better-sqlite3) build against them offline.
+node_headers=$(node -p 'require("path").join(process.execPath, "../../include/node")')
+[ -f "$node_headers/node.h" ] || { echo "no Node headers at $node_headers (needed to build better-sqlite3 in the image)" >&2; exit 1; }
+cp -a "$node_headers" "$stage/usr/local/include/node"
 cp -a "$npm_dir" "$stage/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$stage/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$stage/usr/local/bin/npx"

@@ -1,8 +1,9 @@
 // What the upgrade checked once must keep holding while a session runs: a real relay on loopback (in-process
-// simulator, real `ws` clients) whose users.json is changed by real CLI processes or rewritten by hand, and
+// simulator, real `ws` clients) whose database is changed by real CLI processes or by an operator's own SQL, and
 // whose clock the test controls, so a token's expiry needs no sleeping.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
@@ -29,13 +30,14 @@ async function talk(token: string): Promise<RealtimeTestClient> {
   return c;
 }
 
-/** users.json edited the way an operator's editor or config tool does it: write a copy, rename it over. */
-function editUsersFile(edit: (file: { users: Record<string, unknown>; tokens: Record<string, unknown> }) => void): void {
-  const path = join(dataDir, 'users.json');
-  const file = JSON.parse(readFileSync(path, 'utf8')) as { users: Record<string, unknown>; tokens: Record<string, unknown> };
-  edit(file);
-  writeFileSync(`${path}.edit`, JSON.stringify(file, null, 2));
-  renameSync(`${path}.edit`, path);
+/** SQL run the way an operator's own SQL tool does it: its own connection, no Earshot code. */
+function operatorSql(sql: string, ...params: string[]): void {
+  const db = new Database(join(dataDir, 'earshot.db'));
+  try {
+    db.prepare(sql).run(...params);
+  } finally {
+    db.close();
+  }
 }
 
 const tokenIdOf = (token: string): string => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
@@ -50,7 +52,7 @@ describe('live sessions lose access the moment the operator or the clock says so
     const from = c.types().length;
     c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'still here?' } });
     await c.waitFor('session.updated', { from }); // a round trip after that check: still open
-    clock.offsetMs = expOf(token) * 1000 - Date.now(); // exactly at exp (jose refuses it from then on too); no change to users.json
+    clock.offsetMs = expOf(token) * 1000 - Date.now(); // exactly at exp (jose refuses it from then on too); no change in the store
     const closed = await c.closed;
     clock.offsetMs = 0;
     expect(closed.code).toBe(CloseCode.Revoked);
@@ -67,14 +69,12 @@ describe('live sessions lose access the moment the operator or the clock says so
     await expect(RealtimeTestClient.connect(relay.wsUrl, bearer(token))).rejects.toMatchObject({ status: 401 });
   });
 
-  it('closes a session whose token was deleted from users.json by hand (4001), leaving the same user’s other token alive', async () => {
+  it('closes a session whose token was deleted by hand with SQL (4001), leaving the same user’s other token alive', async () => {
     const doomed = await relay.mint('tess');
     const kept = await relay.mint('tess');
     const a = await talk(doomed);
     const b = await talk(kept);
-    editUsersFile((file) => {
-      delete file.tokens[tokenIdOf(doomed)];
-    });
+    operatorSql('DELETE FROM tokens WHERE id = ?', tokenIdOf(doomed));
     expect((await a.closed).code).toBe(CloseCode.Revoked);
     expect(a.of('error').at(-1)?.error).toMatchObject({ code: 'token_revoked', message: expect.stringMatching(/removed by the operator/) });
     expect(b.socket.readyState).toBe(b.socket.OPEN);

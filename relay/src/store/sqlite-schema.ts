@@ -2,11 +2,16 @@
 // "Storage" section documents these tables for operators pointing an SQL tool at the file; keep them in step.
 // Times: `*_at` TEXT columns are ISO 8601 UTC, `*_ms` INTEGER columns epoch milliseconds, `expires_at` epoch
 // seconds (a JWT's `exp`). Usage counters are integers (bytes of pcm16 at 24 kHz, tokens, milliseconds).
+// The `changes` feed is written by TRIGGERS on users and tokens, not by the store's code: an operator's own SQL
+// (`DELETE FROM tokens WHERE …` in any SQL tool) reaches the running relay exactly like a CLI's change.
 
 export const SQLITE_FILE = 'earshot.db';
 
 /** The version this release writes; a database with a higher one was written by a newer release. */
 export const SQLITE_SCHEMA_VERSION = 1;
+
+/** ISO 8601 UTC with milliseconds, as the `*_at` columns hold. */
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
 const COUNTERS = `
   connected_ms        INTEGER NOT NULL DEFAULT 0,
@@ -69,4 +74,23 @@ CREATE TABLE changes (
   user_id  TEXT NOT NULL,
   token_id TEXT
 );
+CREATE TRIGGER users_inserted AFTER INSERT ON users BEGIN
+  INSERT INTO changes (at, kind, user_id) VALUES (${NOW}, 'user_changed', NEW.id);
+END;
+CREATE TRIGGER users_updated AFTER UPDATE ON users BEGIN
+  INSERT INTO changes (at, kind, user_id) VALUES (${NOW}, 'user_changed', NEW.id);
+END;
+CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN
+  INSERT INTO changes (at, kind, user_id) VALUES (${NOW}, 'user_removed', OLD.id);
+END;
+CREATE TRIGGER tokens_inserted AFTER INSERT ON tokens BEGIN
+  INSERT INTO changes (at, kind, user_id, token_id) VALUES (${NOW}, 'token_added', NEW.user_id, NEW.id);
+END;
+CREATE TRIGGER tokens_updated AFTER UPDATE ON tokens BEGIN
+  INSERT INTO changes (at, kind, user_id, token_id)
+  VALUES (${NOW}, CASE WHEN NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL THEN 'token_revoked' ELSE 'token_added' END, NEW.user_id, NEW.id);
+END;
+CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens BEGIN
+  INSERT INTO changes (at, kind, user_id, token_id) VALUES (${NOW}, 'token_removed', OLD.user_id, OLD.id);
+END;
 `;

@@ -6,7 +6,7 @@
 // - Every read-modify-write is one `BEGIN IMMEDIATE` transaction (it takes the write lock before reading), so
 //   two CLIs editing the same user can neither lose an edit nor deadlock upgrading a read lock.
 // - Change feed: every write that changes users or tokens also inserts rows into `changes` (monotonic id) in
-//   the same transaction. A watcher polls `PRAGMA data_version` — it reads the WAL index in shared memory, no
+//   the same transaction — by triggers (sqlite-schema.ts), so an operator's hand-written SQL counts too. A watcher polls `PRAGMA data_version` — it reads the WAL index in shared memory, no
 //   disk I/O, and changes only when ANOTHER connection committed — every FEED_POLL_MS, and reads the new
 //   `changes` rows only then. Why not sqlite3_update_hook: it fires only for the connection that made the
 //   write, so the relay would never hear a CLI. Why not the file's mtime: WAL writes do not touch the main
@@ -288,10 +288,6 @@ export class SqliteStore implements Store {
     if (this.closed) throw new StoreError('unavailable', `the database ${this.location} is closed`);
   }
 
-  private recordChange(kind: StoreChange['kind'], userId: string, tokenId: string | null = null): void {
-    this.db.prepare('INSERT INTO changes (at, kind, user_id, token_id) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), kind, userId, tokenId);
-  }
-
   private userRow(id: string): UserRecord | undefined {
     const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
     return row ? userFromRow(row) : undefined;
@@ -307,7 +303,6 @@ export class SqliteStore implements Store {
            voice = excluded.voice, instructions = excluded.instructions`,
       )
       .run({ ...u, enabled: u.enabled ? 1 : 0, voice: u.voice ?? null, instructions: u.instructions ?? null });
-    this.recordChange('user_changed', u.id);
   }
 
   // --- users -------------------------------------------------------------------------------------------------
@@ -356,8 +351,6 @@ export class SqliteStore implements Store {
       this.db.prepare('DELETE FROM tokens WHERE user_id = ?').run(userId);
       this.db.prepare('DELETE FROM leases WHERE user_id = ?').run(userId);
       this.db.prepare('DELETE FROM users WHERE id = ?').run(userId);
-      for (const id of tokens) this.recordChange('token_removed', userId, id);
-      this.recordChange('user_removed', userId);
       return tokens;
     });
   }
@@ -371,7 +364,6 @@ export class SqliteStore implements Store {
       this.db
         .prepare('INSERT INTO tokens (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)')
         .run(record.id, record.userId, record.createdAt, record.expiresAt, record.revokedAt ?? null);
-      this.recordChange('token_added', record.userId, record.id);
     });
   }
 
@@ -392,7 +384,6 @@ export class SqliteStore implements Store {
       const stmt = this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?');
       for (const r of rows) {
         stmt.run(now.toISOString(), r.id);
-        this.recordChange('token_revoked', r.user_id, r.id);
       }
       return rows.map((r) => r.id);
     });

@@ -1,0 +1,248 @@
+// The app as a person uses it, in each of the three engines Debian ships (Chromium, Firefox ESR, WebKitGTK):
+// the production build served by the real relay, the real simulator behind it, a private PulseAudio server as
+// the phone's microphone and speaker (the test speaks with paplay and listens with parecord). Phone-size
+// screenshots of each screen go to artifacts/engines/ (not committed).
+//
+// Every engine runs under a gesture-only audio policy, as iOS does (Chromium document-user-activation-required,
+// Firefox media.autoplay.default=5, WebKitGTK --autoplay-policy=deny): the flows below must work with the taps a
+// person makes (the driver's clicks are native input, i.e. real gestures).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, startTestRelay, type TestRelay } from '../../relay/src/testing/start-relay.ts';
+import { createSimulatorUpstreamFactory } from '../../relay/src/simulator/in-process.ts';
+import type { UpstreamFactory } from '../../relay/src/upstream/upstream.ts';
+import { speechWav } from '../audio-fixtures.ts';
+import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy.ts';
+import { ENGINES, type Engine, type EngineName, type EnginePage } from './driver.ts';
+import { launchEngine } from './launch.ts';
+import { startPrivatePulse, type PrivatePulse } from './pulse.ts';
+
+const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'engines');
+/** `EARSHOT_ENGINES=firefox,webkit` runs a subset (all three by default). */
+const chosen = (process.env.EARSHOT_ENGINES?.split(',') ?? ENGINES) as EngineName[];
+const PHRASE = speechWav('Hello Earshot, this is a test of the whole app.', { rate: 48_000, padSeconds: 0.5, name: 'engines-turn' });
+// A long question, so its echo plays long enough to be interrupted however slow the machine is.
+const LONG_PHRASE = speechWav('Tell me a long story about a lighthouse keeper who lived on a rocky island, the ships he guided home, and the storms he watched over many years.', { rate: 48_000, padSeconds: 0.5, name: 'engines-long' });
+const INTERRUPTION = speechWav('Wait, stop, I have another question for you.', { rate: 48_000, padSeconds: 0.3, name: 'engines-barge-in' });
+
+/**
+ * How each engine holds back a gestureless AudioContext under the gated launch, as measured here. WebKitGTK keeps
+ * it suspended (as iOS Safari does). Firefox reports the policy ('disallowed') and keeps the first page's context
+ * suspended, but runs it on later pages of the same session without any tap. Headless Chromium runs it anyway
+ * (cf. microsoft/playwright#33590). So WebKitGTK is the engine that proves the gesture-gated path.
+ */
+const GATED_BY: Record<EngineName, string> = {
+  chromium: 'this headless Chromium does not: the context runs',
+  firefox: 'Firefox reports the policy as disallowed',
+  webkit: 'WebKitGTK keeps the context suspended',
+};
+
+/** States the app has shown, in order, without repeats: sampled from the status line every 100 ms in the page. */
+async function watchStates(page: EnginePage): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __states?: string[] };
+    w.__states = [];
+    setInterval(() => {
+      const line = document.querySelector('[role=status]')?.textContent?.trim() ?? '';
+      if (line && w.__states!.at(-1) !== line) w.__states!.push(line);
+    }, 100);
+  });
+}
+const statesSeen = (page: EnginePage) => page.evaluate(() => (window as unknown as { __states?: string[] }).__states ?? []);
+const statusLine = async (page: EnginePage) => (await page.texts('status'))[0] ?? '';
+const transcript = (page: EnginePage) => page.evaluate(() => document.querySelector('[aria-label=Transcript]')?.textContent ?? '');
+
+describe.each(chosen)('the app in %s', (engineName) => {
+  let pulse: PrivatePulse;
+  let engine: Engine;
+  let relay: TestRelay;
+  let proxy: CuttableProxy;
+  /** Client event types the simulator received (parsed here with JSON.parse, not by the relay's code). */
+  const received: Array<{ type: string; body: Record<string, unknown> }> = [];
+  const shot = (page: EnginePage, name: string) => page.screenshot(join(ARTIFACTS, `${engineName}-${name}.png`));
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    pulse = await startPrivatePulse();
+    const sim = createSimulatorUpstreamFactory();
+    const recording: UpstreamFactory = (o, h) => {
+      const up = sim(o, h);
+      return {
+        ...up,
+        send(frame) {
+          const body = JSON.parse(typeof frame === 'string' ? frame : Buffer.from(frame).toString()) as Record<string, unknown>;
+          if (!String(body.type).endsWith('input_audio_buffer.append')) received.push({ type: String(body.type), body });
+          up.send(frame);
+        },
+      };
+    };
+    relay = await startTestRelay({}, { upstreamFactory: recording });
+    proxy = await startCuttableProxy(Number(new URL(relay.url).port));
+    engine = await launchEngine(engineName, { pulse, gestureGated: true });
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    await proxy?.close();
+    await relay?.stop();
+    await pulse?.stop();
+  });
+
+  // WebKitWebDriver drives one session at a time: every page a test opens is closed after it, passed or not.
+  const pages = new Set<EnginePage>();
+  async function newPage(): Promise<EnginePage> {
+    const page = await engine.newPage();
+    pages.add(page);
+    return page;
+  }
+  afterEach(async () => {
+    for (const page of pages) await page.close().catch(() => undefined);
+    pages.clear();
+  });
+
+  async function onboard(user: string): Promise<EnginePage> {
+    const page = await newPage();
+    await page.goto(`${proxy.url}/#token=${await relay.mint(user)}`);
+    await page.waitFor('the Start button', async () => (await page.texts('button', 'Start conversation')).length > 0);
+    return page;
+  }
+
+  it(`holds back audio that starts without a gesture (${GATED_BY[engineName]})`, async () => {
+    const page = await onboard('gated');
+    const seen = await page.evaluate(async () => {
+      const ctx = new AudioContext();
+      // resume() without a gesture stays pending where audio is gated: give it a moment, then read the state.
+      await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 1500))]);
+      const state = ctx.state;
+      await ctx.close();
+      const nav = navigator as Navigator & { getAutoplayPolicy?: (type: 'audiocontext') => string };
+      return { state, policy: nav.getAutoplayPolicy?.('audiocontext') ?? 'unknown' };
+    });
+    if (engineName === 'webkit') expect(seen.state).toBe('suspended');
+    if (engineName === 'firefox') expect(seen.policy).toBe('disallowed');
+    if (engineName === 'chromium') expect(seen.state).toBe('running');
+    await page.close();
+  });
+
+  it('asks for a token without one, refuses a bad one in words a person can act on', async () => {
+    const page = await newPage();
+    await page.goto(`${proxy.url}/`);
+    await page.waitFor('the token field', async () => (await page.evaluate(() => document.querySelector('input') !== null)) && (await page.texts('button', /./)).length > 0);
+    await shot(page, '00-token-paste');
+    await page.close();
+    // A new page: the app reads #token= when it starts (a second link in the same tab needs a reload today).
+    const bad = await newPage();
+    await bad.goto(`${proxy.url}/#token=not-a-real-token`);
+    const alert = await bad.waitFor('the bad-token alert', async () => (await bad.texts('alert')).find((t) => t.length > 0), 20_000);
+    expect(alert).toMatch(/not valid.*new one/);
+    await shot(bad, '00-bad-token');
+  });
+
+  it('onboards from the operator link: the token leaves the address bar and is kept on the device', async () => {
+    const page = await onboard('onboarder');
+    expect(await page.url()).toBe(`${proxy.url}/`);
+    expect(await page.evaluate(() => Object.values(localStorage).some((v) => v.split('.').length === 3))).toBe(true);
+    await shot(page, '01-ready');
+    await page.click('button', 'Settings');
+    await page.waitFor('the settings dialog', async () => (await page.texts('dialog')).length > 0);
+    await shot(page, '02-settings');
+    await page.click('button', 'Close settings');
+    await page.close();
+  });
+
+  it('holds a hands-free turn: speech in, the reply heard on the speaker; then barge-in cuts the reply', async () => {
+    const page = await onboard('talker');
+    await watchStates(page);
+    const speaker = pulse.record();
+    try {
+      await page.click('button', 'Start conversation');
+      await page.waitFor('Listening', async () => (await statusLine(page)) === 'Listening', 30_000);
+      await shot(page, '03-listening');
+      await pulse.speak(PHRASE);
+      await page.waitFor('the echo reply in the transcript', async () => /Echo: \d+\.\d s of speech heard/.test(await transcript(page)), 30_000);
+      // The reply is audible: the simulator's echo reached the PulseAudio speaker (recorded from its monitor).
+      await page.waitFor('reply audio on the speaker', async () => speaker.peak() > 1000, 20_000);
+      await page.waitFor('the reply to finish', async () => (await statusLine(page)) === 'Listening', 30_000);
+      await shot(page, '04-turn');
+      const states = await statesSeen(page);
+      console.log(`[${engineName}] states: ${states.join(' → ')}; speaker peak ${speaker.peak()}`);
+      // In order (a state may be too short to sample, but none comes before the one above it).
+      const order = ['Connecting', 'Listening', 'Hearing', 'Thinking', 'Speaking'].map((s) => states.findIndex((x) => x.startsWith(s)));
+      expect(order[1], states.join(' → ')).toBeGreaterThanOrEqual(0);
+      expect(order.filter((i) => i >= 0), states.join(' → ')).toEqual([...order.filter((i) => i >= 0)].sort((a, b) => a - b));
+      // Hearing lasts the whole utterance and Speaking the whole reply, so both are always sampled; Thinking may be brief.
+      expect(states.some((s) => /^Hearing/.test(s)), states.join(' → ')).toBe(true);
+      expect(states.some((s) => /^Speaking/.test(s)), states.join(' → ')).toBe(true);
+
+      // Barge-in: speak while the next reply plays; the app cuts playback and tells the provider what was heard.
+      const truncatesBefore = received.filter((r) => r.type === 'conversation.item.truncate').length;
+      await pulse.speak(LONG_PHRASE);
+      await page.waitFor('the second reply to play', async () => (await statusLine(page)).startsWith('Speaking'), 30_000);
+      await shot(page, '05-speaking');
+      await pulse.speak(INTERRUPTION);
+      await page.waitFor('a truncate at the provider', async () => received.filter((r) => r.type === 'conversation.item.truncate').length > truncatesBefore, 30_000);
+      const truncate = received.filter((r) => r.type === 'conversation.item.truncate').at(-1)!.body;
+      expect(truncate.audio_end_ms).toBeGreaterThan(0);
+      await page.click('button', 'Stop conversation');
+      await page.waitFor('Ready after Stop', async () => /Ready/.test(await statusLine(page)), 20_000);
+    } finally {
+      await speaker.stop();
+      await page.close();
+    }
+  });
+
+  it('sends a text turn and shows the reply', async () => {
+    const page = await onboard('texter');
+    await page.click('button', 'Start conversation');
+    await page.waitFor('Listening', async () => (await statusLine(page)) === 'Listening', 30_000);
+    await page.type('Type a message', 'What time is it?');
+    await page.click('button', 'Send');
+    await page.waitFor('the text reply', async () => (await transcript(page)).includes('Echo: you wrote "What time is it?"'), 20_000);
+    await shot(page, '06-text-turn');
+    await page.click('button', 'Mute');
+    await page.waitFor('Mute to be pressed', async () => page.evaluate(() => document.querySelector('[aria-pressed=true]') !== null));
+    await shot(page, '06-muted');
+    await page.click('button', 'Stop conversation');
+    await page.close();
+  });
+
+  it('comes back by itself when the connection drops, and listens again', async () => {
+    const page = await onboard('roamer');
+    await page.click('button', 'Start conversation');
+    await page.waitFor('Listening', async () => (await statusLine(page)) === 'Listening', 30_000);
+    proxy.drop();
+    try {
+      await page.waitFor('the reconnect notice', async () => /reconnect/i.test(await statusLine(page)), 20_000);
+      await shot(page, '07-reconnecting');
+    } finally {
+      proxy.restore();
+    }
+    await page.waitFor('Listening again', async () => (await statusLine(page)) === 'Listening', 60_000);
+    // The new connection carries a turn (a typed one: the spoken path is proven above, and this is quicker).
+    await page.type('Type a message', 'Are you back?');
+    await page.click('button', 'Send');
+    await page.waitFor('a reply after the reconnect', async () => (await transcript(page)).includes('Echo: you wrote "Are you back?"'), 30_000);
+    await page.click('button', 'Stop conversation');
+    await page.close();
+  });
+
+  it('opens from the service worker with the server unreachable and says so', async () => {
+    const page = await onboard('offline');
+    await page.waitFor('the service worker to control the page', async () => {
+      await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+      await page.reload();
+      return page.evaluate(() => navigator.serviceWorker.controller !== null);
+    }, 30_000);
+    proxy.drop();
+    try {
+      await page.reload();
+      await page.waitFor('the unreachable notice', async () => /cannot be reached/.test((await page.texts('status')).join(' ')), 20_000);
+      await shot(page, '08-offline');
+    } finally {
+      proxy.restore();
+    }
+    await page.close();
+  });
+});
+
