@@ -70,3 +70,6 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+
+// The store (SQLite and PostgreSQL) on the hot path: batch commits, quota reads, leases.
+await (await import('./accounts-store.ts')).benchStores();

@@ -1,6 +1,7 @@
 // The relay: a uWS app serving the Realtime endpoint (auth in `upgrade`, before any upstream is opened),
 // the token check the PWA uses, health, metrics and the built PWA.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import uWS from 'uWebSockets.js';
 import { CloseCode } from '../../protocol/close-codes.ts';
 import type { SessionCheckBody } from '../../protocol/relay-http.ts';
@@ -11,7 +12,8 @@ import { FailedAttemptLimiter } from './auth/limiter.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
 import { Directory } from './store/directory.ts';
 import { openStore } from './store/open-store.ts';
-import type { Store, UserRecord } from './store/store.ts';
+import { StoreError, type Store, type UserRecord } from './store/store.ts';
+import { createSessionLeases } from './store/session-leases.ts';
 import { watchLiveAccess } from './auth/live-access.ts';
 import { backendOf, PROVIDER_URL, type RelayConfig } from './config/config.ts';
 import { clientAddress, TrustedProxies } from './http/client-address.ts';
@@ -159,10 +161,16 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   });
   let draining = false;
 
-  const release = (userId: string): void => {
+  const releaseLocal = (userId: string): void => {
     const n = (perUser.get(userId) ?? 1) - 1;
     if (n <= 0) perUser.delete(userId);
     else perUser.set(userId, n);
+  };
+  // The seat in the STORE (store/session-leases.ts): what holds max-sessions across every relay sharing it.
+  const leases = createSessionLeases({ store, relayId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, log });
+  const release = (info: { sessionId: string; userId: string }): void => {
+    releaseLocal(info.userId);
+    leases.release(info.sessionId);
   };
 
   // Revocation, removal, a disabled user, a lowered max-sessions and token expiry end live sessions (auth/live-access.ts).
@@ -177,7 +185,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       log,
       onEnd: (s) => {
         sessions.delete(s.info.sessionId);
-        release(s.info.userId);
+        release(s.info);
         metrics.sessionsActive.set(sessions.size);
       },
     });
@@ -242,20 +250,45 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
             return;
           }
           perUser.set(result.user.id, (perUser.get(result.user.id) ?? 0) + 1);
-          const data: ConnData = {
-            info: { sessionId: randomUUID(), userId: result.user.id, tokenId: result.tokenId, startedAt: Date.now() },
-            model,
-            ...(intent ? { intent } : {}),
-            policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
-            ...(linkOffer ? { appLink: linkOffer } : {}),
-          };
-          // MUST NOT upgrade inside res.cork(): in this uWebSockets.js build, cork() misses an upgrade when the
-          // socket is reallocated in place (uWebSockets #1929, fixed upstream after this build) and then runs its
-          // HTTP connection-close check on the new WebSocket, reading freed memory as the response's state. When
-          // those bytes happened to say "close", the socket was closed right after `open` with no close frame
-          // (1006 on both legs, nothing received). Uncorked, upgrade() writes the 101 itself; nothing else is
-          // written to this socket here, and open handlers cork their own sends.
-          res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
+          const sessionId = randomUUID();
+          const userId = result.user.id;
+          // The fleet-wide seat, after the local check above (which racing upgrades on this relay cannot pass together).
+          return leases.acquire({ sessionId, userId, maxSessions: result.user.maxSessions, resumingOwnSession: resumesSessionOf === userId }).then(
+            (lease) => {
+              if (!lease.ok || aborted || draining) {
+                if (lease.ok) release({ sessionId, userId });
+                else releaseLocal(userId);
+                if (aborted) return;
+                const refusal = reject(draining ? 'shutting_down' : 'too_many_sessions');
+                metrics.authFailures.inc({ reason: refusal.body.error.code });
+                log.info({ reason: refusal.body.error.code, user: userId, live: lease.ok ? undefined : lease.live, address: request.remoteAddress }, 'upgrade refused');
+                writeRefusal(res, refusal);
+                return;
+              }
+              const data: ConnData = {
+                info: { sessionId, userId, tokenId: result.tokenId, startedAt: Date.now() },
+                model,
+                ...(intent ? { intent } : {}),
+                policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
+                ...(linkOffer ? { appLink: linkOffer } : {}),
+              };
+              // MUST NOT upgrade inside res.cork(): in this uWebSockets.js build, cork() misses an upgrade when the
+              // socket is reallocated in place (uWebSockets #1929, fixed upstream after this build) and then runs its
+              // HTTP connection-close check on the new WebSocket, reading freed memory as the response's state. When
+              // those bytes happened to say "close", the socket was closed right after `open` with no close frame
+              // (1006 on both legs, nothing received). Uncorked, upgrade() writes the 101 itself; nothing else is
+              // written to this socket here, and open handlers cork their own sends.
+              res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
+            },
+            (err: unknown) => {
+              releaseLocal(userId);
+              // Fail closed: a seat that cannot be counted is not given. (Handled here: nothing awaits this chain.)
+              const code = err instanceof StoreError ? 'store_unavailable' : 'internal_error';
+              log.error({ err: (err as Error).message, user: userId }, 'upgrade refused: the store cannot count live sessions');
+              metrics.authFailures.inc({ reason: code });
+              if (!aborted) writeRefusal(res, reject(code));
+            },
+          );
         },
         (err: unknown) => {
           log.error({ err }, 'authentication failed unexpectedly');
@@ -273,7 +306,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         log.error({ err, session: data.info.sessionId }, 'session failed to open');
         if (data.session) data.session.endWith(CloseCode.InternalError, 'internal_error');
         else {
-          release(data.info.userId);
+          release(data.info);
           ws.end(CloseCode.InternalError, 'internal_error');
         }
       }
@@ -434,6 +467,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         liveAccess.stop();
+        await leases.stop();
         directory.close();
         if (ownsStore) await store.close();
         await appLinks.close();

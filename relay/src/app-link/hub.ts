@@ -16,7 +16,7 @@ export interface AppLinkHubDeps {
   /** Creates and registers a session (not started) whose client side is `client`. */
   createSession(client: ClientSide, data: ConnData): RelaySession;
   /** The upgrade counted a concurrent session for this user; a resume reuses the one it already has. */
-  releaseSeat(userId: string): void;
+  releaseSeat(info: { sessionId: string; userId: string }): void;
 }
 
 export class AppLinkHub {
@@ -39,7 +39,7 @@ export class AppLinkHub {
       if (found.ok) {
         const resumed = found.link.resume(ws, offer.received);
         if (resumed.ok) {
-          this.deps.releaseSeat(data.info.userId);
+          this.deps.releaseSeat(data.info);
           return;
         }
         failed = resumed.reason;

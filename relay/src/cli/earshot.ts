@@ -14,6 +14,7 @@ const token = async (argv: string[]) => (await import('./token.ts')).main(argv);
 const usage = async (argv: string[]) => (await import('./usage.ts')).main(argv);
 const users = async (argv: string[]) => (await import('./users.ts')).main(argv);
 const admin = async (argv: string[]) => (await import('./admin.ts')).main(argv);
+const store = async (argv: string[]) => (await import('./store-migrate.ts')).main(argv);
 
 interface Command {
   summary: string;
@@ -120,6 +121,17 @@ which must be empty or missing. Nothing is written anywhere if a check fails. Th
       const { restoreBackup } = await import('../data-dir/backup.ts');
       const summary = await restoreBackup(file, target).catch(reportError);
       console.log(values.json ? JSON.stringify({ ...summary, dataDir: target }) : `restored ${summary.file} into ${target}: ${summary.users} users, ${summary.tokens} tokens (${summary.revokedTokens} revoked), ${summary.usageMonths} months of usage`);
+    },
+  },
+  store: {
+    summary: 'move this installation from SQLite to PostgreSQL (earshot store migrate --to postgres://…)',
+    help: `usage: earshot store migrate --to postgres://user:password@host/db [--json]
+
+Copies <data dir>/earshot.db (users, tokens, usage) into an empty PostgreSQL database in one transaction and
+verifies counts and totals on both sides (a difference rolls it back). Stop the relay first; the SQLite file is
+left unchanged. Then run every relay and CLI with DATABASE_URL set to that URL (README: "More than one relay").`,
+    async run(argv) {
+      await store(argv);
     },
   },
   doctor: {

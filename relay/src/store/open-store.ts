@@ -3,6 +3,7 @@
 // SQLite file in the data dir.
 import type { Store } from './store.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { PostgresStore } from './postgres-store.ts';
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -25,8 +26,10 @@ export function isPostgresUrl(url: string | undefined): url is string {
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (isPostgresUrl(options.databaseUrl)) {
-    // The PostgreSQL implementation (branch store-pg) plugs in here.
-    throw new Error('DATABASE_URL=postgres://… needs the PostgreSQL store, which this build does not include');
+    // A relay needs a few pooled connections (usage batches, lease heartbeats, upgrades); a CLI one. The feed's
+    // fallback poll can be slowed (tests prove NOTIFY does the work) with EARSHOT_FEED_POLL_MS.
+    const feedPollMs = Number(process.env.EARSHOT_FEED_POLL_MS) || undefined;
+    return PostgresStore.open(options.databaseUrl, { maxConnections: options.role === 'relay' ? 6 : 2, ...(feedPollMs ? { feedPollMs } : {}) });
   }
   return SqliteStore.open(options.dataDir, { busyTimeoutMs: options.role === 'relay' ? RELAY_BUSY_TIMEOUT_MS : CLI_BUSY_TIMEOUT_MS });
 }
