@@ -290,6 +290,22 @@ describe('SessionRunner on earshot.v2', () => {
     expect(r.runner.stats.framesDropped).toBeGreaterThan(40);
   });
 
+  it('never sends what was said to a dead link once silence followed it: only what is said after the link is back', async () => {
+    const { s, r } = await connected();
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.speak(50); // "Hello? Are you still there?" into a dead link (1 s) …
+    r.speak(150, 0); // … then 3 s of silence: no packet follows the last word
+    r.clock.advance(0);
+    const second = await until('second connection', () => s.conns[1]);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    r.speak(10); // 200 ms said after the link is back (capture clock 4000–4200 ms)
+    const audio = await until('fresh audio on the resumed link', () => (second.audio.length >= 5 ? second.audio : null));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(second.audio.map((a) => a.header.captureMs)).toEqual([4000, 4040, 4080, 4120, 4160]);
+    expect(audio[0]!.header.flags & AudioUpFlags.Discontinuity).toBe(AudioUpFlags.Discontinuity);
+  });
+
   it('when the resume fails, starts fresh, carries the conversation as a lost link (not a time limit) and says so', async () => {
     const { s, r } = await connected();
     r.runner.sendText('Remember the number forty-two.');

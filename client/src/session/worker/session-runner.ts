@@ -141,6 +141,8 @@ export class SessionRunner {
   private outputLevel = 0;
   /** Worker time of capture-clock 0, estimated from frame arrivals (earliest in a window: arrival only adds delay). */
   private captureEpoch = Number.POSITIVE_INFINITY;
+  /** The capture clock now: the end of the newest frame captured (ms), what the send queue measures staleness by. */
+  private captureNowMs = 0;
   private epochWindowMin = Number.POSITIVE_INFINITY;
   private epochWindowFrames = 0;
   private underrunTimes: number[] = [];
@@ -269,6 +271,7 @@ export class SessionRunner {
   /** A capture frame from the capture worklet (context rate). `index` is its number on the capture clock. */
   onCaptureFrame(samples: Float32Array, rms: number, index: number): void {
     this.noteCaptureClock(index);
+    this.captureNowMs = (index + 1) * FRAME_MS;
     this.inputLevel = Math.max(this.inputLevel, rms);
     this.maybeEmitLevel();
     if (this.wire === 'v2' && this.uplink) {
@@ -368,6 +371,7 @@ export class SessionRunner {
     if (!this.isOpen()) return;
     const socket = this.socket!;
     this.stats.appendsSent += this.sendQueue.drain(
+      this.captureNowMs,
       () => socket.bufferedAmount < UP_SOCKET_BUFFER_BYTES,
       (frame) => this.sendRaw(frame),
     );
