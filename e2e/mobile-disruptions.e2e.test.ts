@@ -67,12 +67,15 @@ describe('phone link disruptions mid-reply', () => {
     const run = await untilReplyPlays(wav);
     try {
       const outageMs = PROFILES.outage.event.kind === 'outage' ? PROFILES.outage.event.ms : 10_000;
+      const outageAt = link.emulator.now();
       link.emulator.outage(outageMs);
       const linkBack = (await pageNow(run.page)) + outageMs;
       await untilReplyEnds(run.page, linkBack, 60_000);
       await new Promise((r) => setTimeout(r, 2_000)); // room for stale audio to turn into a turn, if it were going to
       const events = await pageEvents(run.page);
       const provider = link.relay.reports.slice(run.mark);
+      const syns = link.emulator.model.counters.up.syns.filter((x) => x.at >= outageAt).map((x) => `${Math.round(x.at - outageAt - outageMs)}${x.dropped ? 'x' : ''}→:${x.dstPort}`);
+      console.log(`outage: the phone's SYNs, ms from link back (x: lost in the outage): ${syns.join(' ')}`);
       console.log(`outage: states ${states(events).map((s) => `${s.kind}@${Math.round(s.t - run.speakingAt)}`).join(' > ')} (ms from first speaking; link back at ${Math.round(linkBack - run.speakingAt)})`);
       expect(link.emulator.model.counters.down.drops.outage).toBeGreaterThan(0);
       expect(soundAfter(events, linkBack)).toBe(true);
