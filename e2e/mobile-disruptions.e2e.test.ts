@@ -62,8 +62,10 @@ async function untilReplyEnds(page: Page, since: number, timeoutMs: number): Pro
 describe('phone link disruptions mid-reply', () => {
   it('10 s outage: the reply resumes after the link returns, and speech during the outage never becomes a turn', { timeout: 120_000 }, async () => {
     link.emulator.setProfile(PROFILES.outage.link);
-    // The user asks, the reply starts, the link goes down, the user says something while it is down.
-    const wav = conversationWav('mobile-outage', [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 3.5 }, { say: 'Hello? Are you still there?' }, { silenceSeconds: 40 }]);
+    // The user asks, the reply starts, the link goes down, the user says something while it is down. The question
+    // comes 6 s after the request: the outage starts when the reply is first heard (≥ 0.8 s after the request, up
+    // to ~3 s on a loaded machine), so it is well inside the outage and never a barge-in on the live link.
+    const wav = conversationWav('mobile-outage', [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 6 }, { say: 'Hello? Are you still there?' }, { silenceSeconds: 40 }]);
     const run = await untilReplyPlays(wav);
     try {
       const outageMs = PROFILES.outage.event.kind === 'outage' ? PROFILES.outage.event.ms : 10_000;
