@@ -192,6 +192,36 @@ describe.each(chosen)('the app in %s', (engineName) => {
     }
   });
 
+  // A start the browser does not count as a gesture (an untrusted click here; on a phone, audio restarted from a
+  // timer or a background event): the app must never hang on "Connecting…". Either the engine lets the audio run
+  // (WebKit and Firefox do once the microphone is capturing) or the app asks for a tap and resumes on that tap.
+  it('never hangs when audio was started without a gesture: it listens, or asks for a tap and resumes on it', async () => {
+    const page = await onboard('untrusted-start');
+    await page.evaluate(() => (document.querySelector('[aria-label="Start conversation"]') as HTMLButtonElement | null)?.click());
+    const first = await page.waitFor('Listening or a Tap to resume button', async () => {
+      if ((await page.texts('button', 'Tap to resume')).length > 0) return 'tap' as const;
+      return (await statusLine(page)) === 'Listening' ? ('listening' as const) : undefined;
+    }, 30_000);
+    console.log(`[${engineName}] a gestureless Start led to: ${first}`);
+    if (first === 'tap') {
+      await shot(page, '09-tap-to-resume');
+      await page.click('button', 'Tap to resume');
+      await page.waitFor('Listening after the tap', async () => (await statusLine(page)) === 'Listening', 30_000);
+    }
+    await pulse.speak(PHRASE);
+    await page.waitFor('a reply', async () => /Echo: \d+\.\d s of speech heard/.test(await transcript(page)), 30_000);
+    await page.click('button', 'Stop conversation');
+    await page.waitFor('Ready after Stop', async () => /Ready/.test(await statusLine(page)), 20_000);
+  });
+
+  it('stops cleanly while a gestureless start is still pending', async () => {
+    const page = await onboard('untrusted-stop');
+    await page.evaluate(() => (document.querySelector('[aria-label="Start conversation"]') as HTMLButtonElement | null)?.click());
+    await page.waitFor('Stop to be offered', async () => (await page.texts('button', 'Stop conversation')).length > 0, 30_000);
+    await page.click('button', 'Stop conversation');
+    await page.waitFor('Ready after Stop', async () => /Ready/.test(await statusLine(page)), 20_000);
+  });
+
   it('sends a text turn and shows the reply', async () => {
     const page = await onboard('texter');
     await page.click('button', 'Start conversation');
