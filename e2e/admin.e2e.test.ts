@@ -205,7 +205,7 @@ describe('the operator console in Chromium', () => {
   it('is its own page of the build: not in the phone app bundle nor its service worker precache', () => {
     const dist = join(REPO_ROOT, 'dist/client');
     const sw = readFileSync(join(dist, 'sw.js'), 'utf8');
-    const precached = [...sw.matchAll(/url:"([^"]+)"/g)].map((m) => m[1]);
+    const precached = [...sw.matchAll(/"?url"?:\s*"([^"]+)"/g)].map((m) => m[1]);
     expect(precached).toContain('index.html');
     expect(precached.filter((u) => /admin/.test(u!))).toEqual([]);
     // …and the app's navigation fallback leaves /admin to the relay.

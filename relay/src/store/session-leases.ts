@@ -9,7 +9,7 @@
 // longer than the ttl, their leases may have expired meanwhile and the heartbeat puts them back when the
 // store returns (renewLeases then re-acquires what it no longer finds), so the limit holds again from then on.
 import type { Logger } from '../log.ts';
-import type { LeaseResult, Store } from './store.ts';
+import { StoreError, type LeaseResult, type Store } from './store.ts';
 
 /** A lease not renewed for this long is a dead relay's session. Short enough that a user of a crashed relay is back within seconds. */
 export const LEASE_TTL_MS = 10_000;
@@ -91,7 +91,19 @@ export function createSessionLeases(options: SessionLeasesOptions): SessionLease
     async acquire(ask) {
       // Resuming its own live session: the user's limit counts that session's lease already.
       const maxSessions = ask.maxSessions + (ask.resumingOwnSession ? 1 : 0);
-      const result = await store.acquireLease({ sessionId: ask.sessionId, userId: ask.userId, relayId, maxSessions, ttlMs, now: now() });
+      let result: LeaseResult;
+      try {
+        result = await store.acquireLease({ sessionId: ask.sessionId, userId: ask.userId, relayId, maxSessions, ttlMs, now: now() });
+      } catch (err) {
+        // A SQLite file serves exactly one relay, so the relay's own count (checked before this) is the whole count:
+        // an unwritable file (disk full, locked) must not refuse sessions it can still count. The seat is held
+        // locally and written by the heartbeat once the file takes writes again. A shared store (PostgreSQL) is the
+        // only place a fleet's count lives: there the upgrade is refused (fail closed).
+        if (store.kind !== 'sqlite' || !(err instanceof StoreError)) throw err;
+        log.warn({ err: err.message, session: ask.sessionId }, 'session leases: the database refuses writes; admitted on this relay\'s own count');
+        failing = true;
+        result = { ok: true };
+      }
       if (result.ok) held.set(ask.sessionId, ask);
       return result;
     },
