@@ -86,12 +86,17 @@ describe('the conversation screen on a 390×844 phone', () => {
     await expect.poll(() => page.getByRole('button', { name: /Jump to latest/ }).count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, 'screen-long-transcript.png') });
 
-    // Scrolled up: the view stays put when a reply comes in, and "Jump to latest" appears.
+    // Scrolled up while a message goes out and its reply streams in: the scroll is kept (not pulled back down by a
+    // line that lands before the scroll event is dispatched), "Jump to latest" appears, and the view stays put
+    // while the reply arrives (the person's own message does not pull the view down either).
+    const replies = await page.locator('.line.assistant').count();
+    await page.getByLabel('Type a message').fill('One more while scrolled up');
+    await page.getByRole('button', { name: 'Send' }).click();
     await page.locator('.transcript').evaluate((t) => (t.scrollTop = 0));
     const jump = page.getByRole('button', { name: /Jump to latest/ });
     await jump.waitFor();
-    // A reply arrives while scrolled up (the person's own message does not pull the view down either).
-    await sendText(page, 'One more while scrolled up');
+    await expect.poll(() => page.locator('.line.assistant').count(), { timeout: 20_000 }).toBeGreaterThan(replies);
+    await expect.poll(() => page.locator('.line.assistant').last().innerText(), { timeout: 20_000 }).toContain('you wrote "One more while scrolled up"');
     expect(await page.locator('.transcript').evaluate((t) => t.scrollTop)).toBeLessThan(50);
     expect(await fullyInside(page, '.transcript .line:last-of-type', '.transcript')).toBe(false);
     await page.screenshot({ path: join(ARTIFACTS, 'screen-scrolled-up.png') });

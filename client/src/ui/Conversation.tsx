@@ -157,15 +157,36 @@ export function Conversation(props: ConversationProps) {
 
   // ---- the transcript follows the newest line unless the person scrolled up ----
   const atBottom = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight <= FOLLOW_SLACK_PX;
-  const jumpToLatest = () => {
+  // Where our own follow-scroll left the view. A scroll event is dispatched a frame after the scroll, so a line
+  // that streams in between would see following() still true and pull the view back down before the handler ran,
+  // losing the person's scroll. Comparing with the pinned position sees the scroll without waiting for its event.
+  let pinned = { top: 0, height: 0, content: 0 };
+  const pinToBottom = () => {
     transcript.scrollTop = transcript.scrollHeight;
+    pinned = { top: transcript.scrollTop, height: transcript.clientHeight, content: transcript.scrollHeight };
+  };
+  // A view that shrank (keyboard, rotation) or content that shrank (a new conversation) moves scrollTop by itself:
+  // only an unchanged view over content that did not shrink means a person scrolled.
+  const scrolledAwaySincePin = () =>
+    transcript.clientHeight === pinned.height &&
+    transcript.scrollHeight >= pinned.content &&
+    transcript.scrollTop < pinned.top - FOLLOW_SLACK_PX;
+  const onScroll = () => {
+    const bottom = atBottom();
+    if (bottom) pinned = { top: transcript.scrollTop, height: transcript.clientHeight, content: transcript.scrollHeight };
+    setFollowing(bottom);
+  };
+  const jumpToLatest = () => {
+    pinToBottom();
     setFollowing(true);
   };
   createEffect(
     on(
       () => view().lines,
       () => {
-        if (following()) queueMicrotask(() => (transcript.scrollTop = transcript.scrollHeight));
+        if (!following()) return;
+        if (scrolledAwaySincePin()) return setFollowing(false);
+        queueMicrotask(() => (scrolledAwaySincePin() ? setFollowing(false) : pinToBottom()));
       },
     ),
   );
@@ -284,7 +305,7 @@ export function Conversation(props: ConversationProps) {
       </header>
 
       <div class="transcript-wrap">
-        <section class="transcript" role="log" aria-label="Transcript" ref={transcript} onScroll={() => setFollowing(atBottom())}>
+        <section class="transcript" role="log" aria-label="Transcript" ref={transcript} onScroll={onScroll}>
           <Show when={view().lines.length === 0}>
             <p class="empty">{active() ? 'Say something…' : 'Your conversation will appear here.'}</p>
           </Show>
