@@ -192,3 +192,30 @@ describe('security headers', () => {
     }
   });
 });
+
+describe('a bug while answering one request', () => {
+  it('answers the session check and the upgrade with 500 internal_error, and the relay goes on', async () => {
+    // A quota check with a bug (not a StoreError, which the authenticator answers with 503 store_unavailable).
+    let broken = true;
+    const relay = await startTestRelay({}, {
+      quotaExceeded: () => {
+        if (broken) throw new TypeError('bug in a quota check');
+        return false;
+      },
+    });
+    try {
+      const token = await relay.mint('unlucky');
+      const check = await fetch(`${relay.url}/api/session-check`, { headers: { authorization: `Bearer ${token}` } });
+      expect([check.status, ((await check.json()) as { error: { code: string } }).error.code]).toEqual([500, 'internal_error']);
+      const upgrade = await refused(relay.wsUrl, bearer(token));
+      expect([upgrade.status, upgrade.body.error.code]).toEqual([500, 'internal_error']);
+      broken = false;
+      expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+      const c = await RealtimeTestClient.connect(relay.wsUrl, bearer(token));
+      await c.waitFor('session.created');
+      await c.close();
+    } finally {
+      await relay.stop();
+    }
+  });
+});
