@@ -75,6 +75,9 @@ describe('accounting through the relay', () => {
     await c.waitFor('response.done', { timeoutMs: 15_000 });
     const received = c.of('response.output_audio.delta').reduce((n, e) => n + Buffer.from(e.delta, 'base64').length, 0);
     const usage = c.of('response.done')[0]!.response.usage!;
+    // The input transcription is billed on its own, beside the response (audio in, text out).
+    const transcribed = await c.waitFor('conversation.item.input_audio_transcription.completed');
+    const transcription = transcribed.usage as { input_token_details?: { audio_tokens?: number } };
     await c.close();
     await until("alice's session to end", async () => (await r.acc.totals('alice')).liveSessions === 0);
     const today = (await r.acc.totals('alice')).today;
@@ -82,7 +85,7 @@ describe('accounting through the relay', () => {
     expect(today.inputAudioBytes).toBe(speech.length);
     expect(today.outputAudioBytes).toBe(received);
     expect(received).toBeGreaterThan(0);
-    expect(today.audioInputTokens).toBe(usage.input_token_details?.audio_tokens);
+    expect(today.audioInputTokens).toBe(usage.input_token_details!.audio_tokens! + transcription.input_token_details!.audio_tokens!);
     expect(today.audioOutputTokens).toBe(usage.output_token_details?.audio_tokens);
     const metrics = await (await fetchMetrics(r.relay.url)).text();
     expect(metrics).toMatch(/earshot_user_audio_seconds_total\{user="alice",direction="input"\} [1-9]/);
