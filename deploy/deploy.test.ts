@@ -1,5 +1,5 @@
 // The example deployment files, checked for real: nginx is started with deploy/nginx.conf and Caddy with
-// deploy/Caddyfile (on loopback, plain HTTP instead of its automatic HTTPS); a Realtime session runs through
+// deploy/Caddyfile and compose.yaml's deploy/compose.Caddyfile (on loopback, plain HTTP instead of its automatic HTTPS); a Realtime session runs through
 // each, /metrics is not reachable through them, and the relay — trusting them as deploy/earshot.service says —
 // counts failed sign-ins per real client: clients bind distinct loopback addresses (127.0.0.2, 127.0.0.3) so
 // the proxy sees two people. systemd verifies deploy/earshot.service. (.ci/run installs nginx and caddy.)
@@ -122,27 +122,38 @@ describe('deployment examples', () => {
     await checkProxiedEdge(relay, url, `https://127.0.0.1:${tlsPort}`);
   });
 
-  it('Caddy accepts deploy/Caddyfile, and with it proxies a session, keeps /metrics in, and forwards who the client is', async () => {
-    const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(here, 'Caddyfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs `file` with real Caddy on loopback (`site` and `upstream` rewritten to this test's), then checks the edge through it. */
+  async function throughCaddy(file: string, site: string, upstream: string): Promise<void> {
+    const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EARSHOT_DOMAIN: 'earshot.example.com' } });
     expect(out).toContain('Valid configuration');
     const r = await startTestRelay({ trustedProxies: ['127.0.0.1', '::1'], limits: { failedAuthPerMinute: 3 } });
+    let proc: ChildProcess | undefined;
     try {
       const dir = tempDataDir('earshot-caddy-');
       const port = await freePort();
       // The same file on loopback: plain HTTP (no certificate to fetch), no admin endpoint (tests run side by side).
-      const file = readFileSync(join(here, 'Caddyfile'), 'utf8').replace('earshot.example.com {', `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace('reverse_proxy 127.0.0.1:8080', `reverse_proxy 127.0.0.1:${r.port}`);
-      expect(file).toContain(`127.0.0.1:${r.port}`);
-      writeFileSync(join(dir, 'Caddyfile'), file);
-      caddy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+      const text = readFileSync(join(here, file), 'utf8').replace(`${site} {`, `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace(`reverse_proxy ${upstream}`, `reverse_proxy 127.0.0.1:${r.port}`);
+      expect(text).toContain(`127.0.0.1:${r.port}`);
+      expect(text).toContain(`http://127.0.0.1:${port} {`);
+      writeFileSync(join(dir, 'Caddyfile'), text);
+      proc = caddy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
       await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 15_000, 100);
       const session = await RealtimeTestClient.connect(`ws://127.0.0.1:${port}/v1/realtime`, { headers: { authorization: `Bearer ${await r.mint('through-caddy')}` } });
       await session.waitFor('session.created');
       await session.close();
       await checkProxiedEdge(r, `ws://127.0.0.1:${port}/v1/realtime`, `http://127.0.0.1:${port}`);
     } finally {
-      caddy?.kill('SIGTERM');
+      proc?.kill('SIGTERM');
       await r.stop();
     }
+  }
+
+  it('Caddy accepts deploy/Caddyfile, and with it proxies a session, keeps /metrics in, and forwards who the client is', async () => {
+    await throughCaddy('Caddyfile', 'earshot.example.com', '127.0.0.1:8080');
+  });
+
+  it("Caddy accepts compose.yaml's deploy/compose.Caddyfile, and with it keeps /metrics in and forwards who the client is too", async () => {
+    await throughCaddy('compose.Caddyfile', '{$EARSHOT_DOMAIN}', 'earshot:8080');
   });
 
   it('systemd accepts deploy/earshot.service, which drains on SIGTERM and keeps state in /var/lib/earshot', () => {

@@ -385,6 +385,11 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         writeHeaders(res, API_HEADERS);
         res.end(JSON.stringify(body));
       });
+    }, (err: unknown) => {
+      // A bug in a check (a store or quota error that is not a StoreError): this request gets 500, and the
+      // rejection is handled here — unhandled, it would end the relay process (Node's default) and every session.
+      log.error({ err }, 'session check failed unexpectedly');
+      if (!aborted) writeRefusal(res, reject('internal_error'));
     });
   });
 

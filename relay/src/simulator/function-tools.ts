@@ -28,21 +28,37 @@ export function toolNamedIn(text: string, tools: readonly FunctionTool[]): Funct
 }
 
 /**
- * The smallest value valid against a JSON schema (the subset tool schemas use: type, properties, required,
- * enum, const, default, anyOf/oneOf/allOf, minimum/exclusiveMinimum, minLength, minItems, items, nullable types).
+ * What one generated argument may hold. The schema is the client's (`tools` is client-mutable) and, with the
+ * in-process simulator, the value is built on the relay's own thread: `minItems: 100000` three levels deep, or a
+ * `minLength` of 400 million, would exhaust the process's memory and end every session (issue 11). Past these
+ * bounds strings and arrays are cut short — no longer valid against such a schema, which no real tool has.
  */
-export function minimalValue(schema: unknown, depth = 0): unknown {
-  if (!isObject(schema) || depth > 16) return null;
+const MAX_STRING_CHARS = 1024;
+const MAX_ARRAY_ITEMS = 16;
+interface Budget {
+  /** Values still to generate. */
+  nodes: number;
+  /** String characters still to generate. */
+  chars: number;
+}
+
+/**
+ * The smallest value valid against a JSON schema (the subset tool schemas use: type, properties, required,
+ * enum, const, default, anyOf/oneOf/allOf, minimum/exclusiveMinimum, minLength, minItems, items, nullable types),
+ * within the bounds above.
+ */
+export function minimalValue(schema: unknown, depth = 0, budget: Budget = { nodes: 10_000, chars: 100_000 }): unknown {
+  if (!isObject(schema) || depth > 16 || --budget.nodes < 0) return null;
   if ('const' in schema) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
   if ('default' in schema) return schema.default;
   for (const key of ['anyOf', 'oneOf'] as const) {
     const options = schema[key];
-    if (Array.isArray(options) && options.length > 0) return minimalValue(options[0], depth + 1);
+    if (Array.isArray(options) && options.length > 0) return minimalValue(options[0], depth + 1, budget);
   }
   if (Array.isArray(schema.allOf)) {
     const merged = Object.assign({}, ...schema.allOf.filter(isObject)) as Record<string, unknown>;
-    return minimalValue(merged, depth + 1);
+    return minimalValue(merged, depth + 1, budget);
   }
   const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
   switch (type) {
@@ -52,11 +68,14 @@ export function minimalValue(schema: unknown, depth = 0): unknown {
       const out: Record<string, unknown> = {};
       const properties = isObject(schema.properties) ? schema.properties : {};
       const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === 'string') : [];
-      for (const name of required) out[name] = minimalValue(properties[name], depth + 1);
+      for (const name of required) out[name] = minimalValue(properties[name], depth + 1, budget);
       return out;
     }
-    case 'string':
-      return minimalString(schema);
+    case 'string': {
+      const value = minimalString(schema, Math.min(MAX_STRING_CHARS, budget.chars));
+      budget.chars -= value.length;
+      return value;
+    }
     case 'integer':
     case 'number': {
       if (typeof schema.minimum === 'number') return type === 'integer' ? Math.ceil(schema.minimum) : schema.minimum;
@@ -67,8 +86,8 @@ export function minimalValue(schema: unknown, depth = 0): unknown {
     case 'boolean':
       return false;
     case 'array': {
-      const min = typeof schema.minItems === 'number' ? schema.minItems : 0;
-      return Array.from({ length: min }, () => minimalValue(schema.items, depth + 1));
+      const min = typeof schema.minItems === 'number' ? Math.min(schema.minItems, MAX_ARRAY_ITEMS) : 0;
+      return Array.from({ length: min }, () => minimalValue(schema.items, depth + 1, budget));
     }
     default:
       return null;
@@ -94,8 +113,9 @@ const FORMAT_SAMPLES: Readonly<Record<string, string>> = {
  * else the first of a few fixed candidates the pattern accepts (deterministic; a pattern none of them matches
  * gets the plain sample, and the README says patterns are best effort).
  */
-function minimalString(schema: Record<string, unknown>): string {
-  const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
+/** A string that meets the schema's length, format and (best effort) pattern; never longer than `cap` to ask for. */
+function minimalString(schema: Record<string, unknown>, cap: number): string {
+  const min = Math.min(typeof schema.minLength === 'number' ? schema.minLength : 0, cap);
   const max = typeof schema.maxLength === 'number' ? schema.maxLength : Infinity;
   const fit = (s: string) => (s.length < min ? s.padEnd(min, 'x') : s.slice(0, max));
   const sample = fit((typeof schema.format === 'string' ? FORMAT_SAMPLES[schema.format] : undefined) ?? 'example');
