@@ -21,7 +21,6 @@
 // reach or write the database" (connection refused/closed, shutdown, disk full, too many connections)
 // become StoreError `unavailable`, which the relay turns into "refuse new sessions, keep live ones".
 import postgres from 'postgres';
-import { zeroCounters } from '../accounts/meter.ts';
 import { CHANGES_CHANNEL, FEED_LOCK, LEASE_LOCK_SPACE, LOCK_SPACE, MIGRATION_LOCK, MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgres-schema.ts';
 import {
   applyPatch,
@@ -31,7 +30,6 @@ import {
   type DirectorySnapshot,
   type LeaseRequest,
   type LeaseResult,
-  type PeriodUsage,
   type QuotaTotals,
   type Store,
   type StoreChange,
@@ -42,6 +40,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from './store.ts';
+import { changeFromRow, COUNTER_COLUMNS, periodFromRow, sumCounters, tokenFromRow, userFromRow, type ChangeRow, type CounterRow, type TokenRow, type UserRow } from './store-rows.ts';
 
 /** The fallback re-read of the change feed; NOTIFY is the prompt path (milliseconds), this only covers a lost one. */
 export const DEFAULT_FEED_POLL_MS = 5_000;
@@ -58,97 +57,9 @@ type Sql = postgres.Sql<{ bigint: number }>;
 /** What both the pool and a transaction offer: tagged queries and `sql(values)` helpers. */
 type Tx = postgres.TransactionSql<{ bigint: number }>;
 
-interface UserRow {
-  id: string;
-  enabled: boolean;
-  max_sessions: number;
-  daily_minutes: number | null;
-  monthly_minutes: number | null;
-  daily_tokens: number | null;
-  monthly_tokens: number | null;
-  voice: string | null;
-  instructions: string | null;
-  created_at: Date;
-}
 
-interface TokenRow {
-  id: string;
-  user_id: string;
-  created_at: Date;
-  expires_at: number;
-  revoked_at: Date | null;
-}
-
-interface CounterRow {
-  sessions: number;
-  connected_ms: number;
-  input_audio_bytes: number;
-  output_audio_bytes: number;
-  text_input_tokens: number;
-  text_output_tokens: number;
-  audio_input_tokens: number;
-  audio_output_tokens: number;
-}
-
-interface ChangeRow {
-  id: number;
-  kind: StoreChange['kind'];
-  user_id: string;
-  token_id: string | null;
-}
-
-function userFromRow(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    enabled: r.enabled,
-    maxSessions: r.max_sessions,
-    dailyMinutes: r.daily_minutes,
-    monthlyMinutes: r.monthly_minutes,
-    dailyTokens: r.daily_tokens,
-    monthlyTokens: r.monthly_tokens,
-    ...(r.voice !== null ? { voice: r.voice } : {}),
-    ...(r.instructions !== null ? { instructions: r.instructions } : {}),
-    createdAt: r.created_at.toISOString(),
-  };
-}
-
-function tokenFromRow(r: TokenRow): TokenRecord {
-  return { id: r.id, userId: r.user_id, createdAt: r.created_at.toISOString(), expiresAt: r.expires_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at.toISOString() } : {}) };
-}
-
-function periodFromRow(r: CounterRow | undefined): PeriodUsage {
-  if (!r) return { ...zeroCounters(), sessions: 0 };
-  return {
-    sessions: r.sessions,
-    connectedMs: r.connected_ms,
-    inputAudioBytes: r.input_audio_bytes,
-    outputAudioBytes: r.output_audio_bytes,
-    textInputTokens: r.text_input_tokens,
-    textOutputTokens: r.text_output_tokens,
-    audioInputTokens: r.audio_input_tokens,
-    audioOutputTokens: r.audio_output_tokens,
-  };
-}
-
-function changeFromRow(r: ChangeRow): StoreChange {
-  switch (r.kind) {
-    case 'user_changed':
-    case 'user_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id };
-    case 'token_added':
-    case 'token_revoked':
-    case 'token_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id, tokenId: r.token_id ?? '' };
-    default: {
-      const never: never = r.kind;
-      throw new StoreError('unknown_format', `unknown change kind "${String(never)}" in the changes table`);
-    }
-  }
-}
-
-const COUNTER_COLUMNS = ['connected_ms', 'input_audio_bytes', 'output_audio_bytes', 'text_input_tokens', 'text_output_tokens', 'audio_input_tokens', 'audio_output_tokens'] as const;
 /** SUM of bigint is numeric in PostgreSQL: cast back so it parses as a number. */
-const SUM_COUNTERS = ['sessions', ...COUNTER_COLUMNS].map((c) => `COALESCE(SUM(${c}), 0)::bigint AS ${c}`).join(', ');
+const SUM_COUNTERS = sumCounters((sum) => `COALESCE(${sum}, 0)::bigint`);
 
 /** Connection-level failures (node errors and postgres.js's own codes) and server states that mean "not reachable now". */
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);

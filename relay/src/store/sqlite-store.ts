@@ -19,7 +19,6 @@
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { zeroCounters } from '../accounts/meter.ts';
 import { SCHEMA_V1, SQLITE_FILE, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import {
   applyPatch,
@@ -29,7 +28,6 @@ import {
   type DirectorySnapshot,
   type LeaseRequest,
   type LeaseResult,
-  type PeriodUsage,
   type QuotaTotals,
   type Store,
   type StoreChange,
@@ -40,6 +38,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from './store.ts';
+import { changeFromRow, periodFromRow, sumCounters, tokenFromRow, userFromRow, type ChangeRow, type CounterRow, type TokenRow, type UserRow } from './store-rows.ts';
 
 /** How often a watcher checks `PRAGMA data_version`: the bound on how late a CLI's change reaches the relay. */
 export const FEED_POLL_MS = 100;
@@ -53,97 +52,8 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
 }
 
-interface UserRow {
-  id: string;
-  enabled: number;
-  max_sessions: number;
-  daily_minutes: number | null;
-  monthly_minutes: number | null;
-  daily_tokens: number | null;
-  monthly_tokens: number | null;
-  voice: string | null;
-  instructions: string | null;
-  created_at: string;
-}
 
-interface TokenRow {
-  id: string;
-  user_id: string;
-  created_at: string;
-  expires_at: number;
-  revoked_at: string | null;
-}
-
-interface CounterRow {
-  sessions: number;
-  connected_ms: number;
-  input_audio_bytes: number;
-  output_audio_bytes: number;
-  text_input_tokens: number;
-  text_output_tokens: number;
-  audio_input_tokens: number;
-  audio_output_tokens: number;
-}
-
-interface ChangeRow {
-  id: number;
-  kind: StoreChange['kind'];
-  user_id: string;
-  token_id: string | null;
-}
-
-function userFromRow(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    enabled: r.enabled === 1,
-    maxSessions: r.max_sessions,
-    dailyMinutes: r.daily_minutes,
-    monthlyMinutes: r.monthly_minutes,
-    dailyTokens: r.daily_tokens,
-    monthlyTokens: r.monthly_tokens,
-    ...(r.voice !== null ? { voice: r.voice } : {}),
-    ...(r.instructions !== null ? { instructions: r.instructions } : {}),
-    createdAt: r.created_at,
-  };
-}
-
-function tokenFromRow(r: TokenRow): TokenRecord {
-  return { id: r.id, userId: r.user_id, createdAt: r.created_at, expiresAt: r.expires_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
-}
-
-function periodFromRow(r: CounterRow | undefined): PeriodUsage {
-  if (!r) return { ...zeroCounters(), sessions: 0 };
-  return {
-    sessions: r.sessions,
-    connectedMs: r.connected_ms,
-    inputAudioBytes: r.input_audio_bytes,
-    outputAudioBytes: r.output_audio_bytes,
-    textInputTokens: r.text_input_tokens,
-    textOutputTokens: r.text_output_tokens,
-    audioInputTokens: r.audio_input_tokens,
-    audioOutputTokens: r.audio_output_tokens,
-  };
-}
-
-function changeFromRow(r: ChangeRow): StoreChange {
-  switch (r.kind) {
-    case 'user_changed':
-    case 'user_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id };
-    case 'token_added':
-    case 'token_revoked':
-    case 'token_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id, tokenId: r.token_id ?? '' };
-    default: {
-      const never: never = r.kind;
-      throw new StoreError('unknown_format', `unknown change kind "${String(never)}" in the changes table`);
-    }
-  }
-}
-
-const SUM_COUNTERS =
-  'SUM(sessions) AS sessions, SUM(connected_ms) AS connected_ms, SUM(input_audio_bytes) AS input_audio_bytes, SUM(output_audio_bytes) AS output_audio_bytes, ' +
-  'SUM(text_input_tokens) AS text_input_tokens, SUM(text_output_tokens) AS text_output_tokens, SUM(audio_input_tokens) AS audio_input_tokens, SUM(audio_output_tokens) AS audio_output_tokens';
+const SUM_COUNTERS = sumCounters();
 
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|CANTOPEN|IOERR|PERM|AUTH|PROTOCOL)/;
 const DAMAGED_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
@@ -418,7 +328,7 @@ export class SqliteStore implements Store {
       const out = new Map<string, QuotaTotals>();
       for (const id of userIds) {
         const m = monthStmt.get(id, `${month}-00`, `${month}-99`) as CounterRow | undefined;
-        out.set(id, { day: periodFromRow(dayStmt.get(id, day) as CounterRow | undefined), month: m && m.sessions !== null ? periodFromRow(m) : periodFromRow(undefined) });
+        out.set(id, { day: periodFromRow(dayStmt.get(id, day) as CounterRow | undefined), month: periodFromRow(m) });
       }
       return out;
     });
