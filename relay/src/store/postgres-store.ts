@@ -25,11 +25,16 @@ import { CHANGES_CHANNEL, FEED_LOCK, LEASE_LOCK_SPACE, LOCK_SPACE, MIGRATION_LOC
 import {
   applyPatch,
   checkUserId,
+  DEFAULT_PRUNE_BATCH_ROWS,
+  firstKeptUsageDay,
   newUser,
   StoreError,
   type DirectorySnapshot,
   type LeaseRequest,
   type LeaseResult,
+  type LeaseSeat,
+  type PruneResult,
+  type RetentionPolicy,
   type QuotaTotals,
   type Store,
   type StoreChange,
@@ -414,8 +419,8 @@ export class PostgresStore implements Store {
       if (n >= request.maxSessions) return { ok: false, live: n };
       if (request.replacesSessionId !== undefined) await tx`DELETE FROM leases WHERE session_id = ${request.replacesSessionId}`;
       await tx`
-        INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms)
-        VALUES (${request.sessionId}, ${request.userId}, ${request.relayId}, ${request.now + request.ttlMs})
+        INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms, acquired_at_ms)
+        VALUES (${request.sessionId}, ${request.userId}, ${request.relayId}, ${request.now + request.ttlMs}, ${request.now})
         ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms`;
       return { ok: true } as const;
     });
@@ -441,7 +446,53 @@ export class PostgresStore implements Store {
     });
   }
 
+  seatOrder(userId: string, now: number): Promise<LeaseSeat[]> {
+    return this.read(async (sql) => {
+      const rows = await sql<Array<{ session_id: string; relay_id: string; acquired_at_ms: number }>>`
+        SELECT session_id, relay_id, acquired_at_ms FROM leases WHERE user_id = ${userId} AND expires_at_ms > ${now} ORDER BY acquired_at_ms, session_id`;
+      return rows.map((r) => ({ sessionId: r.session_id, relayId: r.relay_id, acquiredAt: r.acquired_at_ms }));
+    });
+  }
+
   // --- change feed -------------------------------------------------------------------------------------------
+
+  async markFeedRead(relayId: string, changeId: number, now: number): Promise<void> {
+    await this.read(
+      (sql) => sql`
+        INSERT INTO feed_readers (relay_id, change_id, seen_at_ms) VALUES (${relayId}, ${changeId}, ${now})
+        ON CONFLICT (relay_id) DO UPDATE SET change_id = excluded.change_id, seen_at_ms = excluded.seen_at_ms`,
+    );
+  }
+
+  // --- retention ---------------------------------------------------------------------------------------------
+
+  async prune(policy: RetentionPolicy): Promise<PruneResult> {
+    const batch = policy.batchRows ?? DEFAULT_PRUNE_BATCH_ROWS;
+    /** Runs a DELETE … LIMIT-batched statement until it deletes fewer than a batch; each batch is its own short transaction. */
+    const deleteInBatches = async (run: (sql: Sql) => Promise<{ count: number }>): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const { count } = await this.read(run);
+        total += count;
+        if (count < batch) return total;
+      }
+    };
+    const firstDay = firstKeptUsageDay(policy);
+    const usageRecords =
+      firstDay === null ? 0 : await deleteInBatches((sql) => sql`DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE day < ${firstDay}::date LIMIT ${batch})`);
+    const liveSince = policy.now - policy.readerTtlMs;
+    const [row] = await this.read((sql) => sql<Array<{ id: number | null }>>`SELECT MIN(change_id)::bigint AS id FROM feed_readers WHERE seen_at_ms > ${liveSince}`);
+    const horizon = row?.id ?? Number.MAX_SAFE_INTEGER;
+    const graceAt = new Date(policy.now - policy.changesGraceMs);
+    const maxAgeAt = new Date(policy.now - policy.changesMaxAgeMs);
+    const changes = await deleteInBatches(
+      (sql) => sql`
+        DELETE FROM changes WHERE id IN (
+          SELECT id FROM changes WHERE (id <= ${horizon} AND at < ${graceAt}) OR at < ${maxAgeAt} LIMIT ${batch})`,
+    );
+    const readers = (await this.read((sql) => sql`DELETE FROM feed_readers WHERE seen_at_ms <= ${liveSince}`)).count;
+    return { usageRecords, changes, readers };
+  }
 
   changesSince(afterId: number): Promise<StoreChange[]> {
     return this.read((sql) => this.readChanges(sql, afterId));

@@ -19,15 +19,20 @@
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { SCHEMA_V1, SQLITE_FILE, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+import { SQLITE_FILE, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import {
   applyPatch,
   checkUserId,
+  DEFAULT_PRUNE_BATCH_ROWS,
+  firstKeptUsageDay,
   newUser,
   StoreError,
   type DirectorySnapshot,
   type LeaseRequest,
   type LeaseResult,
+  type LeaseSeat,
+  type PruneResult,
+  type RetentionPolicy,
   type QuotaTotals,
   type Store,
   type StoreChange,
@@ -105,13 +110,15 @@ export function openSqliteDatabase(path: string, options: SqliteStoreOptions = {
     if (version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError('unknown_format', `the database ${path} was written by a newer Earshot (schema ${version}, this release reads ${SQLITE_SCHEMA_VERSION}); nothing was changed. Upgrade this installation, or restore a backup made by this release.`);
     }
-    if (version === 0 && !options.readonly) {
+    if (version < SQLITE_SCHEMA_VERSION && !options.readonly) {
       db.transaction(() => {
-        // Re-read under the write lock: two processes opening a brand-new file at once create it once.
-        if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
-        const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-        if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
-        db.exec(SCHEMA_V1);
+        // Re-read under the write lock: two processes opening a brand-new (or older) file at once migrate it once.
+        const current = db.pragma('user_version', { simple: true }) as number;
+        if (current === 0) {
+          const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+          if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
+        }
+        for (const m of SQLITE_MIGRATIONS) if (m.version > current) db.exec(m.sql);
         db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
       }).immediate();
     }
@@ -359,8 +366,10 @@ export class SqliteStore implements Store {
       if (n >= request.maxSessions) return { ok: false, live: n };
       if (request.replacesSessionId !== undefined) this.db.prepare('DELETE FROM leases WHERE session_id = ?').run(request.replacesSessionId);
       this.db
-        .prepare('INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms')
-        .run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs);
+        .prepare(
+          'INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms, acquired_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms',
+        )
+        .run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs, request.now);
       return { ok: true };
     });
   }
@@ -383,7 +392,54 @@ export class SqliteStore implements Store {
     return this.read(() => (this.db.prepare('SELECT count(*) AS n FROM leases WHERE user_id = ? AND expires_at_ms > ?').get(userId, now) as { n: number }).n);
   }
 
+  async seatOrder(userId: string, now: number): Promise<LeaseSeat[]> {
+    return this.read(() =>
+      (
+        this.db
+          .prepare('SELECT session_id, relay_id, acquired_at_ms FROM leases WHERE user_id = ? AND expires_at_ms > ? ORDER BY acquired_at_ms, session_id')
+          .all(userId, now) as Array<{ session_id: string; relay_id: string; acquired_at_ms: number }>
+      ).map((r) => ({ sessionId: r.session_id, relayId: r.relay_id, acquiredAt: r.acquired_at_ms })),
+    );
+  }
+
   // --- change feed -------------------------------------------------------------------------------------------
+
+  async markFeedRead(relayId: string, changeId: number, now: number): Promise<void> {
+    this.write(() =>
+      this.db
+        .prepare('INSERT INTO feed_readers (relay_id, change_id, seen_at_ms) VALUES (?, ?, ?) ON CONFLICT (relay_id) DO UPDATE SET change_id = excluded.change_id, seen_at_ms = excluded.seen_at_ms')
+        .run(relayId, changeId, now),
+    );
+  }
+
+  // --- retention ---------------------------------------------------------------------------------------------
+
+  async prune(policy: RetentionPolicy): Promise<PruneResult> {
+    const batch = policy.batchRows ?? DEFAULT_PRUNE_BATCH_ROWS;
+    /** Deletes the rows `select` picks (an id subquery ending in LIMIT ?), a batch per transaction, yielding the event loop between. */
+    const deleteInBatches = async (table: string, select: string, params: Array<string | number>): Promise<number> => {
+      const stmt = this.db.prepare(`DELETE FROM ${table} WHERE id IN (${select})`);
+      let total = 0;
+      for (;;) {
+        const n = this.write(() => stmt.run(...params, batch).changes);
+        total += n;
+        if (n < batch) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const firstDay = firstKeptUsageDay(policy);
+    const usageRecords = firstDay === null ? 0 : await deleteInBatches('usage_records', 'SELECT id FROM usage_records WHERE day < ? LIMIT ?', [firstDay]);
+    const liveSince = policy.now - policy.readerTtlMs;
+    const horizon = this.read(() => (this.db.prepare('SELECT MIN(change_id) AS id FROM feed_readers WHERE seen_at_ms > ?').get(liveSince) as { id: number | null }).id);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const changes = await deleteInBatches('changes', 'SELECT id FROM changes WHERE (id <= ? AND at < ?) OR at < ? LIMIT ?', [
+      horizon ?? Number.MAX_SAFE_INTEGER,
+      iso(policy.now - policy.changesGraceMs),
+      iso(policy.now - policy.changesMaxAgeMs),
+    ]);
+    const readers = this.write(() => this.db.prepare('DELETE FROM feed_readers WHERE seen_at_ms <= ?').run(liveSince).changes);
+    return { usageRecords, changes, readers };
+  }
 
   async changesSince(afterId: number): Promise<StoreChange[]> {
     return this.read(() => this.readChanges(afterId));
