@@ -98,6 +98,15 @@ describe('two relays sharing PostgreSQL behind nginx', () => {
     expect(Date.now() - revokedAt).toBeLessThan(45_000);
   });
 
+  it('each relay records how far it has read the change feed (retention prunes only rows every live relay has read)', { timeout: 120_000 }, async () => {
+    expect((await fleet.cli(['users', 'add', 'reader-check'])).code).toBe(0);
+    const last = Number(await pg.psql(fleet.databaseUrl, 'SELECT max(id) FROM changes'));
+    // Both relays reported at start; a relay's position is what its directory has applied, never past the feed's end.
+    const positions = (await pg.psql(fleet.databaseUrl, 'SELECT change_id FROM feed_readers ORDER BY relay_id')).split('\n').map(Number);
+    expect(positions).toHaveLength(2);
+    for (const p of positions) expect(p).toBeLessThanOrEqual(last);
+  });
+
   it('a quota crossed with sessions on both relays cuts BOTH (4002), and a new session is refused 429 quota_exhausted on either relay', { timeout: 180_000 }, async () => {
     expect((await fleet.cli(['users', 'add', 'shared', '--max-sessions', '2', '--daily-tokens', '200'])).code).toBe(0);
     const token = await fleet.mint('shared');
