@@ -140,7 +140,7 @@ describe('deployment examples', () => {
       expect(text).toContain(`http://127.0.0.1:${port} {`);
       writeFileSync(join(dir, 'Caddyfile'), text);
       proc = caddy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
-      await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 15_000, 100);
+      await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 60_000, 100);
       const session = await RealtimeTestClient.connect(`ws://127.0.0.1:${port}/v1/realtime`, { headers: { authorization: `Bearer ${await r.mint('through-caddy')}` } });
       await session.waitFor('session.created');
       await session.close();
@@ -158,34 +158,6 @@ describe('deployment examples', () => {
   it("Caddy accepts compose.yaml's deploy/compose.Caddyfile, and with it keeps /metrics in and forwards who the client is too", async () => {
     await throughCaddy('compose.Caddyfile', '{$EARSHOT_DOMAIN}', 'earshot:8080');
   });
-
-  it('Caddy accepts deploy/compose.Caddyfile (the one compose.yaml mounts), and with it health-checks the relay and proxies a session', async () => {
-    const composeCaddyfile = join(here, 'compose.Caddyfile');
-    const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', composeCaddyfile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EARSHOT_DOMAIN: 'earshot.example.com' } });
-    expect(out).toContain('Valid configuration');
-    const r = await startTestRelay({ trustedProxies: ['127.0.0.1', '::1'], limits: { failedAuthPerMinute: 3 } });
-    let proxy: ChildProcess | undefined;
-    try {
-      const dir = tempDataDir('earshot-compose-caddy-');
-      const port = await freePort();
-      // The same file on loopback: the site is plain HTTP instead of $EARSHOT_DOMAIN's certificate, and the relay's
-      // compose service name (earshot:8080) becomes this relay's port. Its active health check on /healthz stays.
-      const file = readFileSync(composeCaddyfile, 'utf8').replace('{$EARSHOT_DOMAIN} {', `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace('reverse_proxy earshot:8080 {', `reverse_proxy 127.0.0.1:${r.port} {`);
-      expect(file).toContain(`http://127.0.0.1:${port} {`);
-      expect(file).toContain(`reverse_proxy 127.0.0.1:${r.port} {`);
-      expect(file).toContain('health_uri /healthz');
-      writeFileSync(join(dir, 'Caddyfile'), file);
-      proxy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
-      await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 60_000, 100);
-      const session = await RealtimeTestClient.connect(`ws://127.0.0.1:${port}/v1/realtime`, { headers: { authorization: `Bearer ${await r.mint('through-compose-caddy')}` } });
-      await session.waitFor('session.created');
-      await session.close();
-      await checkProxiedEdge(r, `ws://127.0.0.1:${port}/v1/realtime`, `http://127.0.0.1:${port}`);
-    } finally {
-      proxy?.kill('SIGTERM');
-      await r.stop();
-    }
-  }, 120_000);
 
   it('compose.yaml wires the image, its /data volume and Caddy together as the Containerfile and compose.Caddyfile expect', () => {
     const compose = parseYaml(readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8')) as {
