@@ -202,6 +202,42 @@ describe('what the gate answers', () => {
   });
 });
 
+describe('the allow-list', () => {
+  it('by default forwards every GA client event, session.close and session.input_audio_buffer.append included', async () => {
+    const relay = await inProcessRelay();
+    try {
+      const { c, connection } = await connect(relay.wsUrl, await relay.mint('defaults'));
+      c.send({ type: 'session.input_audio_buffer.append', event_id: 'sa', audio });
+      await settle(c, 'after');
+      c.send({ type: 'session.close', event_id: 'bye' });
+      // Either the provider ends the session (forwarded) or the relay answers with an error (refused): whichever first.
+      const outcome = await Promise.race([c.closed.then((x) => `closed ${x.code}`), c.waitFor('error', { from: c.events.length }).then((e) => `error ${e.error.code}`, () => 'closed')]);
+      expect(outcome).toBe('closed 1000');
+      expect(forwardedBy(connection).map((e) => e.type)).toEqual(['session.input_audio_buffer.append', 'input_audio_buffer.clear', 'session.close']);
+      expect(errors(c)).toEqual([]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('is open strings: a listed event type newer than the installed types is forwarded, and the provider answers it', async () => {
+    const relay = await inProcessRelay({ policy: { allowedClientEvents: [...WEBSOCKET_CLIENT_EVENT_TYPES, 'conversation.item.future_event'] } });
+    try {
+      const { c, connection } = await connect(relay.wsUrl, await relay.mint('future'));
+      c.send({ type: 'conversation.item.future_event', event_id: 'fut', item_id: 'x' });
+      await settle(c, 'after');
+      expect(forwardedBy(connection).map((e) => [e.type, e.event_id])).toEqual([
+        ['conversation.item.future_event', 'fut'],
+        ['input_audio_buffer.clear', 'after'],
+      ]);
+      // The relay let it through; what the client hears about it is the provider's (here the simulator's) verdict.
+      expect(errors(c)).toEqual([{ code: 'invalid_value', param: 'type', event_id: 'fut' }]);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
 describe('session.update judged by outcome', () => {
   let relay: TestRelay;
   let strictRelay: TestRelay;

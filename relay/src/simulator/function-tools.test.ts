@@ -46,4 +46,23 @@ describe('simulated function tools', () => {
     expect(args).not.toHaveProperty('note');
     expect(minimalArguments({ name: 'ping', parameters: undefined })).toBe('{}');
   });
+
+  it('keeps strings within maxLength and matching a pattern, as zod and JSON-schema tools declare them', () => {
+    const booking = {
+      type: 'object',
+      properties: {
+        code: { type: 'string', maxLength: 3 },
+        airport: { type: 'string', pattern: '^[A-Z]{3}$' },
+        digits: { type: 'string', pattern: '^[0-9]+$', minLength: 2, maxLength: 4 },
+        id: { type: 'string', format: 'uuid', pattern: '^[0-9a-f-]{36}$' },
+        site: { type: 'string', format: 'uri', pattern: '^https://' },
+      },
+      required: ['code', 'airport', 'digits', 'id', 'site'],
+      additionalProperties: false,
+    };
+    const args = JSON.parse(minimalArguments({ name: 'book', parameters: booking })) as Record<string, unknown>;
+    const valid = ajv.validate(booking, args);
+    expect(ajv.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
 });

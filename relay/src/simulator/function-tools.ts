@@ -55,11 +55,8 @@ export function minimalValue(schema: unknown, depth = 0): unknown {
       for (const name of required) out[name] = minimalValue(properties[name], depth + 1);
       return out;
     }
-    case 'string': {
-      const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
-      const sample = schema.format === 'date' ? '2026-01-01' : schema.format === 'date-time' ? '2026-01-01T00:00:00Z' : schema.format === 'email' ? 'sim@example.com' : 'example';
-      return sample.length >= min ? sample : sample.padEnd(min, 'x');
-    }
+    case 'string':
+      return minimalString(schema);
     case 'integer':
     case 'number': {
       if (typeof schema.minimum === 'number') return type === 'integer' ? Math.ceil(schema.minimum) : schema.minimum;
@@ -76,6 +73,41 @@ export function minimalValue(schema: unknown, depth = 0): unknown {
     default:
       return null;
   }
+}
+
+/** Samples for the string formats tool schemas use (zod's `.email()`, `.url()`, `.uuid()`, `.date()`, …). */
+const FORMAT_SAMPLES: Readonly<Record<string, string>> = {
+  date: '2026-01-01',
+  'date-time': '2026-01-01T00:00:00Z',
+  time: '00:00:00Z',
+  email: 'sim@example.com',
+  uri: 'https://example.com',
+  url: 'https://example.com',
+  uuid: '00000000-0000-4000-8000-000000000000',
+  ipv4: '192.0.2.1',
+  ipv6: '2001:db8::1',
+  hostname: 'example.com',
+};
+
+/**
+ * A string within `minLength`/`maxLength` that matches `pattern`: the format's sample or "example", padded or cut,
+ * else the first of a few fixed candidates the pattern accepts (deterministic; a pattern none of them matches
+ * gets the plain sample, and the README says patterns are best effort).
+ */
+function minimalString(schema: Record<string, unknown>): string {
+  const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
+  const max = typeof schema.maxLength === 'number' ? schema.maxLength : Infinity;
+  const fit = (s: string) => (s.length < min ? s.padEnd(min, 'x') : s.slice(0, max));
+  const sample = fit((typeof schema.format === 'string' ? FORMAT_SAMPLES[schema.format] : undefined) ?? 'example');
+  if (typeof schema.pattern !== 'string') return sample;
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(schema.pattern, 'u');
+  } catch {
+    return sample;
+  }
+  const candidates = [sample, 'example', 'EXAMPLE', 'Example', 'a', 'A', '0', '1', 'abc', 'ABC', '123', 'a1', 'A1', 'abc123', '2026-01-01', 'sim@example.com', 'https://example.com', ''];
+  return candidates.map(fit).find((c) => c.length >= min && c.length <= max && pattern.test(c)) ?? sample;
 }
 
 /** The `arguments` string of a simulated call to `tool`. */
