@@ -12,6 +12,10 @@ export interface LoadgenJob {
   windowEnd: number;
   /** Stop sending at windowEnd; wait this long for late echoes. */
   graceMs: number;
+  /** Then keep the sessions open, idle, this long (the bench reads the relay's live memory meanwhile). */
+  holdMs?: number;
+  /** Audio per append (default 20): 100 sends five 20 ms frames' audio in one append every 100 ms (coalesced). */
+  appendMs?: number;
 }
 
 export interface LoadgenResult {
@@ -28,7 +32,8 @@ const baseHr = process.hrtime.bigint();
 const baseMs = Date.now();
 const windowStartNs = baseHr + BigInt(Math.round((job.windowStart - baseMs) * 1e6));
 const windowEndNs = baseHr + BigInt(Math.round((job.windowEnd - baseMs) * 1e6));
-const audio = Buffer.from(Uint8Array.from({ length: 960 }, (_, i) => (i * 37) & 0xff)).toString('base64');
+const appendMs = job.appendMs ?? 20;
+const audio = Buffer.from(Uint8Array.from({ length: 48 * appendMs }, (_, i) => (i * 37) & 0xff)).toString('base64');
 const prefix = '{"type":"input_audio_buffer.append","event_id":"t:';
 const suffix = `","audio":"${audio}"}`;
 const sockets: WebSocket[] = [];
@@ -73,7 +78,7 @@ async function open(): Promise<void> {
 }
 
 await open();
-// Ten groups, 2 ms apart, so frames leave spread over the 20 ms period rather than in one burst.
+// Ten groups, spread over the append period, so frames leave evenly rather than in one burst.
 const groups = 10;
 const timers: NodeJS.Timeout[] = [];
 for (let g = 0; g < groups; g++) {
@@ -89,14 +94,14 @@ for (let g = 0; g < groups; g++) {
           ws.send(`${prefix}${stampNs}:${seq++}${suffix}`);
           if (stampNs >= windowStartNs && stampNs < windowEndNs) sent++;
         }
-      }, 20),
+      }, appendMs),
     );
-  }, g * 2);
+  }, (g * appendMs) / groups);
 }
 setTimeout(() => {
   for (const t of timers) clearInterval(t);
   setTimeout(() => {
     for (const ws of sockets) ws.terminate();
     process.stdout.write(JSON.stringify({ opened: sockets.length, failed, sent, received, rttMs: rtts.map((v) => Math.round(v * 1000) / 1000) }), () => process.exit(0));
-  }, job.graceMs);
+  }, job.graceMs + (job.holdMs ?? 0));
 }, Math.max(0, job.windowEnd - Date.now()));

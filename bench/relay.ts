@@ -1,20 +1,37 @@
 // `npm run bench:relay`: N sessions streaming real-time audio through Earshot's relay, the reference relay
 // (Node `ws`, string forwarding, as in the seed article) and the floor (bare uWS forwarder), one at a time,
 // against the same fast upstream (the simulator's benchmark mode, in its own process). Prints ratios.
+// Issue 17: the relay under test is pinned to one core (`taskset`), the load generators and the upstream to the
+// other, so the relay's core is the one that saturates; relays are interleaved within each N and each round is
+// repeated (BENCH_REPEATS), medians reported. Every relay runs with the same GC probe (gc-probe.cjs) and an
+// inspector, for the GC share of the window and live memory per session after a forced full GC.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
+import { InspectorSession } from '../relay/src/testing/live-memory.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
 import type { LoadgenJob, LoadgenResult } from './loadgen-worker.ts';
 import { procStats, summarize } from './stats.ts';
 
-const SIZES = (process.env.BENCH_SIZES ?? '100,500,1000').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '100,200,400').split(',').map(Number);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 1);
 // Long enough for every process's JIT to settle before the measured window (a short ramp measured warm-up).
-const RAMP_MS = Number(process.env.BENCH_RAMP_MS ?? 10_000);
-const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 10_000);
+const RAMP_MS = Number(process.env.BENCH_RAMP_MS ?? 6_000);
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 8_000);
+/** Real time held: added p99 under this and no late frame (issue 17's capacity definition). */
+export const REAL_TIME_P99_MS = 5;
+/** A frame whose round trip exceeds the direct path's median by this much is late. */
+const LATE_MS = 20;
+/** Coalesced appends (the app's v1 protocol): audio per append. */
+const COALESCED_MS = Number(process.env.BENCH_COALESCED_MS ?? 100);
+const PIN = process.env.BENCH_PIN !== '0' && (await import('node:os')).availableParallelism() >= 2;
+/** The relay under test on core 0; load generators and upstream on core 1. */
+const pinned = (core: '0' | '1', argv: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', core, ...argv]] : [argv[0]!, argv.slice(1)]);
+const GRACE_MS = 1500;
+const HOLD_MS = 4000;
 /** Load generator processes (the machine has 2 cores; the relay under test and the upstream need the rest). */
 const WORKERS = 2;
 
@@ -23,12 +40,23 @@ interface Proc {
   url: string;
 }
 
-function start(script: string, env: Record<string, string>): Promise<Proc> {
+interface RelayProc extends Proc {
+  inspector: InspectorSession | null;
+}
+
+function start(script: string, env: Record<string, string>, core: '0' | '1', probe = false): Promise<RelayProc> {
   const extra = process.env.BENCH_NODE_ARGS && script.includes('main.ts') ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(REPO_ROOT, script)], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const probeArgs = probe ? ['--require', join(REPO_ROOT, 'bench/gc-probe.cjs'), '--inspect=127.0.0.1:0'] : [];
+  const [cmd, args] = pinned(core, [process.execPath, ...probeArgs, ...extra, '--import', 'tsx', join(REPO_ROOT, script)]);
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    if (stderr.length < 10_000) stderr += c.toString();
+    if (!c.toString().startsWith('Debugger') && !c.toString().includes('For help, see')) process.stderr.write(c);
+  });
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
     child.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
       for (const line of buf.split('\n')) {
@@ -38,7 +66,11 @@ function start(script: string, env: Record<string, string>): Promise<Proc> {
             clearTimeout(timer);
             child.stdout!.removeAllListeners('data');
             child.stdout!.resume();
-            resolve({ child, url: j.url });
+            const url = j.url;
+            const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
+            if (!probe) return resolve({ child, url, inspector: null });
+            if (!inspectorUrl) return reject(new Error(`${script}: no inspector address`));
+            InspectorSession.connect(inspectorUrl).then((inspector) => resolve({ child, url, inspector }), reject);
             return;
           }
         } catch {
@@ -50,7 +82,8 @@ function start(script: string, env: Record<string, string>): Promise<Proc> {
   });
 }
 
-function stop(p: Proc): Promise<void> {
+function stop(p: Proc & { inspector?: InspectorSession | null }): Promise<void> {
+  p.inspector?.close();
   return new Promise((resolve) => {
     if (p.child.exitCode !== null) return resolve();
     p.child.once('exit', () => resolve());
@@ -62,14 +95,15 @@ async function load(
   url: string,
   headers: Record<string, string>,
   sessions: number,
-  timing = { rampMs: RAMP_MS, windowMs: WINDOW_MS },
+  timing: { rampMs: number; windowMs: number; holdMs?: number; appendMs?: number } = { rampMs: RAMP_MS, windowMs: WINDOW_MS },
 ): Promise<LoadgenResult & { windowStart: number; windowEnd: number }> {
   const windowStart = Date.now() + timing.rampMs + (sessions * 3) / WORKERS;
   const windowEnd = windowStart + timing.windowMs;
   const results = await Promise.all(
     Array.from({ length: WORKERS }, (_, w) => {
-      const job: LoadgenJob = { url, headers, sessions: Math.floor(sessions / WORKERS) + (w < sessions % WORKERS ? 1 : 0), windowStart, windowEnd, graceMs: 1500 };
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/loadgen-worker.ts')], { env: { ...process.env, LOADGEN_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const job: LoadgenJob = { url, headers, sessions: Math.floor(sessions / WORKERS) + (w < sessions % WORKERS ? 1 : 0), windowStart, windowEnd, graceMs: GRACE_MS, holdMs: timing.holdMs ?? 0, appendMs: timing.appendMs ?? 20 };
+      const [cmd, args] = pinned('1', [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'bench/loadgen-worker.ts')]);
+      const child = spawn(cmd, args, { env: { ...process.env, LOADGEN_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'inherit'] });
       return new Promise<LoadgenResult>((resolve, reject) => {
         let out = '';
         child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -101,9 +135,18 @@ async function load(
 export interface RelayRow {
   relay: string;
   n: number;
+  /** Audio per append, ms (20: one frame per 20 ms; more: coalesced). */
+  appendMs: number;
   opened: number;
   cpuSecPerSessionMin: number;
-  rssPerSessionKb: number;
+  /** Live memory (heap used + external after a forced full GC) per open session, over the idle relay's. */
+  liveKbPerSession: number;
+  /**
+   * GC pause time (perf_hooks, wall clock) over the window's relay CPU time, and scavenges per second. On a loaded
+   * machine a pause's wall time includes time the process was not scheduled, so this overstates the share.
+   */
+  gcShare: number;
+  scavengesPerSec: number;
   addedP50: number;
   addedP99: number;
   addedMax: number;
@@ -114,34 +157,55 @@ export interface RelayRow {
 const read = (p: string) => readFileSync(p, 'utf8');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(name: string, proc: Proc, wsUrl: string, headers: Record<string, string>, n: number, baseline: { p50: number; p99: number }): Promise<RelayRow> {
+interface GcCounts {
+  ms: number;
+  count: number;
+  scavenges: number;
+}
+async function gcCounts(inspector: InspectorSession): Promise<GcCounts> {
+  return JSON.parse(await inspector.evaluate('JSON.stringify(globalThis.__benchGc)')) as GcCounts;
+}
+async function liveBytes(inspector: InspectorSession): Promise<number> {
+  const m = await inspector.measure();
+  return m.heapUsedBytes + m.externalBytes;
+}
+
+async function measure(name: string, proc: RelayProc, wsUrl: string, headers: Record<string, string>, n: number, baseline: { p50: number; p99: number }, appendMs = 20): Promise<RelayRow> {
   // Warm-up: a few sessions connect, talk and leave before the idle reading, so code and pools that every relay
   // loads on first use count as fixed cost, not as per-session memory (Earshot loads more on its first session).
-  await load(wsUrl, headers, Math.min(n, 20), { rampMs: 1000, windowMs: 2000 });
-  await sleep(1500);
+  await load(wsUrl, headers, Math.min(n, 20), { rampMs: 1000, windowMs: 2000, appendMs });
+  await sleep(1000);
   const pid = proc.child.pid!;
-  const idle = procStats(pid, read);
-  const run = load(wsUrl, headers, n);
-  // Sample CPU exactly over the measured window.
+  const inspector = proc.inspector!;
+  const idleLive = await liveBytes(inspector);
+  const run = load(wsUrl, headers, n, { rampMs: RAMP_MS, windowMs: WINDOW_MS, holdMs: HOLD_MS, appendMs });
+  // Sample CPU and GC exactly over the measured window; live memory once the sessions are open but idle.
   const result = await (async () => {
     const windowStart = Date.now() + RAMP_MS + (n * 3) / WORKERS;
     await sleep(Math.max(0, windowStart - Date.now()));
     const a = procStats(pid, read);
+    const gcA = await gcCounts(inspector);
     await sleep(WINDOW_MS);
     const b = procStats(pid, read);
+    const gcB = await gcCounts(inspector);
+    await sleep(GRACE_MS + 500);
+    const loadedLive = await liveBytes(inspector);
     const r = await run;
-    return { r, cpu: b.cpuSeconds - a.cpuSeconds, rss: b.rssBytes };
+    return { r, cpu: b.cpuSeconds - a.cpuSeconds, gcMs: gcB.ms - gcA.ms, scavenges: gcB.scavenges - gcA.scavenges, live: loadedLive - idleLive };
   })();
   const s = summarize(result.r.rttMs);
   const sessionMinutes = (result.r.opened * WINDOW_MS) / 60_000;
   let late = 0;
-  for (const v of result.r.rttMs) if (v - baseline.p50 > 20) late++;
+  for (const v of result.r.rttMs) if (v - baseline.p50 > LATE_MS) late++;
   return {
     relay: name,
     n,
+    appendMs,
     opened: result.r.opened,
     cpuSecPerSessionMin: result.cpu / sessionMinutes,
-    rssPerSessionKb: (result.rss - idle.rssBytes) / 1024 / Math.max(1, result.r.opened),
+    liveKbPerSession: result.live / 1024 / Math.max(1, result.r.opened),
+    gcShare: result.cpu > 0 ? result.gcMs / 1000 / result.cpu : 0,
+    scavengesPerSec: result.scavenges / (WINDOW_MS / 1000),
     addedP50: s.p50 - baseline.p50,
     addedP99: s.p99 - baseline.p99,
     addedMax: s.max - baseline.p99,
@@ -150,54 +214,185 @@ async function measure(name: string, proc: Proc, wsUrl: string, headers: Record<
   };
 }
 
-export async function runRelayBench(): Promise<RelayRow[]> {
-  const sim = await start('relay/src/simulator/standalone.ts', { SIM_BENCHMARK: '1', PORT: '0', HOST: '127.0.0.1' });
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** One row per (relay, N, append size): the median of each column over the repeats. */
+function medianRows(rows: RelayRow[]): RelayRow[] {
+  const groups = new Map<string, RelayRow[]>();
+  for (const r of rows) {
+    const k = `${r.relay}|${r.n}|${r.appendMs}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const numeric = (f: (r: RelayRow) => number) => median(g.map(f));
+    return {
+      relay: g[0]!.relay,
+      n: g[0]!.n,
+      appendMs: g[0]!.appendMs,
+      opened: numeric((r) => r.opened),
+      cpuSecPerSessionMin: numeric((r) => r.cpuSecPerSessionMin),
+      liveKbPerSession: numeric((r) => r.liveKbPerSession),
+      gcShare: numeric((r) => r.gcShare),
+      scavengesPerSec: numeric((r) => r.scavengesPerSec),
+      addedP50: numeric((r) => r.addedP50),
+      addedP99: numeric((r) => r.addedP99),
+      addedMax: numeric((r) => r.addedMax),
+      lost: numeric((r) => r.lost),
+      late: numeric((r) => r.late),
+    };
+  });
+}
+
+export interface RelayBench {
+  /** Medians over the repeats. */
+  rows: RelayRow[];
+  repeats: number;
+  pinned: boolean;
+  /** Extra node flags of the Earshot variant `earshot+flags` (BENCH_EARSHOT_FLAGS), if any. */
+  variantFlags: string | null;
+}
+
+/** The relays measured: name, script, env, upgrade headers, extra node args. */
+type Kind = [name: string, script: string, env: Record<string, string>, headers: Record<string, string>, nodeArgs: string[]];
+
+export async function runRelayBench(): Promise<RelayBench> {
+  const sim = await start('relay/src/simulator/standalone.ts', { SIM_BENCHMARK: '1', PORT: '0', HOST: '127.0.0.1' }, '1');
   const dataDir = tempDataDir('earshot-bench-');
   const store = await SqliteStore.open(dataDir);
   await store.upsertUser({ id: 'bench', maxSessions: 100_000 });
   const issued = await issueToken(await loadOrCreateSecret(dataDir), { userId: 'bench', days: 1 });
   await store.addToken({ id: issued.tokenId, userId: 'bench', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
   await store.close();
-  const rows: RelayRow[] = [];
-  for (const n of SIZES) {
-    const base = await load(`${sim.url}?model=gpt-realtime`, {}, n);
-    const baseline = summarize(base.rttMs);
-    console.error(`N=${n}: direct to upstream p50 ${baseline.p50.toFixed(2)} ms p99 ${baseline.p99.toFixed(2)} ms (${base.opened} sessions)`);
-    const kinds: Array<[string, string, Record<string, string>, Record<string, string>]> = [
-      ['earshot', 'relay/src/main.ts', { EARSHOT_DATA_DIR: dataDir, UPSTREAM_URL: sim.url, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', STATIC_DIR: join(dataDir, 'none') }, { authorization: `Bearer ${issued.token}` }],
-      ['reference', 'bench/reference-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}],
-      ['floor', 'bench/floor-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}],
-    ];
-    for (const [name, script, env, headers] of kinds) {
-      const proc = await start(script, env);
+  const earshotEnv = { EARSHOT_DATA_DIR: dataDir, UPSTREAM_URL: sim.url, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', STATIC_DIR: join(dataDir, 'none') };
+  const auth = { authorization: `Bearer ${issued.token}` };
+  const variantFlags = process.env.BENCH_EARSHOT_FLAGS ?? null;
+  const kinds: Kind[] = [
+    ['earshot', 'relay/src/main.ts', earshotEnv, auth, []],
+    ['reference', 'bench/reference-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}, []],
+    ['floor', 'bench/floor-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}, []],
+    ...(variantFlags ? [['earshot+flags', 'relay/src/main.ts', earshotEnv, auth, variantFlags.split(' ')] as Kind] : []),
+  ];
+  const raw: RelayRow[] = [];
+  const one = async ([name, script, env, headers, nodeArgs]: Kind, n: number, baseline: { p50: number; p99: number }, appendMs = 20): Promise<void> => {
+    const saved = process.env.BENCH_NODE_ARGS;
+    if (nodeArgs.length) process.env.BENCH_NODE_ARGS = [saved ?? '', ...nodeArgs].join(' ').trim();
+    const proc = await start(script, env, '0', true);
+    if (nodeArgs.length) process.env.BENCH_NODE_ARGS = saved;
+    try {
       const wsUrl = `${proc.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`;
-      const row = await measure(name, proc, wsUrl, headers, n, baseline);
-      rows.push(row);
-      console.error(`  ${name.padEnd(9)} opened ${row.opened}, cpu ${row.cpuSecPerSessionMin.toFixed(4)} s/session-min, rss ${row.rssPerSessionKb.toFixed(1)} KB/session, added p50 ${row.addedP50.toFixed(2)} p99 ${row.addedP99.toFixed(2)} ms, lost ${row.lost}, late ${row.late}`);
+      const row = await measure(name, proc, wsUrl, headers, n, baseline, appendMs);
+      raw.push(row);
+      console.error(`  ${`${name}${appendMs !== 20 ? ` (${appendMs} ms appends)` : ''}`.padEnd(26)} opened ${row.opened}, cpu ${row.cpuSecPerSessionMin.toFixed(4)} s/session-min, live ${row.liveKbPerSession.toFixed(1)} KB/session, gc ${(row.gcShare * 100).toFixed(1)} % (${row.scavengesPerSec.toFixed(1)} scavenges/s), added p50 ${row.addedP50.toFixed(2)} p99 ${row.addedP99.toFixed(2)} ms, lost ${row.lost}, late ${row.late}`);
+    } finally {
       await stop(proc);
+    }
+  };
+  for (let rep = 0; rep < REPEATS; rep++) {
+    for (const n of SIZES) {
+      const base = await load(`${sim.url}?model=gpt-realtime`, {}, n);
+      const baseline = summarize(base.rttMs);
+      console.error(`round ${rep + 1}/${REPEATS}, N=${n}: direct to upstream p50 ${baseline.p50.toFixed(2)} ms p99 ${baseline.p99.toFixed(2)} ms (${base.opened} sessions)`);
+      // Interleaved, and rotated each round, so no relay always runs first (or last) on a warming machine.
+      const order = kinds.map((_, i) => kinds[(i + rep) % kinds.length]!);
+      for (const kind of order) await one(kind, n, baseline);
+      // The app's v1 protocol: the same audio in coalesced appends (fewer, larger frames), at the smallest N.
+      if (n === SIZES[0]) await one(kinds[0]!, n, baseline, COALESCED_MS);
     }
   }
   await stop(sim);
-  return rows;
+  return { rows: medianRows(raw), repeats: REPEATS, pinned: PIN, variantFlags };
 }
 
-export function relayTable(rows: RelayRow[]): string {
-  const out = ['| N | relay | sessions | CPU s / session-min | RSS KB / session | added p50 ms | added p99 ms | added max ms | lost | late | CPU vs ref | RSS vs ref | CPU vs floor | RSS vs floor |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+export function relayTable(bench: RelayBench): string {
+  const rows = bench.rows;
+  const out = ['| N | relay | appends | sessions | CPU s / session-min | live KB / session | GC % of CPU | scavenges/s | added p50 ms | added p99 ms | added max ms | lost | late | CPU vs ref | CPU vs floor |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
-    const ref = rows.find((x) => x.n === r.n && x.relay === 'reference')!;
-    const floor = rows.find((x) => x.n === r.n && x.relay === 'floor')!;
-    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
+    const ref = rows.find((x) => x.n === r.n && x.relay === 'reference' && x.appendMs === 20);
+    const floor = rows.find((x) => x.n === r.n && x.relay === 'floor' && x.appendMs === 20);
+    const ratio = (a: number, b: number | undefined) => (b && b > 0 ? (a / b).toFixed(2) : '-');
     out.push(
-      `| ${r.n} | ${r.relay} | ${r.opened} | ${r.cpuSecPerSessionMin.toFixed(4)} | ${r.rssPerSessionKb.toFixed(1)} | ${r.addedP50.toFixed(2)} | ${r.addedP99.toFixed(2)} | ${r.addedMax.toFixed(1)} | ${r.lost} | ${r.late} | ${ratio(r.cpuSecPerSessionMin, ref.cpuSecPerSessionMin)} | ${ratio(r.rssPerSessionKb, ref.rssPerSessionKb)} | ${ratio(r.cpuSecPerSessionMin, floor.cpuSecPerSessionMin)} | ${ratio(r.rssPerSessionKb, floor.rssPerSessionKb)} |`,
+      `| ${r.n} | ${r.relay} | ${r.appendMs} ms | ${r.opened} | ${r.cpuSecPerSessionMin.toFixed(4)} | ${r.liveKbPerSession.toFixed(1)} | ${(r.gcShare * 100).toFixed(1)} | ${r.scavengesPerSec.toFixed(1)} | ${r.addedP50.toFixed(2)} | ${r.addedP99.toFixed(2)} | ${r.addedMax.toFixed(1)} | ${r.lost} | ${r.late} | ${ratio(r.cpuSecPerSessionMin, ref?.cpuSecPerSessionMin)} | ${ratio(r.cpuSecPerSessionMin, floor?.cpuSecPerSessionMin)} |`,
     );
   }
   return out.join('\n');
 }
 
+/** Largest N of the ladder a relay holds in real time (every N up to it too); 0 if none. */
+export function sessionsPerCore(rows: RelayRow[], relay: string): { held: number; ladderTop: boolean } {
+  const mine = rows.filter((r) => r.relay === relay && r.appendMs === 20).sort((a, b) => a.n - b.n);
+  let held = 0;
+  for (const r of mine) {
+    // A run with no measured frame (NaN: the sessions never got going inside the window) holds nothing.
+    if (r.addedP99 < REAL_TIME_P99_MS && r.late === 0 && r.lost === 0) held = r.n;
+    else break;
+  }
+  return { held, ladderTop: held > 0 && held === mine.at(-1)?.n };
+}
+
+export interface Target {
+  target: string;
+  value: string;
+  pass: boolean | null;
+}
+
+/** Issue 17's targets 1-3 (passthrough, capacity, the app's protocol) from one run of the relay bench. */
+export function relayTargets(bench: RelayBench): Target[] {
+  const rows = bench.rows.filter((r) => r.appendMs === 20);
+  const at = (relay: string, n: number) => rows.find((r) => r.relay === relay && r.n === n);
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+  const out: Target[] = [];
+  for (const n of sizes) {
+    const e = at('earshot', n)!;
+    const f = at('floor', n)!;
+    const ok = Number.isFinite(e.addedP99) && Number.isFinite(f.addedP99);
+    out.push({ target: `passthrough N=${n}: CPU/session-min ≤ 1.15× floor`, value: `${(e.cpuSecPerSessionMin / f.cpuSecPerSessionMin).toFixed(2)}×${ok ? '' : ' (no frame measured)'}`, pass: ok && e.cpuSecPerSessionMin <= 1.15 * f.cpuSecPerSessionMin });
+  }
+  const refCap = sessionsPerCore(bench.rows, 'reference');
+  // "Up to saturation": every N the reference still holds, and the first it does not.
+  const upTo = sizes.filter((n, i) => n <= refCap.held || (i > 0 && sizes[i - 1]! <= refCap.held) || refCap.held === 0);
+  for (const n of upTo) {
+    const e = at('earshot', n)!;
+    const r = at('reference', n)!;
+    // NaN (no frame measured in the window) compares false: no data is never a pass.
+    out.push({ target: `passthrough N=${n}: added p99 ≤ reference's`, value: `${e.addedP99.toFixed(2)} vs ${r.addedP99.toFixed(2)} ms`, pass: e.addedP99 <= r.addedP99 });
+  }
+  const top = sizes.at(-1)!;
+  const eTop = at('earshot', top)!;
+  const rTop = at('reference', top)!;
+  const measured = (r: RelayRow) => Number.isFinite(r.addedP99);
+  out.push({ target: `overload N=${top}: late frames ≤ reference's`, value: `${eTop.late} vs ${rTop.late}${measured(eTop) && measured(rTop) ? '' : ' (no frame measured)'}`, pass: measured(eTop) && measured(rTop) && eTop.late <= rTop.late });
+  const cap = (relay: string) => {
+    const c = sessionsPerCore(bench.rows, relay);
+    return `${c.held}${c.ladderTop ? '+' : ''}`;
+  };
+  const eCap = sessionsPerCore(bench.rows, 'earshot');
+  out.push({ target: `sessions per core (p99 < ${REAL_TIME_P99_MS} ms, no late): earshot ≥ 1.5× reference`, value: `earshot ${cap('earshot')}, reference ${cap('reference')}, floor ${cap('floor')}${bench.pinned ? '' : ' (not pinned)'}`, pass: refCap.held === 0 ? eCap.held > 0 : eCap.held >= 1.5 * refCap.held });
+  const co = bench.rows.find((r) => r.relay === 'earshot' && r.appendMs !== 20);
+  const ref = co && at('reference', co.n);
+  if (co && ref) out.push({ target: `app v1: ${co.appendMs} ms coalesced appends, CPU/session-min ≤ 0.5× reference (20 ms)`, value: `${(co.cpuSecPerSessionMin / ref.cpuSecPerSessionMin).toFixed(2)}× (${co.cpuSecPerSessionMin.toFixed(4)} s)`, pass: co.cpuSecPerSessionMin <= 0.5 * ref.cpuSecPerSessionMin });
+  const e0 = at('earshot', sizes[0]!)!;
+  out.push({ target: `GC share of Earshot's CPU, N=${sizes[0]}`, value: `${(e0.gcShare * 100).toFixed(1)} % (${e0.scavengesPerSec.toFixed(1)} scavenges/s)`, pass: null });
+  const memN = sizes.at(-1)!;
+  const mem = (relay: string) => at(relay, memN)!.liveKbPerSession.toFixed(1);
+  out.push({ target: `live memory per session (forced GC), N=${memN}`, value: `earshot ${mem('earshot')} KB, reference ${mem('reference')} KB, floor ${mem('floor')} KB`, pass: null });
+  return out;
+}
+
+export function targetsTable(targets: Target[]): string {
+  const out = ['| target | today | pass |', '|---|---|---|'];
+  for (const t of targets) out.push(`| ${t.target} | ${t.value} | ${t.pass === null ? '(measured)' : t.pass ? 'PASS' : 'FAIL'} |`);
+  return out.join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await runRelayBench();
-  const table = relayTable(rows);
-  console.log(table);
+  const bench = await runRelayBench();
+  console.log(relayTable(bench));
+  console.log('');
+  console.log(targetsTable(relayTargets(bench)));
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO_ROOT, 'bench/results/relay.json'), JSON.stringify(rows, null, 2));
+  writeFileSync(join(REPO_ROOT, 'bench/results/relay.json'), JSON.stringify(bench, null, 2));
 }

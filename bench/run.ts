@@ -1,11 +1,13 @@
-// `npm run bench`: relay, codec and latency benchmarks in one run; prints every table. Results also go to
-// bench/results/ (not committed). BENCH_SIZES, BENCH_WINDOW_MS, LATENCY_TURNS tune it.
+// `npm run bench`: relay, frame path, codec and latency benchmarks in one run; prints every table, then ONE
+// summary of issue 17's targets (value today, pass/fail). Results also go to bench/results/ (not committed).
+// BENCH_SIZES, BENCH_REPEATS, BENCH_WINDOW_MS, LATENCY_TURNS tune it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../relay/src/testing/start-relay.ts';
 import { codecTable, runCodecBench, runCodecBenchChromium } from './codec.ts';
 import { latencyTable, runLatencyBench } from './latency.ts';
-import { relayTable, runRelayBench } from './relay.ts';
+import { framePathTable, runFramePathBench } from './frame-path.ts';
+import { relayTable, relayTargets, runRelayBench, targetsTable } from './relay.ts';
 
 const started = Date.now();
 // The codec runs in the browser's worker in production, so Chromium's table is the one that matters; Node's is
@@ -22,9 +24,19 @@ for (const q of codec.quality) console.log(`- ${q}`);
 const latency = await runLatencyBench(Number(process.env.LATENCY_TURNS ?? 10));
 console.log('\n## Latency (bench:latency)\n');
 console.log(latencyTable(latency));
+const framePath = runFramePathBench();
+console.log('\n## Relay frame path, in process (bench:frame-path)\n');
+console.log(framePathTable(framePath));
 const relay = await runRelayBench();
-console.log('\n## Relay (bench:relay)\n');
+console.log(`\n## Relay (bench:relay; ${relay.pinned ? 'relay on core 0, load + upstream on core 1' : 'not pinned'}; median of ${relay.repeats})\n`);
 console.log(relayTable(relay));
+const all = framePath.find((r) => r.feature === 'all')!;
+const targets = [
+  ...relayTargets(relay),
+  { target: "relay's own work per frame pair (in process; table above prices each step)", value: `${(all.nsPerPair / 1000).toFixed(2)} µs`, pass: null },
+];
+console.log('\n## Summary (issue 17 targets)\n');
+console.log(targetsTable(targets));
 console.log(`\n(total ${((Date.now() - started) / 60_000).toFixed(1)} min)`);
 mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'bench/results/all.json'), JSON.stringify({ codec, codecChromium, latency, relay }, null, 2));
+writeFileSync(join(REPO_ROOT, 'bench/results/all.json'), JSON.stringify({ codec, codecChromium, latency, framePath, relay, targets }, null, 2));

@@ -32,6 +32,7 @@ import { appLinkOffer } from './app-link/offer.ts';
 import { RelaySession, type ConnData } from './session/bridge.ts';
 import { uwsClientSide, type ClientSide } from './session/client-side.ts';
 import { noHooks, type SessionHooksFactory } from './session/hooks.ts';
+import { frameFeaturesFromEnv } from './session/frame-features.ts';
 import { createSimulatorUpstreamFactory } from './simulator/in-process.ts';
 import type { UpstreamFactory } from './upstream/upstream.ts';
 import { createWsUpstreamFactory } from './upstream/ws-upstream.ts';
@@ -131,6 +132,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   if (site.fileCount === 0) log.warn({ staticDir: config.staticDir }, 'no PWA build found: run `npm run build` (the relay still serves the API)');
   const upstreamFactory = deps.upstreamFactory ?? defaultUpstreamFactory(config);
   const hooksFactory = deps.hooksFactory ?? noHooks;
+  // Benchmark builds only (issue 17): per-frame steps switched off to price them. Read once, here.
+  const features = frameFeaturesFromEnv(process.env.EARSHOT_BENCH_OFF);
+  if (process.env.EARSHOT_BENCH_OFF) log.warn({ off: process.env.EARSHOT_BENCH_OFF }, 'EARSHOT_BENCH_OFF: per-frame checks switched off for a benchmark; never run a real relay like this');
   const sessions = new Map<string, RelaySession>();
   /** Sessions per user, counted from an accepted auth (before open) so two racing upgrades cannot both pass. */
   const perUser = new Map<string, number>();
@@ -188,6 +192,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
       upstreamFactory,
       hooksFactory,
       log,
+      features,
       onEnd: (s) => {
         sessions.delete(s.info.sessionId);
         release(s.info);

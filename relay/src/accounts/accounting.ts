@@ -269,7 +269,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     live.set(info.sessionId, l);
     const { meter } = l;
     return {
-      onClientFrame: (type, frame) => meter.onClientFrame(type, frame),
+      onClientFrame: (type, frame, audioBytes) => meter.onClientFrame(type, frame, audioBytes),
       onServerFrame(type, frame) {
         meter.onServerFrame(type, frame);
         if (type === 'response.done' || type === INPUT_TRANSCRIPTION_COMPLETED) checkSoon();

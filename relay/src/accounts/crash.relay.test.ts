@@ -42,7 +42,10 @@ describe('usage accounting across a kill -9', () => {
         sent[i]! += FRAME_BYTES;
       }, 20),
     );
-    await new Promise((r) => setTimeout(r, 2_600 + Math.random() * 500)); // an arbitrary moment mid-stream
+    // An arbitrary moment mid-stream, once every client has sent over 2 s of audio (counted, not timed: a loaded
+    // machine runs fewer 20 ms ticks than the wall clock promises).
+    const target = (2.1 + Math.random() * 0.5) * 48_000;
+    while (sent.some((n) => n <= target)) await new Promise((r) => setTimeout(r, 20));
     const sentAtKill = [...sent];
     relay.child.kill('SIGKILL');
     timers.forEach(clearInterval);

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { base64FieldBytes, MAX_APPEND_OVERHEAD } from '../accounts/meter.ts';
 import { scanAppend } from './append-scan.ts';
+import { parseConfig } from '../config/config.ts';
+import { base64FieldBytes, MAX_APPEND_OVERHEAD, SessionMeter } from '../accounts/meter.ts';
+import { ClientEventGate } from './event-gate.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const audio = Buffer.alloc(960, 7).toString('base64');
@@ -106,5 +109,35 @@ describe('scanAppend: the verbatim fast path', () => {
       }),
       { numRuns: 20_000 },
     );
+  });
+});
+
+describe('the gate measures a verbatim append once, for the usage meter', () => {
+  const gate = new ClientEventGate({ config: parseConfig({}), model: 'gpt-realtime', policySession: { type: 'realtime' } });
+
+  it('hands over the same decoded audio length the meter finds by scanning the frame itself', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.boolean(), fc.constantFrom('', ' ', '\n '), fc.option(fc.stringMatching(/^[a-z0-9_:]{0,40}$/)), (pcm, idFirst, space, eventId) => {
+        const b64 = Buffer.from(pcm).toString('base64');
+        const id = eventId === null ? '' : `"event_id":${space}"${eventId}",${space}`;
+        const body = idFirst ? `${id}"type":"input_audio_buffer.append",${space}"audio":${space}"${b64}"` : `"type":"input_audio_buffer.append",${space}"audio":"${b64}"${eventId === null ? '' : `,"event_id":"${eventId}"`}`;
+        const frame = Buffer.from(`{${space}${body}${space}}`);
+        const verdict = gate.judge(frame, false);
+        expect(verdict.kind).toBe('verbatim');
+        if (verdict.kind !== 'verbatim') return;
+        expect(verdict.audioBytes).toBe(pcm.byteLength);
+        expect(verdict.audioBytes).toBe(base64FieldBytes(frame, 'audio', MAX_APPEND_OVERHEAD));
+      }),
+    );
+  });
+
+  it('bills a proven append by the gate’s count, not by scanning again', () => {
+    const meter = new SessionMeter(0);
+    // A frame whose own bytes would count 3 bytes: the count the gate hands over is what the meter adds.
+    meter.onClientFrame('input_audio_buffer.append', enc(`{"type":"input_audio_buffer.append","audio":"AAAA"}`), 960);
+    expect(meter.snapshot(0).inputAudioBytes).toBe(960);
+    // Without a count (a relay-made or re-serialised frame), the meter scans the frame itself.
+    meter.onClientFrame('input_audio_buffer.append', enc(`{"type":"input_audio_buffer.append","audio":"AAAA"}`));
+    expect(meter.snapshot(0).inputAudioBytes).toBe(963);
   });
 });

@@ -15,6 +15,12 @@
 
 export type AppendType = 'input_audio_buffer.append' | 'session.input_audio_buffer.append';
 
+/** Where a proven append's audio string lies (between its quotes), filled by scanAppend for the usage meter. */
+export interface AppendSpan {
+  audioStart: number;
+  audioEnd: number;
+}
+
 const QUOTE = 0x22;
 const COLON = 0x3a;
 const COMMA = 0x2c;
@@ -69,7 +75,7 @@ function endOfAudio(f: Buffer, i: number): number {
  * Pass a Buffer on the hot path (a view costs nothing more than the Uint8Array view it replaces); anything else is
  * wrapped first.
  */
-export function scanAppend(bytes: Uint8Array): AppendType | null {
+export function scanAppend(bytes: Uint8Array, span?: AppendSpan): AppendType | null {
   const frame = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let i = skipSpace(frame, 0);
   if (frame[i] !== OPEN) return null;
@@ -108,7 +114,12 @@ export function scanAppend(bytes: Uint8Array): AppendType | null {
     } else if (key === 'audio') {
       if (audio) return null;
       audio = true;
+      const start = i;
       i = endOfAudio(frame, i);
+      if (span && i > 0) {
+        span.audioStart = start;
+        span.audioEnd = i - 1;
+      }
     } else {
       if (eventId) return null;
       eventId = true;

@@ -10,7 +10,8 @@
 import { CLIENT_EVENT_TYPES, unknownEventTypeMessage } from '../../../protocol/realtime.ts';
 import type { RelayConfig } from '../config/config.ts';
 import type { ClientEventRefusalCode } from '../session/relay-error.ts';
-import { scanAppend, type AppendType } from './append-scan.ts';
+import { scanAppend, type AppendSpan, type AppendType } from './append-scan.ts';
+import { base64DecodedBytes } from '../accounts/meter.ts';
 import { isJsonObject, MAX_EVENT_DEPTH, parseBoundedJson, type JsonObject } from './json-values.ts';
 import { judgeResponseCreate, judgeSessionUpdate, overlaySession } from './session-policy.ts';
 
@@ -23,8 +24,11 @@ export interface Refusal {
 }
 
 export type GateVerdict =
-  /** Forward the client's own bytes: a proven plain append. */
-  | { kind: 'verbatim'; type: AppendType }
+  /**
+   * Forward the client's own bytes: a proven plain append, with its decoded audio length (measured by the scan,
+   * so the usage meter need not scan again). The gate reuses this object: it is valid until the next judge().
+   */
+  | { kind: 'verbatim'; type: AppendType; audioBytes: number }
   /** Forward `bytes` (the checked event, re-serialised), then send each notice to the client. */
   | { kind: 'forward'; type: string; bytes: Uint8Array; notices: Refusal[] }
   /** Forward nothing; answer with `refusal`. */
@@ -52,6 +56,10 @@ export class ClientEventGate {
   private confirmed = false;
   /** Locked fields already reported to this client: SDKs restate them in every update; say it once. */
   private readonly reported = new Set<string>();
+  /** Filled by scanAppend; one per gate so the hot path allocates nothing. */
+  private readonly span: AppendSpan = { audioStart: 0, audioEnd: 0 };
+  /** The one verbatim verdict, refilled per append (HOT PATH: no object per frame). */
+  private readonly verbatim: Extract<GateVerdict, { kind: 'verbatim' }> = { kind: 'verbatim', type: 'input_audio_buffer.append', audioBytes: 0 };
 
   constructor(options: GateOptions) {
     this.options = options;
@@ -64,12 +72,16 @@ export class ClientEventGate {
     return this.effective;
   }
 
-  /** `frame` may be a view of memory the caller frees after return: a verdict never keeps it. */
-  judge(frame: Uint8Array, isBinary: boolean): GateVerdict {
+  /**
+   * `frame` may be a view of memory the caller frees after return: a verdict never keeps it. `checkAllowed`
+   * false (benchmark builds only, session/frame-features.ts) skips the allowed-type check on the fast path.
+   */
+  judge(frame: Uint8Array, isBinary: boolean, checkAllowed = true): GateVerdict {
     const { limits, policy } = this.options.config;
     if (isBinary) return refuse('invalid_event', 'Binary frames are not part of the Realtime protocol: send each event as one JSON text frame.');
-    const append = scanAppend(frame);
-    if (append !== null && this.allowed.has(append)) return { kind: 'verbatim', type: append };
+    const span = this.span;
+    const append = scanAppend(frame, span);
+    if (append !== null && (!checkAllowed || this.allowed.has(append))) return this.verbatimAppend(append, frame, span.audioStart, span.audioEnd);
     if (frame.byteLength > limits.maxEventBytes) {
       return refuse('event_too_large', `This event is ${frame.byteLength} bytes; this relay takes events other than plain audio appends up to ${limits.maxEventBytes} bytes.`);
     }
@@ -103,6 +115,24 @@ export class ClientEventGate {
       }
     }
     return { kind: 'forward', type, bytes: Buffer.from(JSON.stringify(event)), notices };
+  }
+
+  /**
+   * BENCHMARK BUILDS ONLY (the `type` step switched off): the frame is taken for a plain append unchecked, its
+   * audio taken as everything but ~60 bytes of envelope, so the rest of the path does the same work.
+   */
+  assumeAppend(frame: Uint8Array): GateVerdict {
+    return this.verbatimAppend('input_audio_buffer.append', frame, 0, Math.max(0, frame.byteLength - 60));
+  }
+
+  private verbatimAppend(type: AppendType, frame: Uint8Array, start: number, end: number): GateVerdict {
+    const v = this.verbatim;
+    v.type = type;
+    let padding = 0;
+    if (end > start && frame[end - 1] === 0x3d) padding++;
+    if (end - 1 > start && frame[end - 2] === 0x3d) padding++;
+    v.audioBytes = base64DecodedBytes(end - start, padding);
+    return v;
   }
 
   /** Every server event, by type: session.created/updated (small, rare) update the effective session. */

@@ -36,8 +36,15 @@ export function peekType(frame: Uint8Array): string | null {
       if (frame[i] === QUOTE) {
         const start = i + 1;
         let end = start;
-        while (end < frame.length && end - start < 128 && frame[end] !== QUOTE && frame[end] !== BACKSLASH) end++;
+        let ascii = true;
+        for (; end < frame.length && end - start < 128; end++) {
+          const b = frame[end]!;
+          if (b === QUOTE || b === BACKSLASH) break;
+          if (b >= 0x80) ascii = false;
+        }
         if (frame[end] === QUOTE) {
+          // HOT PATH (every server frame): an ASCII type from a Buffer is sliced natively, no view, no decoder.
+          if (ascii && Buffer.isBuffer(frame)) return frame.toString('latin1', start, end);
           try {
             return decoder.decode(frame.subarray(start, end));
           } catch {

@@ -21,6 +21,7 @@ import type { ClientSide } from './client-side.ts';
 import type { SessionHooks, SessionHooksFactory, SessionInfo } from './hooks.ts';
 import type { RelayErrorCode } from '../../../protocol/relay-errors.ts';
 import { relayErrorEvent } from './relay-error.ts';
+import { ALL_FRAME_FEATURES, type FrameFeatures } from './frame-features.ts';
 
 export interface ConnData {
   session?: RelaySession;
@@ -43,8 +44,11 @@ export interface BridgeDeps {
   hooksFactory: SessionHooksFactory;
   log: Logger;
   onEnd(session: RelaySession): void;
+  /** Per-frame steps a benchmark build switches off (frame-features.ts); every one is on unless given. */
+  features?: FrameFeatures;
 }
 
+// A power of two: the sample test is a mask.
 const LATENCY_SAMPLE_EVERY = 8;
 
 export class RelaySession {
@@ -54,6 +58,7 @@ export class RelaySession {
   private readonly deps: BridgeDeps;
   private readonly hooks: SessionHooks;
   private readonly gate: ClientEventGate;
+  private readonly features: FrameFeatures;
   private upstream: Upstream | null = null;
   private clientOpen = true;
   private ended = false;
@@ -70,6 +75,7 @@ export class RelaySession {
     this.data = data;
     this.deps = deps;
     this.info = data.info;
+    this.features = deps.features ?? ALL_FRAME_FEATURES;
     this.hooks = deps.hooksFactory(this.info, { terminate: (code, errorCode, message) => this.terminate(code, errorCode, message) });
     const policySession = (JSON.parse(data.policyUpdate) as { session?: unknown }).session;
     this.gate = new ClientEventGate({ config: deps.config, model: data.model, policySession: isJsonObject(policySession) ? policySession : {} });
@@ -110,29 +116,37 @@ export class RelaySession {
     }
   }
 
+  // HOT PATH: 50 frames a second per session. No closure, no per-frame object beyond the frame's own copy;
+  // counters are plain integer adds (http/metrics.ts folds them into Prometheus on scrape); the clock is read
+  // only for the one frame in eight whose latency is sampled.
   private clientMessage(message: ArrayBuffer, isBinary: boolean): void {
-    const started = performance.now();
+    const f = this.features;
+    const sampled = f.latency && (++this.frameCounter & (LATENCY_SAMPLE_EVERY - 1)) === 0;
+    const started = sampled ? performance.now() : 0;
     const { limits } = this.deps.config;
-    if (message.byteLength > limits.maxFrameBytes) {
+    if (f.size && message.byteLength > limits.maxFrameBytes) {
       this.deps.metrics.rejectedEvents.inc({ code: 'frame_too_large' });
       this.terminate(CloseCode.MessageTooBig, 'frame_too_large', `A message of ${message.byteLength} bytes is over this relay's limit of ${limits.maxFrameBytes} bytes. Send audio in smaller appends.`);
       return;
     }
-    const now = Date.now();
-    if (now - this.windowStart >= 1000) {
-      this.windowStart = now;
-      this.windowCount = 0;
+    if (f.rate) {
+      const now = Date.now();
+      if (now - this.windowStart >= 1000) {
+        this.windowStart = now;
+        this.windowCount = 0;
+      }
+      if (++this.windowCount > limits.maxMessagesPerSecond) {
+        this.deps.metrics.rejectedEvents.inc({ code: 'rate_limited' });
+        this.terminate(CloseCode.RateLimited, 'rate_limited', `More than ${limits.maxMessagesPerSecond} messages in one second. Slow down: 20 ms audio appends are 50 a second.`);
+        return;
+      }
     }
-    if (++this.windowCount > limits.maxMessagesPerSecond) {
-      this.deps.metrics.rejectedEvents.inc({ code: 'rate_limited' });
-      this.terminate(CloseCode.RateLimited, 'rate_limited', `More than ${limits.maxMessagesPerSecond} messages in one second. Slow down: 20 ms audio appends are 50 a second.`);
-      return;
-    }
-    // A view of uWS's memory (no copy), valid only until this handler returns: the gate reads it and keeps nothing.
-    // A Buffer, so the append scan can use its native searches.
-    const view = Buffer.from(message);
-    const verdict = this.gate.judge(view, isBinary);
-    let frame: Uint8Array;
+    // MUST copy: uWS frees `message` when this handler returns, and the upstream may queue the frame. The copy
+    // comes first and the gate reads it, so a verbatim frame costs one pooled Buffer (allocUnsafe slices Node's
+    // 8 KB pool below 4 KB) and one memcpy, not a view plus a fresh ArrayBuffer.
+    const copy = Buffer.allocUnsafe(message.byteLength);
+    copy.set(new Uint8Array(message));
+    const verdict = f.type ? this.gate.judge(copy, isBinary, f.policy) : this.gate.assumeAppend(copy);
     switch (verdict.kind) {
       case 'refuse': {
         const { code, message: text, param, eventId } = verdict.refusal;
@@ -140,33 +154,30 @@ export class RelaySession {
         return;
       }
       case 'verbatim':
-        // MUST copy: uWS frees `message` when this handler returns, and the upstream may queue the frame.
-        frame = new Uint8Array(view.byteLength);
-        frame.set(view);
+        if (!this.sendUpstream(verdict.type, copy, verdict.audioBytes)) return;
         break;
       case 'forward':
-        frame = verdict.bytes;
+        if (!this.sendUpstream(verdict.type, verdict.bytes, -1)) return;
+        for (const n of verdict.notices) this.reject(n.code, n.message, n.eventId, n.param);
         break;
       default:
         return assertNever(verdict, 'gate verdict');
     }
-    if (!this.sendUpstream(verdict.type, frame)) return;
-    if (verdict.kind === 'forward') for (const n of verdict.notices) this.reject(n.code, n.message, n.eventId, n.param);
-    if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
-      this.deps.metrics.hot.up.latency.observe((performance.now() - started) / 1000);
-    }
+    if (sampled) this.deps.metrics.hot.observeUp(performance.now() - started);
   }
 
-  /** Sends one checked (or relay-made) client frame upstream: metrics, meter, backpressure. False if that ended the session. */
-  private sendUpstream(type: string, frame: Uint8Array): boolean {
+  /**
+   * Sends one checked (or relay-made) client frame upstream: metrics, meter, backpressure. False if that ended the
+   * session. `audioBytes`: the decoded audio of a proven append when the gate already measured it, else -1.
+   */
+  private sendUpstream(type: string, frame: Uint8Array, audioBytes: number): boolean {
     const upstream = this.upstream;
     if (!upstream) return false;
     upstream.send(frame);
-    const hot = this.deps.metrics.hot.up;
-    hot.messages.inc();
-    hot.bytes.inc(frame.byteLength);
-    this.hooks.onClientFrame(type, frame);
-    if (upstream.bufferedAmount() > this.deps.config.limits.upstreamBufferHardBytes) {
+    const f = this.features;
+    if (f.metrics) this.deps.metrics.hot.countUp(frame.byteLength);
+    if (f.meter) this.hooks.onClientFrame(type, frame, audioBytes);
+    if (f.backpressure && upstream.bufferedAmount() > this.deps.config.limits.upstreamBufferHardBytes) {
       this.terminate(CloseCode.Backpressure, 'upstream_backpressure', 'The provider is not keeping up with the audio you send. The conversation was stopped; start it again.');
       return false;
     }
@@ -180,7 +191,7 @@ export class RelaySession {
   forwardTrusted(type: 'input_audio_buffer.append' | 'input_audio_buffer.clear', frame: Uint8Array): void {
     if (this.ended) return;
     try {
-      this.sendUpstream(type, frame);
+      this.sendUpstream(type, frame, -1);
     } catch (err) {
       this.fail(err, 'relay-made client frame');
     }
@@ -208,20 +219,18 @@ export class RelaySession {
   }
 
   private serverMessage(frame: Frame): void {
-    const started = performance.now();
+    const f = this.features;
+    const sampled = f.latency && (++this.frameCounter & (LATENCY_SAMPLE_EVERY - 1)) === 0;
+    const started = sampled ? performance.now() : 0;
     const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
     const type = peekType(bytes) ?? 'unknown';
     if (type === 'error' || type === 'response.done') this.inspectControl(type, bytes);
     else this.gate.observeServer(type, bytes);
     this.toClient(frame, type);
-    const hot = this.deps.metrics.hot.down;
-    hot.messages.inc();
-    hot.bytes.inc(bytes.byteLength);
-    this.hooks.onServerFrame(type, frame);
-    if (++this.frameCounter % LATENCY_SAMPLE_EVERY === 0) {
-      hot.latency.observe((performance.now() - started) / 1000);
-    }
-    this.applyBackpressure();
+    if (f.metrics) this.deps.metrics.hot.countDown(bytes.byteLength);
+    if (f.meter) this.hooks.onServerFrame(type, frame);
+    if (sampled) this.deps.metrics.hot.observeDown(performance.now() - started);
+    if (f.backpressure) this.applyBackpressure();
   }
 
   /** Small control events the relay acts on: the provider's session expiry, and the token budget. */

@@ -15,11 +15,17 @@ export interface ClientSide {
 
 /** The verbatim path. Lifetime (uWS): the session stops calling this when the socket's close handler ran. */
 export function uwsClientSide<T>(ws: uWS.WebSocket<T>): ClientSide {
+  // HOT PATH: one corked send per server frame. The cork callback is made once per session, not per frame; it
+  // reads the frame from `pending`, which holds it only for the duration of the cork call.
+  let pending: Frame = '';
+  const corked = (): void => {
+    ws.send(pending, false);
+  };
   return {
     send(frame) {
-      ws.cork(() => {
-        ws.send(frame, false);
-      });
+      pending = frame;
+      ws.cork(corked);
+      pending = '';
     },
     bufferedAmount: () => ws.getBufferedAmount(),
     end(code, reason) {

@@ -15,8 +15,11 @@ export interface SessionControl {
 }
 
 export interface SessionHooks {
-  /** Every client frame forwarded upstream. Must be cheap: it runs on the per-frame path. */
-  onClientFrame(type: string, frame: Uint8Array): void;
+  /**
+   * Every client frame forwarded upstream. Must be cheap: it runs on the per-frame path. `audioBytes` is the
+   * decoded audio of a plain append the gate already measured (absent or -1: not known).
+   */
+  onClientFrame(type: string, frame: Uint8Array, audioBytes?: number): void;
   /** Every server frame forwarded to the client. */
   onServerFrame(type: string, frame: Frame): void;
   onEnd(): void;

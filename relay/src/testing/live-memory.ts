@@ -53,6 +53,12 @@ export class InspectorSession {
     });
   }
 
+  /** The value of `expression` in the child's global scope, as a string (benchmarks read probes with it). */
+  async evaluate(expression: string): Promise<string> {
+    const reply = await this.call('Runtime.evaluate', { expression, returnByValue: true });
+    return String(reply.result?.result?.value);
+  }
+
   async measure(): Promise<LiveMemory> {
     // Twice: the first pass runs finalizers (e.g. of sockets) that release what the second pass then frees.
     await this.call('HeapProfiler.collectGarbage');

@@ -21,6 +21,11 @@ export class ConnectRefusalGate {
   private held: Frame[] = [];
   private lastError: { code: string; message: string } | null = null;
 
+  /** True once the session has started: from then on every frame passes as it is (callers skip accept()). */
+  get passing(): boolean {
+    return this.started;
+  }
+
   /** The frames to deliver now for one arriving `frame`: none while an early `error` is held, else in order. */
   accept(frame: Frame): Frame[] {
     if (this.started) return [frame];

@@ -67,7 +67,9 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
     });
     socket.on('message', (data, isBinary) => {
       if (finished || isBinary) return;
-      for (const frame of gate.accept(data as Buffer)) handlers.onMessage(frame);
+      // HOT PATH once started: no array per frame.
+      if (gate.passing) handlers.onMessage(data as Buffer);
+      else for (const frame of gate.accept(data as Buffer)) handlers.onMessage(frame);
     });
     socket.on('unexpected-response', (_req, res) => {
       let body = '';

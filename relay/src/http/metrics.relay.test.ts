@@ -1,0 +1,57 @@
+// The per-frame counters are batched (metrics.ts HotCounters: plain adds on the frame path, folded into
+// Prometheus on scrape): what /metrics shows must still be every frame and byte the relay passed, each direction.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RealtimeTestClient } from '../testing/realtime-client.ts';
+import { fetchMetrics, startTestRelay, type TestRelay } from '../testing/start-relay.ts';
+
+let relay: TestRelay;
+beforeAll(async () => {
+  relay = await startTestRelay();
+});
+afterAll(async () => {
+  await relay.stop();
+});
+
+/** `name{direction="…"} value` from a Prometheus text page, or 0 when absent. */
+function sample(page: string, name: string, direction: string): number {
+  const line = page.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`direction="${direction}"`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('relay metrics on /metrics', () => {
+  it('count every frame and byte relayed each way, and sample one frame in eight for latency', async () => {
+    const token = await relay.mint('metered');
+    const c = await RealtimeTestClient.connect(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    await c.waitFor('session.updated');
+    // From here on this client is the only traffic: compare what the relay counts to what we send and receive.
+    const before = await (await fetchMetrics(relay.url)).text();
+    let downFrames = 0;
+    let downBytes = 0;
+    c.socket.on('message', (d: Buffer) => {
+      downFrames++;
+      downBytes += d.byteLength;
+    });
+    // Silence: the simulator's VAD answers nothing, so the relay's own counts can be checked against ours.
+    const append = JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(960).toString('base64') });
+    const frames = 41;
+    for (let i = 0; i < frames; i++) c.send(append);
+    // Frames on one socket arrive in order: once the relay answers the probe, it has relayed every append before it.
+    c.send({ type: 'input_audio_buffer.clear', event_id: 'probe' });
+    await c.waitFor('input_audio_buffer.cleared');
+    const after = await (await fetchMetrics(relay.url)).text();
+    const delta = (name: string, direction: string) => sample(after, name, direction) - sample(before, name, direction);
+    const clearBytes = Buffer.byteLength(JSON.stringify({ type: 'input_audio_buffer.clear', event_id: 'probe' }));
+    expect(delta('earshot_messages_total', 'client_to_upstream')).toBe(frames + 1);
+    expect(delta('earshot_bytes_total', 'client_to_upstream')).toBe(frames * Buffer.byteLength(append) + clearBytes);
+    expect(downFrames).toBeGreaterThan(0);
+    expect(delta('earshot_messages_total', 'upstream_to_client')).toBe(downFrames);
+    expect(delta('earshot_bytes_total', 'upstream_to_client')).toBe(downBytes);
+    const allFrames = sample(after, 'earshot_messages_total', 'client_to_upstream') + sample(after, 'earshot_messages_total', 'upstream_to_client');
+    const sampled = sample(after, 'earshot_relay_latency_seconds_count', 'client_to_upstream') + sample(after, 'earshot_relay_latency_seconds_count', 'upstream_to_client');
+    expect(sampled).toBe(Math.floor(allFrames / 8));
+    // A second scrape adds nothing that was already folded in.
+    const again = await (await fetchMetrics(relay.url)).text();
+    expect(sample(again, 'earshot_messages_total', 'client_to_upstream')).toBe(sample(after, 'earshot_messages_total', 'client_to_upstream'));
+    await c.close();
+  });
+});
