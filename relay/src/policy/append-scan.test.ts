@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { base64FieldBytes, MAX_APPEND_OVERHEAD } from '../accounts/meter.ts';
 import { scanAppend } from './append-scan.ts';
 import { parseConfig } from '../config/config.ts';
 import { base64FieldBytes, MAX_APPEND_OVERHEAD, SessionMeter } from '../accounts/meter.ts';
