@@ -1,8 +1,12 @@
-// Capture on the earshot.v2 link: 20 ms context-rate frames -> 24 kHz -> 40 ms blocks -> Opus (DTX) -> the
+// Capture on the earshot.v2 link: 20 ms context-rate frames -> 24 kHz -> 40 ms blocks -> Opus -> the
 // time-bounded send queue. Every block is encoded, so the encoder's state stays continuous; what is *sent* is
-// decided per packet: DTX packets (silence, ≤ 2 bytes) never go out — the relay fills the gap toward the provider
-// from the capture timestamps — and while the assistant speaks the barge-in guard holds packets back unless the
-// person is clearly talking over it (then the held pre-roll goes out first, so the word's onset is not lost).
+// decided per packet: silence never goes out — the relay fills the gap toward the provider from the capture
+// timestamps — and while the assistant speaks the barge-in guard holds packets back unless the person is clearly
+// talking over it (then the held pre-roll goes out first, so the word's onset is not lost).
+// Silence is judged here, the same way for both engines: a block below SILENCE_DBFS after SILENCE_HANGOVER_BLOCKS
+// quiet blocks (the WebCodecs encoder runs without DTX: with it Chromium mis-stamps its packets, opus-codec.ts);
+// a libopus DTX packet (≤ 2 bytes) from the WASM engine counts as silence too. Each packet's metadata is found by
+// its capture stamp, which both engines give exactly.
 import { APP_AUDIO_SAMPLE_RATE, APP_UP_FRAME_MS } from '../../../../protocol/app-link.ts';
 import { FRAME_MS } from '../../audio/constants.ts';
 import { toDbfs } from '../../dsp/levels.ts';
@@ -14,6 +18,18 @@ import type { UpPacket } from './link/send-queue.ts';
 
 const BLOCK_SAMPLES = (APP_AUDIO_SAMPLE_RATE * APP_UP_FRAME_MS) / 1000;
 const FRAMES_PER_BLOCK = APP_UP_FRAME_MS / FRAME_MS;
+/**
+ * A block whose loudest frame is below this is silence. Far below speech (−40…−10 dBFS) and below a quiet room
+ * after the browser's noise suppression; a noisier room is simply sent (it costs bytes, never words).
+ */
+export const SILENCE_DBFS = -60;
+/** Quiet blocks still sent after sound (200 ms): the soft end of a word, and the provider hears real room tone first. */
+export const SILENCE_HANGOVER_BLOCKS = 5;
+
+interface BlockMeta {
+  verdict: GuardVerdict;
+  silent: boolean;
+}
 
 export class OpusUplink {
   private readonly resampler: Resampler;
@@ -25,8 +41,11 @@ export class OpusUplink {
   private filled = 0;
   private blockStartMs = 0;
   private blockVerdict: GuardVerdict = 'mute';
-  /** Guard verdicts of blocks handed to the encoder, by capture time (WebCodecs answers asynchronously). */
-  private readonly verdicts = new Map<number, GuardVerdict>();
+  private blockPeakDb = -120;
+  /** Consecutive blocks below SILENCE_DBFS. */
+  private quietRun = 0;
+  /** What was decided about each block handed to the encoder, by capture time (WebCodecs answers asynchronously). */
+  private readonly blocks = new Map<number, BlockMeta>();
   /** Packets held while the guard is closed; released when it opens. */
   private readonly preRoll: UpPacket[] = [];
   private readonly preRollMax: number;
@@ -66,13 +85,17 @@ export class OpusUplink {
       this.guard = initialGuard;
       this.preRoll.length = 0;
       this.filled = 0;
+      this.quietRun = 0;
       return;
     }
     if (this.filled === 0) {
       this.blockStartMs = index * FRAME_MS;
       this.blockVerdict = 'mute';
+      this.blockPeakDb = -120;
     }
-    const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig);
+    const db = toDbfs(rms);
+    this.blockPeakDb = Math.max(this.blockPeakDb, db);
+    const step = guardStep(this.guard, db, ctx.assistantAudible, this.guardConfig);
     this.guard = step.state;
     // A block opens if any of its frames opened the gate, passes if any passed.
     if (step.verdict === 'open' || (step.verdict === 'pass' && this.blockVerdict === 'mute')) this.blockVerdict = step.verdict;
@@ -81,8 +104,9 @@ export class OpusUplink {
     this.filled += n;
     if (this.filled < BLOCK_SAMPLES) return;
     this.filled = 0;
-    this.verdicts.set(this.blockStartMs, this.blockVerdict);
-    if (this.verdicts.size > 64) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.quietRun = this.blockPeakDb < SILENCE_DBFS ? this.quietRun + 1 : 0;
+    this.blocks.set(this.blockStartMs, { verdict: this.blockVerdict, silent: this.quietRun > SILENCE_HANGOVER_BLOCKS });
+    if (this.blocks.size > 64) this.blocks.delete(this.blocks.keys().next().value!);
     this.blocksIn++;
     this.encoder.encode(this.block.slice(), this.blockStartMs);
   }
@@ -93,12 +117,12 @@ export class OpusUplink {
 
   private onPacket(opus: Uint8Array, captureMs: number): void {
     this.packetsFromEncoder++;
-    if (!this.verdicts.has(captureMs)) this.unmatched++;
-    const verdict = this.verdicts.get(captureMs) ?? 'pass';
-    this.verdicts.delete(captureMs);
+    const meta = this.blocks.get(captureMs);
+    if (!meta) this.unmatched++;
+    this.blocks.delete(captureMs);
     const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus };
-    const dtx = opus.byteLength <= DTX_PACKET_MAX_BYTES;
-    switch (verdict) {
+    const dtx = opus.byteLength <= DTX_PACKET_MAX_BYTES || meta?.silent === true;
+    switch (meta?.verdict ?? 'pass') {
       case 'pass':
         this.preRoll.length = 0;
         if (dtx) this.dtxSkipped++;

@@ -51,17 +51,35 @@ interface V2Stub {
   answerPings: boolean;
   /** Play a relay that predates earshot.v2 (chooses earshot.v1, speaks the verbatim protocol). */
   v1Only: boolean;
+  /** Leave WebSocket upgrades unanswered (a SYN or a handshake lost in an outage), while true. */
+  holdUpgrades: boolean;
+  /** Refuse WebSocket upgrades with 401 (a revoked token), while true. */
+  refuseUpgrades: boolean;
+  /** Upgrade requests seen, and HTTP session checks answered. */
+  upgrades: number;
+  checks: number;
   close(): Promise<void>;
 }
 
 async function v2stub(): Promise<V2Stub> {
-  const s = { conns: [], resumeReply: 'resume', answerPings: true, v1Only: false } as unknown as V2Stub;
+  const s = { conns: [], resumeReply: 'resume', answerPings: true, v1Only: false, holdUpgrades: false, refuseUpgrades: false, upgrades: 0, checks: 0 } as unknown as V2Stub;
   const http: Server = createServer((req, res) => {
+    s.checks++;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ user: 'ann', tokenId: 't', expiresAt: 0, policy, backend: 'simulator' } satisfies SessionCheckBody));
   });
-  const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (!s.v1Only && p.has('earshot.v2') ? 'earshot.v2' : p.has('earshot.v1') ? 'earshot.v1' : false) });
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => {
+      s.upgrades++;
+      if (s.refuseUpgrades) done(false, 401);
+      else if (!s.holdUpgrades) done(true);
+      else held.push(done);
+    },
+    handleProtocols: (p) => (!s.v1Only && p.has('earshot.v2') ? 'earshot.v2' : p.has('earshot.v1') ? 'earshot.v1' : false),
+  });
   let sessionCounter = 0;
+  const held: Array<(ok: boolean) => void> = [];
   wss.on('connection', (ws, req) => {
     const protocols = String(req.headers['sec-websocket-protocol']).split(',').map((p) => p.trim());
     const decoder = new native.Decoder({ channels: 1, sample_rate: 24_000 });
@@ -115,6 +133,7 @@ async function v2stub(): Promise<V2Stub> {
   s.close = () =>
     new Promise<void>((r) => {
       for (const c of s.conns) c.ws.terminate();
+      for (const done of held.splice(0)) done(false);
       wss.close();
       http.close(() => r());
       http.closeAllConnections();
@@ -149,15 +168,17 @@ function manualClock() {
   };
 }
 
-function makeRunner() {
+function makeRunner(fetchOverride?: (url: string, init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<{ status: number; json(): Promise<unknown> }>) {
   const clock = manualClock();
   const events: EngineEvent[] = [];
   const playbackMsgs: SessionToPlayback[] = [];
   const runner = new SessionRunner({
-    fetch: async (url, init) => {
-      const res = await fetch(url, { headers: init.headers });
-      return { status: res.status, json: () => res.json() };
-    },
+    fetch:
+      fetchOverride ??
+      (async (url, init) => {
+        const res = await fetch(url, { headers: init.headers });
+        return { status: res.status, json: () => res.json() };
+      }),
     openSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
     setTimeout: clock.setTimeout,
     clearTimeout: clock.clearTimeout,
@@ -288,6 +309,87 @@ describe('SessionRunner on earshot.v2', () => {
     expect(audio[0]!.header.captureMs).toBeGreaterThanOrEqual(2000 - 300 - 40);
     expect(second.audio.slice(1).every((a) => a.header.flags === 0)).toBe(true);
     expect(r.runner.stats.framesDropped).toBeGreaterThan(40);
+  });
+
+  it('never sends what was said to a dead link once silence followed it: only what is said after the link is back', async () => {
+    const { s, r } = await connected();
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.speak(50); // "Hello? Are you still there?" into a dead link (1 s) …
+    r.speak(150, 0); // … then 3 s of silence: no packet follows the last word
+    r.clock.advance(0);
+    const second = await until('second connection', () => s.conns[1]);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    r.speak(10); // 200 ms said after the link is back (capture clock 4000–4200 ms)
+    const audio = await until('fresh audio on the resumed link', () => (second.audio.length >= 5 ? second.audio : null));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(second.audio.map((a) => a.header.captureMs)).toEqual([4000, 4040, 4080, 4120, 4160]);
+    expect(audio[0]!.header.flags & AudioUpFlags.Discontinuity).toBe(AudioUpFlags.Discontinuity);
+  });
+
+  it('resumes straight over the WebSocket: no HTTP session check (a round trip, maybe on a connection that died)', async () => {
+    const { s, r } = await connected();
+    expect(s.checks).toBe(1);
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(r.runner.stats.resumes).toBe(1);
+    expect(s.checks).toBe(1);
+  });
+
+  it('asks the session check again after a resume try was refused before the socket opened (it says why in words)', async () => {
+    const { s, r } = await connected();
+    s.refuseUpgrades = true;
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    await until('the refused try', () => s.upgrades === 2 && r.events.filter((e) => e.kind === 'state' && e.state.kind === 'reconnecting').length >= 2);
+    s.refuseUpgrades = false;
+    r.clock.advance(500);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(s.checks).toBe(2);
+  });
+
+  it('abandons a WebSocket that has not opened in 2.5 s and tries again within 500 ms (a fresh SYN, not the kernel’s next retry)', async () => {
+    const { s, r } = await connected();
+    s.holdUpgrades = true;
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    await until('the second try at the relay', () => s.upgrades === 2);
+    r.clock.advance(2_400);
+    expect(s.upgrades).toBe(2);
+    s.holdUpgrades = false; // the link is back
+    r.clock.advance(100); // 2.5 s: given up
+    r.clock.advance(500); // the next try
+    await until('the third try', () => s.upgrades === 3);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(r.runner.stats.resumes).toBe(1);
+    expect(r.runner.stats.sessions).toBe(1);
+  });
+
+  it('gives up a session check that does not answer in 5 s, says the relay is unreachable, and tries again', async () => {
+    const s = await v2stub();
+    let calls = 0;
+    const r = makeRunner(async (url, init) => {
+      if (++calls === 1) {
+        // The request sits on a dead connection: only the runner's timeout ends it.
+        return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+      }
+      const res = await fetch(url, { headers: init.headers });
+      return { status: res.status, json: () => res.json() };
+    });
+    cleanups.push(() => s.close(), () => r.runner.stop());
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('the first check sent', () => calls === 1);
+    r.clock.advance(4_900);
+    expect(calls).toBe(1);
+    r.clock.advance(100);
+    await until('a notice', () => r.events.find((e) => e.kind === 'notice'));
+    r.clock.advance(0);
+    await until('listening', () => states(r.events).includes('listening'));
+    expect(calls).toBe(2);
   });
 
   it('when the resume fails, starts fresh, carries the conversation as a lost link (not a time limit) and says so', async () => {

@@ -20,12 +20,12 @@ import { decodeBase64 } from '../../dsp/base64.ts';
 import { pcm16ToFloat } from '../../dsp/pcm16.ts';
 import type { EngineError, EngineEvent, EngineSettings, EngineState, SessionStats } from '../engine-api.ts';
 import { closeAction, rejectError, unreachableError } from '../errors.ts';
-import { backoffDelay } from './backoff.ts';
 import { CaptureSender } from './capture-sender.ts';
 import { Conversation, contextCarryEvent, type Activity } from './conversation.ts';
 import { DownStreams, trimDecoded } from './link/audio-down.ts';
 import { LinkMonitor, linkQuality, type HeartbeatConfig, DEFAULT_HEARTBEAT } from './link/heartbeat.ts';
 import { OrderedInbox } from './link/ordered-inbox.ts';
+import { nextRetryDelayMs, SESSION_CHECK_TIMEOUT_MS, SOCKET_OPEN_TIMEOUT_MS } from './link/reconnect-policy.ts';
 import { countsTowardAck, offeredProtocols, sessionOutcome, type CarryReason, type LinkVersion, type ResumeTicket } from './link/resume.ts';
 import { SendQueue } from './link/send-queue.ts';
 import { OpusUplink } from './opus-uplink.ts';
@@ -127,6 +127,14 @@ export class SessionRunner {
   private socket: SocketLike | null = null;
   private retryTimer: unknown = null;
   private tickTimer: unknown = null;
+  /** Gives up a socket that has not opened in SOCKET_OPEN_TIMEOUT_MS. */
+  private openTimer: unknown = null;
+  /**
+   * A resume goes straight to the WebSocket (the ticket and the policy are known; the HTTP check would cost a round
+   * trip and may sit on a keep-alive connection that died with the link). Set when a try was refused before the
+   * socket opened (e.g. a revoked token): the next try asks the session check, which says why in words.
+   */
+  private checkNext = false;
   private attempt = 0;
   private running = false;
   private link: LinkState = 'idle';
@@ -147,6 +155,8 @@ export class SessionRunner {
   private outputLevel = 0;
   /** Worker time of capture-clock 0, estimated from frame arrivals (earliest in a window: arrival only adds delay). */
   private captureEpoch = Number.POSITIVE_INFINITY;
+  /** The capture clock now: the end of the newest frame captured (ms), what the send queue measures staleness by. */
+  private captureNowMs = 0;
   private epochWindowMin = Number.POSITIVE_INFINITY;
   private epochWindowFrames = 0;
   private underrunTimes: number[] = [];
@@ -275,6 +285,7 @@ export class SessionRunner {
   /** A capture frame from the capture worklet (context rate). `index` is its number on the capture clock. */
   onCaptureFrame(samples: Float32Array, rms: number, index: number): void {
     this.noteCaptureClock(index);
+    this.captureNowMs = (index + 1) * FRAME_MS;
     this.inputLevel = Math.max(this.inputLevel, rms);
     this.maybeEmitLevel();
     if (this.wire === 'v2' && this.uplink) {
@@ -374,6 +385,7 @@ export class SessionRunner {
     if (!this.isOpen()) return;
     const socket = this.socket!;
     this.stats.appendsSent += this.sendQueue.drain(
+      this.captureNowMs,
       () => socket.bufferedAmount < UP_SOCKET_BUFFER_BYTES,
       (frame) => this.sendRaw(frame),
     );
@@ -394,6 +406,7 @@ export class SessionRunner {
     if (this.retryTimer !== null) this.deps.clearTimeout(this.retryTimer);
     if (this.tickTimer !== null) this.deps.clearTimeout(this.tickTimer);
     this.retryTimer = this.tickTimer = null;
+    this.clearOpenTimer();
   }
 
   private closeSocket(code: number, reason: string): void {
@@ -401,8 +414,11 @@ export class SessionRunner {
     this.socket = null;
     if (this.tickTimer !== null) this.deps.clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    this.clearOpenTimer();
     if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // Not null: closing a socket that is still connecting reports an error, which must find a listener (ws).
+    socket.onerror = () => undefined;
     try {
       socket.close(code, reason);
     } catch {
@@ -416,34 +432,31 @@ export class SessionRunner {
     const generation = ++this.generation;
     if (this.attempt === 0 && this.link !== 'lost') this.setLink('connecting');
     const urls = relayUrls(options.relayUrl);
-    let body: SessionCheckBody;
-    try {
-      const res = await this.deps.fetch(urls.check, { headers: { Authorization: `Bearer ${options.token}` } });
-      const json = (await res.json().catch(() => null)) as unknown;
+    const resumeOnly = this.version === 'v2' && this.ticket !== null && this.policy !== null && !this.checkNext;
+    if (!resumeOnly) {
+      const body = await this.sessionCheck(urls.check, options.token, generation);
       if (generation !== this.generation) return;
-      if (res.status !== 200) {
-        const code = (json as RejectBody | null)?.error?.code;
-        const error = code ? rejectError(code) : unreachableError(`HTTP ${res.status}`);
-        if (error.fatal) return this.fail(error);
-        this.deps.emit({ kind: 'notice', error });
-        return this.scheduleRetry();
-      }
-      body = json as SessionCheckBody;
-    } catch {
-      if (generation !== this.generation) return;
-      this.deps.emit({ kind: 'notice', error: unreachableError() });
-      return this.scheduleRetry();
+      if (body === null) return this.scheduleRetry();
+      this.policy = body.policy;
+      this.deps.emit({ kind: 'session', user: body.user, policy: body.policy, backend: body.backend });
     }
-    this.policy = body.policy;
-    this.deps.emit({ kind: 'session', user: body.user, policy: body.policy, backend: body.backend });
+    this.checkNext = false;
     this.wire = this.version;
     const resume = this.version === 'v2' ? this.ticket : null;
     this.askedToResume = resume !== null;
     const socket = this.deps.openSocket(urls.socket, offeredProtocols(this.version, options.token, resume ? { ...resume, received: this.received } : null));
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
+    let opened = false;
+    this.openTimer = this.deps.setTimeout(() => {
+      this.openTimer = null;
+      if (generation !== this.generation || opened) return;
+      this.linkLost(CLOSE_LINK_DEAD, 'connect timeout');
+    }, SOCKET_OPEN_TIMEOUT_MS);
     socket.onopen = () => {
       if (generation !== this.generation) return;
+      opened = true;
+      this.clearOpenTimer();
       this.monitor.opened(this.deps.now());
       // A relay that does not know earshot.v2 picks the earshot.v1 offered after it: speak v1 on this link.
       this.wire = this.version === 'v2' && socket.protocol === SUBPROTOCOL ? 'v1' : this.version;
@@ -462,11 +475,46 @@ export class SessionRunner {
     socket.onclose = (ev) => {
       if (generation !== this.generation) return;
       this.socket = null;
+      this.clearOpenTimer();
+      // Closed before it ever opened (not by our timeout: that bumps the generation): the relay refused the upgrade.
+      if (!opened) this.checkNext = true;
       this.onClosed(ev.code);
     };
     socket.onerror = () => {
       // The close event follows with the code; nothing to do here.
     };
+  }
+
+  /** GET /api/session-check: the body, or null after telling the person why this try failed (or failing for good). */
+  private async sessionCheck(url: string, token: string, generation: number): Promise<SessionCheckBody | null> {
+    const abort = new AbortController();
+    const timer = this.deps.setTimeout(() => abort.abort(), SESSION_CHECK_TIMEOUT_MS);
+    try {
+      const res = await this.deps.fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal });
+      const json = (await res.json().catch(() => null)) as unknown;
+      if (generation !== this.generation) return null;
+      if (res.status !== 200) {
+        const code = (json as RejectBody | null)?.error?.code;
+        const error = code ? rejectError(code) : unreachableError(`HTTP ${res.status}`);
+        if (error.fatal) {
+          this.fail(error);
+          return null;
+        }
+        this.deps.emit({ kind: 'notice', error });
+        return null;
+      }
+      return json as SessionCheckBody;
+    } catch {
+      if (generation === this.generation) this.deps.emit({ kind: 'notice', error: unreachableError() });
+      return null;
+    } finally {
+      this.deps.clearTimeout(timer);
+    }
+  }
+
+  private clearOpenTimer(): void {
+    if (this.openTimer !== null) this.deps.clearTimeout(this.openTimer);
+    this.openTimer = null;
   }
 
   private onSocketMessage(data: unknown): void {
@@ -673,12 +721,12 @@ export class SessionRunner {
     void this.connect();
   }
 
-  /** Try again at once on the first attempt (a dropped link usually comes straight back), then back off. */
+  /** Try again at once on the first attempt, then as reconnect-policy.ts says (close together while resuming). */
   private scheduleRetry(): void {
     if (!this.running) return;
     this.attempt++;
     this.stats.reconnects++;
-    const delay = this.attempt === 1 ? 0 : backoffDelay(this.attempt - 1, this.deps.random());
+    const delay = nextRetryDelayMs({ attempt: this.attempt, resuming: this.wire === 'v2' && this.ticket !== null, random: this.deps.random() });
     this.link = 'lost';
     this.publishState({ kind: 'reconnecting', attempt: this.attempt, retryAt: this.deps.wallNow() + delay });
     this.retryTimer = this.deps.setTimeout(() => {

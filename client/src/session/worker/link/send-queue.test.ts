@@ -15,7 +15,7 @@ describe('SendQueue (fresh audio first)', () => {
     q.push(packet(0));
     q.push(packet(40));
     const sent: Uint8Array[] = [];
-    expect(q.drain(() => true, (f) => sent.push(f))).toBe(2);
+    expect(q.drain(80, () => true, (f) => sent.push(f))).toBe(2);
     expect(sent.map(header)).toEqual([
       { kind: 1, flags: 0, captureMs: 0 },
       { kind: 1, flags: 0, captureMs: 40 },
@@ -27,7 +27,7 @@ describe('SendQueue (fresh audio first)', () => {
     for (let t = 0; t < 10_000; t += 40) q.push(packet(t));
     expect(q.queuedMs).toBeLessThanOrEqual(300);
     const sent: Uint8Array[] = [];
-    q.drain(() => true, (f) => sent.push(f));
+    q.drain(10_000, () => true, (f) => sent.push(f));
     expect(header(sent[0]!).captureMs).toBeGreaterThanOrEqual(10_000 - 300 - 40);
     expect(header(sent.at(-1)!).captureMs).toBe(9960);
     expect(q.dropped).toBe(250 - sent.length);
@@ -37,9 +37,9 @@ describe('SendQueue (fresh audio first)', () => {
     const q = new SendQueue(300);
     for (let t = 0; t < 1000; t += 40) q.push(packet(t));
     const sent: Uint8Array[] = [];
-    q.drain(() => true, (f) => sent.push(f));
+    q.drain(1000, () => true, (f) => sent.push(f));
     q.push(packet(1000));
-    q.drain(() => true, (f) => sent.push(f));
+    q.drain(1040, () => true, (f) => sent.push(f));
     expect(sent.map((f) => header(f).flags)).toEqual([AudioUpFlags.Discontinuity, ...Array(sent.length - 1).fill(0)]);
   });
 
@@ -51,11 +51,34 @@ describe('SendQueue (fresh audio first)', () => {
     expect(q.pendingDiscontinuity).toBe(true);
   });
 
+  it('does NOT send the last word before a silence once it is older than 300 ms on the capture clock (no newer packet pushes it out)', () => {
+    // Speech, then the link goes down: silence sends no packets, so nothing newer ever arrives to trim the queue.
+    const q = new SendQueue(300);
+    for (let t = 0; t < 1000; t += 40) q.push(packet(t));
+    // The link is back 10 s later; the capture clock is at 11 s.
+    const sent: Uint8Array[] = [];
+    expect(q.drain(11_000, () => true, (f) => sent.push(f))).toBe(0);
+    expect(q.length).toBe(0);
+    expect(q.dropped).toBe(25);
+    // What the person says now goes out, flagged: the relay cuts the provider's buffer before it.
+    q.push(packet(11_000));
+    q.drain(11_040, () => true, (f) => sent.push(f));
+    expect(sent.map(header)).toEqual([{ kind: 1, flags: AudioUpFlags.Discontinuity, captureMs: 11_000 }]);
+  });
+
+  it('keeps a packet that is still fresh on the capture clock', () => {
+    const q = new SendQueue(300);
+    q.push(packet(1000));
+    const sent: Uint8Array[] = [];
+    expect(q.drain(1300, () => true, (f) => sent.push(f))).toBe(1);
+    expect(header(sent[0]!).flags).toBe(0);
+  });
+
   it('sends only while the socket can take more', () => {
     const q = new SendQueue(300);
     for (let t = 0; t < 200; t += 40) q.push(packet(t));
     let budget = 2;
-    expect(q.drain(() => budget-- > 0, () => undefined)).toBe(2);
+    expect(q.drain(200, () => budget-- > 0, () => undefined)).toBe(2);
     expect(q.length).toBe(3);
   });
 

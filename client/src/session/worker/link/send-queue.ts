@@ -3,6 +3,12 @@
 // dropped first (fresh audio first: what the person says now matters, what they said 10 s ago would only become
 // a spurious turn), and the next packet that goes out carries the Discontinuity flag so the relay clears the
 // provider's input buffer before appending it. Pure: the session runner decides when the socket can take more.
+//
+// The bound is by *age at the moment a packet leaves*, on the capture clock, not only relative to the newest packet:
+// silence sends no packets, so "the newest packet" can be the last word said before a 10 s outage, and a queue
+// that only trims on push would send that word when the link returns — a turn nobody meant (issue 12). Audio
+// captured while the link was down therefore leaves only if it is still among the freshest SEND_QUEUE_MAX_MS when
+// the link is back: the start of what the person is saying *now*, never what they said to a dead link.
 import { AudioUpFlags, SEND_QUEUE_MAX_MS, encodeAudioUp } from '../../../../../protocol/app-link.ts';
 
 export interface UpPacket {
@@ -27,7 +33,10 @@ export class SendQueue {
   /** Queue a packet, then drop whatever started more than `maxMs` before this packet's end (the queue spans ≤ maxMs). */
   push(packet: UpPacket): void {
     this.packets.push(packet);
-    const horizon = packet.captureMs + packet.durationMs - this.maxMs;
+    this.expire(packet.captureMs + packet.durationMs - this.maxMs);
+  }
+
+  private expire(horizon: number): void {
     while (this.packets.length > 0 && this.packets[0]!.captureMs < horizon) {
       this.packets.shift();
       this.dropped++;
@@ -51,9 +60,11 @@ export class SendQueue {
 
   /**
    * Hands frames to `send` oldest first while `canSend()` says the socket can take more. Returns how many went.
-   * The first frame after any drop carries the Discontinuity flag.
+   * `nowMs` is the capture clock now (the end of the newest frame captured): anything that started more than
+   * `maxMs` before it is dropped first, sent or not. The first frame after any drop carries the Discontinuity flag.
    */
-  drain(canSend: () => boolean, send: (frame: Uint8Array) => void): number {
+  drain(nowMs: number, canSend: () => boolean, send: (frame: Uint8Array) => void): number {
+    this.expire(nowMs - this.maxMs);
     let n = 0;
     while (this.packets.length > 0 && canSend()) {
       const p = this.packets.shift()!;
