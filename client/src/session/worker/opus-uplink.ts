@@ -7,6 +7,9 @@
 // quiet blocks (the WebCodecs encoder runs without DTX: with it Chromium mis-stamps its packets, opus-codec.ts);
 // a libopus DTX packet (≤ 2 bytes) from the WASM engine counts as silence too. Each packet's metadata is found by
 // its capture stamp, which both engines give exactly.
+// The gate is for hands-free only. While the person holds to talk the provider's VAD is off and the turn is exactly
+// what was held, so every held block goes out, quiet or not (a DTX packet too: the relay decodes it as the silence
+// it is); the packets are marked `held` so the send queue keeps them until the commit (send-queue.ts).
 import { APP_AUDIO_SAMPLE_RATE, APP_UP_FRAME_MS } from '../../../../protocol/app-link.ts';
 import { FRAME_MS } from '../../audio/constants.ts';
 import { toDbfs } from '../../dsp/levels.ts';
@@ -29,6 +32,12 @@ export const SILENCE_HANGOVER_BLOCKS = 5;
 interface BlockMeta {
   verdict: GuardVerdict;
   silent: boolean;
+  held: boolean;
+}
+
+export interface UplinkContext extends CaptureContext {
+  /** Hold-to-talk and the person is holding: this block is part of the turn they are making, silence included. */
+  held: boolean;
 }
 
 export class OpusUplink {
@@ -42,6 +51,8 @@ export class OpusUplink {
   private blockStartMs = 0;
   private blockVerdict: GuardVerdict = 'mute';
   private blockPeakDb = -120;
+  /** Whether any frame of the block being filled was held (a block that straddles the press belongs to the turn). */
+  private blockHeld = false;
   /** Consecutive blocks below SILENCE_DBFS. */
   private quietRun = 0;
   /** What was decided about each block handed to the encoder, by capture time (WebCodecs answers asynchronously). */
@@ -78,7 +89,7 @@ export class OpusUplink {
   }
 
   /** One capture frame; `index` is its number on the capture clock (captureMs = index * FRAME_MS). */
-  onFrame(samples: Float32Array, rms: number, index: number, ctx: CaptureContext): void {
+  onFrame(samples: Float32Array, rms: number, index: number, ctx: UplinkContext): void {
     // Always resample so the filter's state stays continuous even while nothing is sent.
     const wire = this.resampler.process(samples);
     if (!ctx.capturing) {
@@ -92,7 +103,9 @@ export class OpusUplink {
       this.blockStartMs = index * FRAME_MS;
       this.blockVerdict = 'mute';
       this.blockPeakDb = -120;
+      this.blockHeld = false;
     }
+    this.blockHeld ||= ctx.held;
     const db = toDbfs(rms);
     this.blockPeakDb = Math.max(this.blockPeakDb, db);
     const step = guardStep(this.guard, db, ctx.assistantAudible, this.guardConfig);
@@ -105,7 +118,7 @@ export class OpusUplink {
     if (this.filled < BLOCK_SAMPLES) return;
     this.filled = 0;
     this.quietRun = this.blockPeakDb < SILENCE_DBFS ? this.quietRun + 1 : 0;
-    this.blocks.set(this.blockStartMs, { verdict: this.blockVerdict, silent: this.quietRun > SILENCE_HANGOVER_BLOCKS });
+    this.blocks.set(this.blockStartMs, { verdict: this.blockVerdict, silent: this.quietRun > SILENCE_HANGOVER_BLOCKS, held: this.blockHeld });
     if (this.blocks.size > 64) this.blocks.delete(this.blocks.keys().next().value!);
     this.blocksIn++;
     this.encoder.encode(this.block.slice(), this.blockStartMs);
@@ -120,9 +133,13 @@ export class OpusUplink {
     const meta = this.blocks.get(captureMs);
     if (!meta) this.unmatched++;
     this.blocks.delete(captureMs);
-    const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus };
-    const dtx = opus.byteLength <= DTX_PACKET_MAX_BYTES || meta?.silent === true;
-    switch (meta?.verdict ?? 'pass') {
+    const held = meta?.held === true;
+    const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus, held };
+    // Silence is skipped only in hands-free: a held turn keeps its quiet parts.
+    const dtx = !held && (opus.byteLength <= DTX_PACKET_MAX_BYTES || meta?.silent === true);
+    // A held block passes the barge-in guard too: pressing to talk already cut the assistant (Conversation.bargeIn),
+    // and with the provider's VAD off there is no echo-triggered turn to guard against.
+    switch (held ? 'pass' : (meta?.verdict ?? 'pass')) {
       case 'pass':
         this.preRoll.length = 0;
         if (dtx) this.dtxSkipped++;
@@ -134,7 +151,7 @@ export class OpusUplink {
         if (this.preRoll.length > this.preRollMax) this.preRoll.shift();
         break;
       case 'open':
-        for (const held of this.preRoll.splice(0)) this.emit(held);
+        for (const back of this.preRoll.splice(0)) this.emit(back);
         if (!dtx) this.emit(packet);
         break;
     }

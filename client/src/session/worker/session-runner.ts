@@ -292,7 +292,7 @@ export class SessionRunner {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
-      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible });
+      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible, held: this.conversation.holding });
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;

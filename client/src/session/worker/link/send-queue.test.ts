@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AudioUpFlags, decodeAppFrame } from '../../../../../protocol/app-link.ts';
 import { SendQueue } from './send-queue.ts';
 
-const packet = (captureMs: number) => ({ captureMs, durationMs: 40, opus: Uint8Array.of(0xfc, captureMs & 0xff, 1) });
+const packet = (captureMs: number, held = false) => ({ captureMs, durationMs: 40, opus: Uint8Array.of(0xfc, captureMs & 0xff, 1), held });
 const header = (frame: Uint8Array) => {
   const d = decodeAppFrame(frame);
   if (!d.ok || d.header.kind !== 1) throw new Error('not AudioUp');
@@ -80,6 +80,34 @@ describe('SendQueue (fresh audio first)', () => {
     let budget = 2;
     expect(q.drain(200, () => budget-- > 0, () => undefined)).toBe(2);
     expect(q.length).toBe(3);
+  });
+
+  it('keeps held (hold-to-talk) audio while the link is slow: a 2 s stall mid-hold loses nothing and cuts nothing', () => {
+    const q = new SendQueue(300, 5000);
+    for (let t = 0; t < 2000; t += 40) q.push(packet(t, true));
+    const sent: Uint8Array[] = [];
+    expect(q.drain(2000, () => true, (f) => sent.push(f))).toBe(50);
+    expect(sent.map((f) => header(f).captureMs)).toEqual(Array.from({ length: 50 }, (_, i) => i * 40));
+    expect(sent.every((f) => header(f).flags === 0)).toBe(true);
+    expect(q.dropped).toBe(0);
+  });
+
+  it('drops held audio only once the link has taken nothing for the held bound (truly behind), oldest first, with a clean cut', () => {
+    const q = new SendQueue(300, 5000);
+    for (let t = 0; t < 8000; t += 40) q.push(packet(t, true));
+    const sent: Uint8Array[] = [];
+    q.drain(8000, () => true, (f) => sent.push(f));
+    expect(header(sent[0]!)).toEqual({ kind: 1, flags: AudioUpFlags.Discontinuity, captureMs: 3000 });
+    expect(sent.length).toBe(125);
+    expect(q.dropped).toBe(75);
+  });
+
+  it('still drops hands-free audio queued before a hold by the short bound', () => {
+    const q = new SendQueue(300, 5000);
+    q.push(packet(0));
+    q.push(packet(1000, true));
+    expect(q.length).toBe(1);
+    expect(q.pendingDiscontinuity).toBe(true);
   });
 
   it('a fresh session clears the queue and the flag', () => {

@@ -9,39 +9,56 @@
 // that only trims on push would send that word when the link returns — a turn nobody meant (issue 12). Audio
 // captured while the link was down therefore leaves only if it is still among the freshest SEND_QUEUE_MAX_MS when
 // the link is back: the start of what the person is saying *now*, never what they said to a dead link.
-import { AudioUpFlags, SEND_QUEUE_MAX_MS, encodeAudioUp } from '../../../../../protocol/app-link.ts';
+//
+// Held audio (hold-to-talk, the person pressing) is different: it *is* the turn, and nothing becomes a turn before
+// the commit, so stale speech cannot cause a spurious one — but a dropped start would cut the question in half (the
+// Discontinuity clears the provider's buffer). It is kept up to HELD_SEND_QUEUE_MAX_MS, so only a link that has taken
+// nothing for that long (truly behind, or down) loses the oldest of it.
+import { AudioUpFlags, HELD_SEND_QUEUE_MAX_MS, SEND_QUEUE_MAX_MS, encodeAudioUp } from '../../../../../protocol/app-link.ts';
 
 export interface UpPacket {
   /** Capture time of the packet's first sample (ms of the capture stream). */
   captureMs: number;
   durationMs: number;
   opus: Uint8Array;
+  /** Captured while the person held to talk: part of the turn, kept for a slow link (HELD_SEND_QUEUE_MAX_MS). */
+  held: boolean;
 }
 
 export class SendQueue {
   private readonly maxMs: number;
+  private readonly heldMaxMs: number;
   private readonly packets: UpPacket[] = [];
   private discontinuity = false;
   /** Packets dropped because they grew stale, since the queue was made. */
   dropped = 0;
   sent = 0;
 
-  constructor(maxMs: number = SEND_QUEUE_MAX_MS) {
+  constructor(maxMs: number = SEND_QUEUE_MAX_MS, heldMaxMs: number = HELD_SEND_QUEUE_MAX_MS) {
     this.maxMs = maxMs;
+    this.heldMaxMs = heldMaxMs;
   }
 
-  /** Queue a packet, then drop whatever started more than `maxMs` before this packet's end (the queue spans ≤ maxMs). */
+  /**
+   * Queue a packet, then drop whatever started more than `maxMs` (held audio: `heldMaxMs`) before this packet's end
+   * (the queue spans ≤ maxMs of hands-free audio).
+   */
   push(packet: UpPacket): void {
     this.packets.push(packet);
-    this.expire(packet.captureMs + packet.durationMs - this.maxMs);
+    this.expire(packet.captureMs + packet.durationMs);
   }
 
-  private expire(horizon: number): void {
-    while (this.packets.length > 0 && this.packets[0]!.captureMs < horizon) {
+  /** Drops stale packets from the front: each is judged by its own bound against `nowMs` on the capture clock. */
+  private expire(nowMs: number): void {
+    while (this.packets.length > 0 && this.stale(this.packets[0]!, nowMs)) {
       this.packets.shift();
       this.dropped++;
       this.discontinuity = true;
     }
+  }
+
+  private stale(p: UpPacket, nowMs: number): boolean {
+    return p.captureMs < nowMs - (p.held ? this.heldMaxMs : this.maxMs);
   }
 
   /** Audio waiting, in ms of capture time. */
@@ -61,10 +78,10 @@ export class SendQueue {
   /**
    * Hands frames to `send` oldest first while `canSend()` says the socket can take more. Returns how many went.
    * `nowMs` is the capture clock now (the end of the newest frame captured): anything that started more than
-   * `maxMs` before it is dropped first, sent or not. The first frame after any drop carries the Discontinuity flag.
+   * `maxMs` (held audio: `heldMaxMs`) before it is dropped first, sent or not. The first frame after any drop carries the Discontinuity flag.
    */
   drain(nowMs: number, canSend: () => boolean, send: (frame: Uint8Array) => void): number {
-    this.expire(nowMs - this.maxMs);
+    this.expire(nowMs);
     let n = 0;
     while (this.packets.length > 0 && canSend()) {
       const p = this.packets.shift()!;
