@@ -53,6 +53,9 @@ export class OpusUplink {
   private blockPeakDb = -120;
   /** Whether any frame of the block being filled was held (a block that straddles the press belongs to the turn). */
   private blockHeld = false;
+  /** Whether the last block handed to the encoder was held, and how many flushes are under way (endHold). */
+  private lastBlockHeld = false;
+  private flushing = 0;
   /** Consecutive blocks below SILENCE_DBFS. */
   private quietRun = 0;
   /** What was decided about each block handed to the encoder, by capture time (WebCodecs answers asynchronously). */
@@ -116,24 +119,47 @@ export class OpusUplink {
     this.block.set(wire.subarray(0, n), this.filled);
     this.filled += n;
     if (this.filled < BLOCK_SAMPLES) return;
+    this.encodeBlock();
+  }
+
+  /**
+   * The person let go of hold-to-talk: the partly filled last block goes out zero-padded (the turn's audio reaches
+   * the release instead of stopping up to a block short), and the promise resolves once the encoder has delivered
+   * every packet of the hold — what the commit must follow (session-runner.ts `releaseHold`).
+   */
+  endHold(): Promise<void> {
+    if (this.filled > 0 && this.blockHeld) {
+      this.block.fill(0, this.filled);
+      this.encodeBlock();
+    }
     this.filled = 0;
-    this.quietRun = this.blockPeakDb < SILENCE_DBFS ? this.quietRun + 1 : 0;
-    this.blocks.set(this.blockStartMs, { verdict: this.blockVerdict, silent: this.quietRun > SILENCE_HANGOVER_BLOCKS, held: this.blockHeld });
-    if (this.blocks.size > 64) this.blocks.delete(this.blocks.keys().next().value!);
-    this.blocksIn++;
-    this.encoder.encode(this.block.slice(), this.blockStartMs);
+    this.flushing++;
+    return this.encoder.flush().finally(() => this.flushing--);
   }
 
   close(): void {
     this.encoder.close();
   }
 
+  private encodeBlock(): void {
+    this.filled = 0;
+    this.quietRun = this.blockPeakDb < SILENCE_DBFS ? this.quietRun + 1 : 0;
+    this.blocks.set(this.blockStartMs, { verdict: this.blockVerdict, silent: this.quietRun > SILENCE_HANGOVER_BLOCKS, held: this.blockHeld });
+    if (this.blocks.size > 64) this.blocks.delete(this.blocks.keys().next().value!);
+    this.lastBlockHeld = this.blockHeld;
+    this.blocksIn++;
+    this.encoder.encode(this.block.slice(), this.blockStartMs);
+  }
+
   private onPacket(opus: Uint8Array, captureMs: number): void {
     this.packetsFromEncoder++;
     const meta = this.blocks.get(captureMs);
-    if (!meta) this.unmatched++;
+    // A flush yields the encoder's look-ahead tail (WebCodecs: one packet stamped after the last block): the end of
+    // the last block's audio, not a mis-stamp, so it goes with that block.
+    const tail = !meta && this.flushing > 0;
+    if (!meta && !tail) this.unmatched++;
     this.blocks.delete(captureMs);
-    const held = meta?.held === true;
+    const held = meta?.held === true || (tail && this.lastBlockHeld);
     const packet: UpPacket = { captureMs, durationMs: APP_UP_FRAME_MS, opus, held };
     // Silence is skipped only in hands-free: a held turn keeps its quiet parts.
     const dtx = !held && (opus.byteLength <= DTX_PACKET_MAX_BYTES || meta?.silent === true);

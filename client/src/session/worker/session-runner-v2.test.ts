@@ -37,6 +37,8 @@ interface Conn {
   protocols: string[];
   text: Array<Record<string, unknown> & { type: string }>;
   audio: Array<{ header: AudioUpHeader; pcm: Int16Array }>;
+  /** Everything received in arrival order: a packet's capture time, or an event's type. */
+  arrivals: Array<number | string>;
   /** Frames this connection has sent that count toward ack. */
   sentCount: number;
   sendCounted(data: string | Uint8Array): void;
@@ -88,6 +90,7 @@ async function v2stub(): Promise<V2Stub> {
       protocols,
       text: [],
       audio: [],
+      arrivals: [],
       sentCount: 0,
       sendCounted(data) {
         ws.send(data);
@@ -101,10 +104,12 @@ async function v2stub(): Promise<V2Stub> {
         if (!frame.ok || frame.header.kind !== 1) throw new Error('bad AudioUp');
         const pcm = decoder.decode(frame.payload);
         conn.audio.push({ header: frame.header, pcm: new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2) });
+        conn.arrivals.push(frame.header.captureMs);
         return;
       }
       const event = JSON.parse(String(data));
       conn.text.push(event);
+      if (!String(event.type).startsWith('earshot.')) conn.arrivals.push(event.type);
       if (event.type === 'earshot.ping' && s.answerPings) ws.send(JSON.stringify({ type: 'earshot.pong', id: event.id, t: event.t }));
     });
     if (s.v1Only) {
@@ -219,11 +224,11 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function connected() {
+async function connected(mode: EngineSettings['mode'] = 'hands-free') {
   const s = await v2stub();
   const r = makeRunner();
   cleanups.push(() => s.close(), () => r.runner.stop());
-  r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+  r.runner.start({ relayUrl: s.url, token: 'tok', settings: { ...settings, mode } });
   await until('listening', () => states(r.events).includes('listening'));
   return { s, r };
 }
@@ -293,6 +298,37 @@ describe('SessionRunner on earshot.v2', () => {
     await until('text on the resumed link', () => second.text.some((e) => e.type === 'conversation.item.create'));
     expect(second.text.filter((e) => e.type === 'session.update')).toEqual([]);
     expect(r.events.filter((e) => e.kind === 'notice')).toEqual([]);
+  });
+
+  it('in hold-to-talk sends the whole hold, silence and the last partial block included, and commits only after it', async () => {
+    const { s, r } = await connected('hold-to-talk');
+    r.speak(5, 0); // not held: nothing goes
+    r.runner.setTalking(true);
+    r.speak(10); // 200 ms of voice (capture clock 100–300 ms) …
+    r.speak(41, 0); // … then 820 ms of silence, still held; the hold ends 20 ms into a block
+    r.runner.setTalking(false);
+    const c = s.conns[0]!;
+    await until('response.create', () => c.text.some((e) => e.type === 'response.create'));
+    const held = Array.from({ length: 26 }, (_, i) => 100 + i * 40); // 100 … 1100: the hold's 1020 ms, padded to a block
+    expect(c.arrivals.filter((a) => a !== 'session.update')).toEqual(['input_audio_buffer.clear', ...held, 'input_audio_buffer.commit', 'response.create']);
+    // Every packet is a whole 40 ms block to a native libopus, the DTX ones of the silence too.
+    expect(c.audio.every((a) => a.pcm.length === 960 && a.header.flags === 0)).toBe(true);
+  });
+
+  it('applies a press that comes while a release waits for the encoder after that release’s commit', async () => {
+    const { s, r } = await connected('hold-to-talk');
+    r.runner.setTalking(true);
+    r.speak(10);
+    r.runner.setTalking(false);
+    r.runner.setTalking(true); // at once: the encoder has not answered the release yet
+    await new Promise((res) => setTimeout(res, 0)); // the next message from the main thread
+    expect(r.runner.stats.upPackets).toBe(5);
+    r.speak(4);
+    r.runner.setTalking(false);
+    const c = s.conns[0]!;
+    await until('two commits', () => c.text.filter((e) => e.type === 'response.create').length === 2);
+    const events = c.arrivals.filter((a) => typeof a === 'string' && a !== 'session.update');
+    expect(events).toEqual(['input_audio_buffer.clear', 'input_audio_buffer.commit', 'response.create', 'input_audio_buffer.clear', 'input_audio_buffer.commit', 'response.create']);
   });
 
   it('keeps only the freshest 300 ms of speech while the link is down and marks it with Discontinuity', async () => {

@@ -119,6 +119,8 @@ export class SessionRunner {
   private readonly inbox: OrderedInbox<InboxItem>;
   private readonly streams = new DownStreams();
   private readonly sendQueue = new SendQueue();
+  /** A hold-to-talk release waiting for the encoder's last packets; the client events meanwhile wait with it. */
+  private releasing: { events: ClientEvent[]; pressAgain: boolean } | null = null;
   private readonly monitor: LinkMonitor;
   private options: RunnerStartOptions | null = null;
   /** The link version asked for (settings), and the one the relay chose for the current socket. */
@@ -239,6 +241,7 @@ export class SessionRunner {
     this.inbox.clear();
     this.decoding.length = 0;
     this.sendQueue.clear();
+    this.releasing = null;
     this.uplink?.close();
     this.uplink = null;
     this.decoder?.close();
@@ -260,7 +263,36 @@ export class SessionRunner {
   }
 
   setTalking(down: boolean): void {
+    // A press while the last release waits for the encoder (a few ms) is applied after it, so its clear cannot
+    // overtake that commit.
+    if (this.releasing) {
+      this.releasing.pressAgain = down;
+      return;
+    }
+    if (!down && this.uplink && this.wire === 'v2' && this.conversation.holding) return this.releaseHold(this.uplink);
     this.conversation.setTalking(down);
+  }
+
+  /**
+   * Let go of hold-to-talk on earshot.v2: the commit must commit the whole hold, but the last held blocks are still
+   * in the encoder (WebCodecs answers asynchronously) or the send queue when the button comes up. So the
+   * conversation's commit and response.create wait until the encoder has delivered every held packet, then go into
+   * the send queue behind them (SendQueue.pushText): the relay sees the hold's audio, then the commit.
+   */
+  private releaseHold(uplink: OpusUplink): void {
+    const release = { events: [] as ClientEvent[], pressAgain: false };
+    this.releasing = release;
+    const encoded = uplink.endHold();
+    this.conversation.setTalking(false); // its events land in release.events (sendEvent)
+    void encoded
+      .catch((err: unknown) => console.error('[session] opus flush', err))
+      .then(() => {
+        if (this.releasing !== release) return; // stopped, or a fresh session: the turn died with the old one
+        this.releasing = null;
+        for (const event of release.events) this.sendQueue.pushText(JSON.stringify(event));
+        this.pumpAudio();
+        if (release.pressAgain) this.conversation.setTalking(true);
+      });
   }
 
   sendText(text: string): void {
@@ -373,6 +405,10 @@ export class SessionRunner {
   }
 
   private sendEvent(event: ClientEvent): void {
+    if (this.releasing) {
+      this.releasing.events.push(event);
+      return;
+    }
     if (!this.isOpen()) return;
     this.sendRaw(JSON.stringify(event));
   }
@@ -398,6 +434,7 @@ export class SessionRunner {
     this.clearTimers();
     this.closeSocket(1000, 'client error');
     this.conversation.sessionEnded();
+    this.releasing = null;
     this.ticket = null;
     this.setLink('failed', { kind: 'error', error });
   }
@@ -621,6 +658,7 @@ export class SessionRunner {
     if (this.askedToResume || this.renewing) this.conversation.sessionEnded();
     this.streams.reset();
     this.sendQueue.clear();
+    this.releasing = null;
     this.carryPending = outcome.carry;
     this.renewing = null;
     if (outcome.notice) this.deps.emit({ kind: 'notice', error: { reason: 'relay_unreachable', message: outcome.notice, fatal: false } });
@@ -696,12 +734,14 @@ export class SessionRunner {
         this.ticket = null;
         this.renewing = 'time_limit';
         this.conversation.sessionEnded();
+        this.releasing = null;
         this.attempt = 0;
         return void this.connect();
       case 'reconnect':
         if (this.wire === 'v2' && this.ticket !== null) this.conversation.linkDown();
         else {
           this.conversation.sessionEnded();
+          this.releasing = null;
           this.ticket = null;
         }
         this.link = 'lost';
@@ -715,6 +755,7 @@ export class SessionRunner {
     this.generation++;
     this.closeSocket(1000, 'session expired');
     this.conversation.sessionEnded();
+    this.releasing = null;
     this.ticket = null;
     this.renewing = 'time_limit';
     this.attempt = 0;
