@@ -173,7 +173,40 @@ function manualClock() {
   };
 }
 
-function makeRunner(fetchOverride?: (url: string, init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<{ status: number; json(): Promise<unknown> }>) {
+/**
+ * The same libopus answering as WebCodecs does: packets come back on a later task, and flush() resolves once every
+ * packet of the blocks handed in before it has been delivered.
+ */
+function answeringLater(base: OpusFactory): OpusFactory {
+  return {
+    engine: base.engine,
+    createDecoder: (cb) => base.createDecoder(cb),
+    createEncoder(cb) {
+      const pending: Array<() => void> = [];
+      const inner = base.createEncoder({ onPacket: (p, t) => pending.push(() => cb.onPacket(p, t)), onError: (e) => cb.onError(e) });
+      const deliver = (n: number) => {
+        for (const f of pending.splice(0, n)) f();
+      };
+      return {
+        engine: inner.engine,
+        encode(pcm, captureMs) {
+          inner.encode(pcm, captureMs);
+          setTimeout(() => deliver(1), 0);
+        },
+        flush() {
+          const n = pending.length;
+          return new Promise<void>((r) => setTimeout(() => (deliver(n), r()), 0));
+        },
+        close: () => inner.close(),
+      };
+    },
+  };
+}
+
+function makeRunner(
+  fetchOverride?: (url: string, init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<{ status: number; json(): Promise<unknown> }>,
+  engine: OpusFactory = opus,
+) {
   const clock = manualClock();
   const events: EngineEvent[] = [];
   const playbackMsgs: SessionToPlayback[] = [];
@@ -193,7 +226,7 @@ function makeRunner(fetchOverride?: (url: string, init: { headers: Record<string
     emit: (e) => events.push(e),
     playback: new PlaybackFeeder({ postMessage: (m) => playbackMsgs.push(m) }, 48_000),
     contextRate: 48_000,
-    opus,
+    opus: engine,
   });
   let frameIndex = 0;
   const speak = (frames: number, amplitude = 0.3) => {
@@ -224,9 +257,9 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function connected(mode: EngineSettings['mode'] = 'hands-free') {
+async function connected(mode: EngineSettings['mode'] = 'hands-free', engine: OpusFactory = opus) {
   const s = await v2stub();
-  const r = makeRunner();
+  const r = makeRunner(undefined, engine);
   cleanups.push(() => s.close(), () => r.runner.stop());
   r.runner.start({ relayUrl: s.url, token: 'tok', settings: { ...settings, mode } });
   await until('listening', () => states(r.events).includes('listening'));
@@ -315,20 +348,28 @@ describe('SessionRunner on earshot.v2', () => {
     expect(c.audio.every((a) => a.pcm.length === 960 && a.header.flags === 0)).toBe(true);
   });
 
-  it('applies a press that comes while a release waits for the encoder after that release’s commit', async () => {
-    const { s, r } = await connected('hold-to-talk');
+  it('with an encoder that answers later (WebCodecs), commits a hold after its last packet, and a press meanwhile after that commit', async () => {
+    const { s, r } = await connected('hold-to-talk', answeringLater(opus));
     r.runner.setTalking(true);
-    r.speak(10);
+    r.speak(10); // 0–200 ms, held
     r.runner.setTalking(false);
-    r.runner.setTalking(true); // at once: the encoder has not answered the release yet
-    await new Promise((res) => setTimeout(res, 0)); // the next message from the main thread
-    expect(r.runner.stats.upPackets).toBe(5);
-    r.speak(4);
+    r.runner.setTalking(true); // at once: the encoder has not answered yet
+    r.speak(4); // 200–280 ms: before the release is through, so not part of either turn
+    await new Promise((res) => setTimeout(res, 0));
+    r.speak(4); // 280–360 ms: the second hold
     r.runner.setTalking(false);
     const c = s.conns[0]!;
     await until('two commits', () => c.text.filter((e) => e.type === 'response.create').length === 2);
-    const events = c.arrivals.filter((a) => typeof a === 'string' && a !== 'session.update');
-    expect(events).toEqual(['input_audio_buffer.clear', 'input_audio_buffer.commit', 'response.create', 'input_audio_buffer.clear', 'input_audio_buffer.commit', 'response.create']);
+    expect(c.arrivals.filter((a) => a !== 'session.update')).toEqual([
+      'input_audio_buffer.clear',
+      0, 40, 80, 120, 160,
+      'input_audio_buffer.commit',
+      'response.create',
+      'input_audio_buffer.clear',
+      280, 320,
+      'input_audio_buffer.commit',
+      'response.create',
+    ]);
   });
 
   it('keeps only the freshest 300 ms of speech while the link is down and marks it with Discontinuity', async () => {
