@@ -3,8 +3,8 @@
 // reach), then a container with its data volume serves a spoken turn, reports healthy through its HEALTHCHECK,
 // runs as a non-root user and stops cleanly on SIGTERM, and a second container finds the data in the volume.
 // What this cannot prove: that the official docker.io/library/node:20-bookworm-slim base (the default) builds
-// the same way — it is never pulled here — nor compose.yaml with Caddy and real certificates (Caddy's config is
-// validated, the compose file is not run).
+// the same way — it is never pulled here — nor compose.yaml with Caddy and real certificates (deploy/deploy.test.ts
+// runs Caddy with compose.Caddyfile and checks compose.yaml; compose itself is not run).
 import { execFile, execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

@@ -1,8 +1,10 @@
 // The example deployment files, checked for real: nginx is started with deploy/nginx.conf and Caddy with
-// deploy/Caddyfile (on loopback, plain HTTP instead of its automatic HTTPS); a Realtime session runs through
+// deploy/Caddyfile and compose.yaml's deploy/compose.Caddyfile (on loopback, plain HTTP instead of its automatic HTTPS); a Realtime session runs through
 // each, /metrics is not reachable through them, and the relay — trusting them as deploy/earshot.service says —
 // counts failed sign-ins per real client: clients bind distinct loopback addresses (127.0.0.2, 127.0.0.3) so
-// the proxy sees two people. systemd verifies deploy/earshot.service. (.ci/run installs nginx and caddy.)
+// the proxy sees two people. Caddy runs deploy/compose.Caddyfile the same way (its upstream, compose's `earshot`
+// service, pointed at the test relay), and compose.yaml is checked against the Containerfile and that Caddyfile.
+// systemd verifies deploy/earshot.service. (.ci/run installs nginx and caddy.)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -10,6 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { RealtimeTestClient } from '../relay/src/testing/realtime-client.ts';
 import { REPO_ROOT, startTestRelay, tempDataDir, TEST_METRICS_TOKEN, type TestRelay } from '../relay/src/testing/start-relay.ts';
 import { until } from '../relay/src/testing/until.ts';
@@ -122,27 +125,99 @@ describe('deployment examples', () => {
     await checkProxiedEdge(relay, url, `https://127.0.0.1:${tlsPort}`);
   });
 
-  it('Caddy accepts deploy/Caddyfile, and with it proxies a session, keeps /metrics in, and forwards who the client is', async () => {
-    const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(here, 'Caddyfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs `file` with real Caddy on loopback (`site` and `upstream` rewritten to this test's), then checks the edge through it. */
+  async function throughCaddy(file: string, site: string, upstream: string): Promise<void> {
+    const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EARSHOT_DOMAIN: 'earshot.example.com' } });
     expect(out).toContain('Valid configuration');
     const r = await startTestRelay({ trustedProxies: ['127.0.0.1', '::1'], limits: { failedAuthPerMinute: 3 } });
+    let proc: ChildProcess | undefined;
     try {
       const dir = tempDataDir('earshot-caddy-');
       const port = await freePort();
       // The same file on loopback: plain HTTP (no certificate to fetch), no admin endpoint (tests run side by side).
-      const file = readFileSync(join(here, 'Caddyfile'), 'utf8').replace('earshot.example.com {', `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace('reverse_proxy 127.0.0.1:8080', `reverse_proxy 127.0.0.1:${r.port}`);
-      expect(file).toContain(`127.0.0.1:${r.port}`);
-      writeFileSync(join(dir, 'Caddyfile'), file);
-      caddy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+      const text = readFileSync(join(here, file), 'utf8').replace(`${site} {`, `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace(`reverse_proxy ${upstream}`, `reverse_proxy 127.0.0.1:${r.port}`);
+      expect(text).toContain(`127.0.0.1:${r.port}`);
+      expect(text).toContain(`http://127.0.0.1:${port} {`);
+      writeFileSync(join(dir, 'Caddyfile'), text);
+      proc = caddy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
       await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 15_000, 100);
       const session = await RealtimeTestClient.connect(`ws://127.0.0.1:${port}/v1/realtime`, { headers: { authorization: `Bearer ${await r.mint('through-caddy')}` } });
       await session.waitFor('session.created');
       await session.close();
       await checkProxiedEdge(r, `ws://127.0.0.1:${port}/v1/realtime`, `http://127.0.0.1:${port}`);
     } finally {
-      caddy?.kill('SIGTERM');
+      proc?.kill('SIGTERM');
       await r.stop();
     }
+  }
+
+  it('Caddy accepts deploy/Caddyfile, and with it proxies a session, keeps /metrics in, and forwards who the client is', async () => {
+    await throughCaddy('Caddyfile', 'earshot.example.com', '127.0.0.1:8080');
+  });
+
+  it("Caddy accepts compose.yaml's deploy/compose.Caddyfile, and with it keeps /metrics in and forwards who the client is too", async () => {
+    await throughCaddy('compose.Caddyfile', '{$EARSHOT_DOMAIN}', 'earshot:8080');
+  });
+
+  it('Caddy accepts deploy/compose.Caddyfile (the one compose.yaml mounts), and with it health-checks the relay and proxies a session', async () => {
+    const composeCaddyfile = join(here, 'compose.Caddyfile');
+    const out = execFileSync('caddy', ['validate', '--adapter', 'caddyfile', '--config', composeCaddyfile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EARSHOT_DOMAIN: 'earshot.example.com' } });
+    expect(out).toContain('Valid configuration');
+    const r = await startTestRelay({ trustedProxies: ['127.0.0.1', '::1'], limits: { failedAuthPerMinute: 3 } });
+    let proxy: ChildProcess | undefined;
+    try {
+      const dir = tempDataDir('earshot-compose-caddy-');
+      const port = await freePort();
+      // The same file on loopback: the site is plain HTTP instead of $EARSHOT_DOMAIN's certificate, and the relay's
+      // compose service name (earshot:8080) becomes this relay's port. Its active health check on /healthz stays.
+      const file = readFileSync(composeCaddyfile, 'utf8').replace('{$EARSHOT_DOMAIN} {', `{\n\tadmin off\n\tstorage file_system ${dir}\n}\nhttp://127.0.0.1:${port} {`).replace('reverse_proxy earshot:8080 {', `reverse_proxy 127.0.0.1:${r.port} {`);
+      expect(file).toContain(`http://127.0.0.1:${port} {`);
+      expect(file).toContain(`reverse_proxy 127.0.0.1:${r.port} {`);
+      expect(file).toContain('health_uri /healthz');
+      writeFileSync(join(dir, 'Caddyfile'), file);
+      proxy = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { stdio: 'ignore', env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+      await until('caddy to proxy /healthz', async () => (await get(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status === 200, 60_000, 100);
+      const session = await RealtimeTestClient.connect(`ws://127.0.0.1:${port}/v1/realtime`, { headers: { authorization: `Bearer ${await r.mint('through-compose-caddy')}` } });
+      await session.waitFor('session.created');
+      await session.close();
+      await checkProxiedEdge(r, `ws://127.0.0.1:${port}/v1/realtime`, `http://127.0.0.1:${port}`);
+    } finally {
+      proxy?.kill('SIGTERM');
+      await r.stop();
+    }
+  }, 120_000);
+
+  it('compose.yaml wires the image, its /data volume and Caddy together as the Containerfile and compose.Caddyfile expect', () => {
+    const compose = parseYaml(readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8')) as {
+      services: Record<string, { build?: { context: string; dockerfile: string }; image: string; environment?: Record<string, string>; volumes?: string[]; expose?: string[]; ports?: string[]; depends_on?: string[] }>;
+      volumes: Record<string, unknown>;
+    };
+    const containerfile = readFileSync(join(REPO_ROOT, 'Containerfile'), 'utf8');
+    const caddyfile = readFileSync(join(here, 'compose.Caddyfile'), 'utf8');
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const { earshot, caddy: proxy } = compose.services;
+    expect(earshot?.build).toEqual({ context: '.', dockerfile: 'Containerfile' });
+    // The default tag is this release, so `compose up --build` and an upgrade by EARSHOT_VERSION name the same images.
+    expect(earshot?.image).toBe(`earshot:\${EARSHOT_VERSION:-${version}}`);
+    // The relay keeps its data where the image declares its volume, and listens where Caddy sends requests.
+    expect(containerfile).toContain('VOLUME ["/data"]');
+    expect(earshot?.volumes).toContain('earshot-data:/data');
+    const port = /^\s*PORT=(\d+)/m.exec(containerfile)?.[1];
+    expect(port).toBe('8080');
+    expect(earshot?.expose).toEqual([port]);
+    expect(caddyfile).toMatch(new RegExp(`^\\s*reverse_proxy earshot:${port} \\{`, 'm'));
+    // Only Caddy is published; it serves $EARSHOT_DOMAIN, the host PUBLIC_URL and ALLOWED_ORIGINS name.
+    expect(earshot?.ports).toBeUndefined();
+    expect(proxy?.ports).toEqual(expect.arrayContaining(['80:80', '443:443']));
+    expect(proxy?.depends_on).toEqual(['earshot']);
+    expect(proxy?.volumes).toContain('./deploy/compose.Caddyfile:/etc/caddy/Caddyfile:ro');
+    expect(caddyfile).toMatch(/^\{\$EARSHOT_DOMAIN\} \{/m);
+    expect(proxy?.environment?.EARSHOT_DOMAIN).toBe('${EARSHOT_DOMAIN}');
+    expect(earshot?.environment?.PUBLIC_URL).toMatch(/^https:\/\/\$\{EARSHOT_DOMAIN[:}]/);
+    expect(earshot?.environment?.ALLOWED_ORIGINS).toBe('https://${EARSHOT_DOMAIN}');
+    // Caddy reaches the relay from the compose network's private range: trusted for X-Forwarded-For.
+    expect(earshot?.environment?.TRUSTED_PROXIES).toContain('172.16.0.0/12');
+    expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['earshot-data']));
   });
 
   it('systemd accepts deploy/earshot.service, which drains on SIGTERM and keeps state in /var/lib/earshot', () => {

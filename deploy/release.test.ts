@@ -24,10 +24,20 @@ const running: RelayProcess[] = [];
 let tarballA: string;
 let version: string;
 
+// An install runs `npm ci --omit=dev`, which compiles better-sqlite3 from source: a minute on an idle machine,
+// four or more on a loaded one. Deadlines are generous, and a failure says what the script printed.
+const INSTALL_DEADLINE_MS = 900_000;
+const TEST_DEADLINE_MS = 3 * INSTALL_DEADLINE_MS;
+
 async function releaseCli(...args: string[]): Promise<string> {
   // prefer-offline: packages already in npm's cache are not fetched again (the registry is still asked for the rest).
-  const { stdout } = await exec(script, [...args, '--root', root], { env: { ...process.env, NPM_CONFIG_PREFER_OFFLINE: 'true' }, timeout: 240_000 });
-  return stdout;
+  try {
+    const { stdout } = await exec(script, [...args, '--root', root], { env: { ...process.env, NPM_CONFIG_PREFER_OFFLINE: 'true' }, timeout: INSTALL_DEADLINE_MS });
+    return stdout;
+  } catch (err) {
+    const e = err as { signal?: string; stdout?: string; stderr?: string };
+    throw new Error(`earshot-release.sh ${args.join(' ')} failed${e.signal ? ` (${e.signal}: over ${INSTALL_DEADLINE_MS / 1000} s?)` : ''}:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
+  }
 }
 
 /** A tarball like `tarball` but with another version, and optionally its built code edited (a fabricated release). */
@@ -70,12 +80,12 @@ beforeAll(() => {
   tarballA = made.file;
   version = made.release;
   console.log(`release tarball ${made.file}: ${(made.bytes / 1024).toFixed(0)} KiB`);
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   for (const relay of running) await relay.stop();
   rmSync(work, { recursive: true, force: true }); // three installs: ~100 MiB
-});
+}, 120_000);
 
 describe('a release installed with production dependencies only', () => {
   let alice: string;
@@ -99,7 +109,9 @@ describe('a release installed with production dependencies only', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="root"');
 
-    const doctor = await runEarshot(['doctor'], { EARSHOT_DATA_DIR: dataDir, PUBLIC_URL: relay.url }, bin);
+    // From outside the checkout too, so the built PWA it finds is the release's, not the repository's dist/.
+    const doctor = await runEarshot(['doctor'], { EARSHOT_DATA_DIR: dataDir, PUBLIC_URL: relay.url }, bin, work);
+    expect(doctor.stdout).toMatch(new RegExp(`^OK +pwa +${join(root, 'releases', version, 'dist/client').replaceAll('.', '\\.')}/index\\.html$`, 'm'));
     expect(doctor.stdout).toMatch(/^OK +public url/m);
     expect(doctor.stdout).toMatch(/^OK +uws +native binding/m);
     expect(doctor.code, doctor.stdout).toBe(0);
@@ -118,7 +130,7 @@ describe('a release installed with production dependencies only', () => {
     expect(client.of('response.output_audio.delta').length).toBeGreaterThan(0);
     await client.close();
     await relay.stop();
-  }, 300_000);
+  }, TEST_DEADLINE_MS);
 
   it('upgrades to a new release and rolls back to the previous one, data intact', async () => {
     const tarballB = repack(tarballA, `${version}-next`);
@@ -137,7 +149,7 @@ describe('a release installed with production dependencies only', () => {
     await signIn(relay, alice);
     await relay.stop();
     expect(await releaseCli('list')).toMatch(new RegExp(`^${version.replaceAll('.', '\\.')} \\(current\\)$`, 'm'));
-  }, 300_000);
+  }, TEST_DEADLINE_MS);
 
   it('rolling back past a release that moved the data schema on: the old release refuses clearly and changes nothing', async () => {
     // A fabricated future release with data schema 3 and a (no-op) migration to it from 2.
@@ -167,5 +179,5 @@ describe('a release installed with production dependencies only', () => {
     const again = await serve();
     await signIn(again, alice);
     await again.stop();
-  }, 300_000);
+  }, TEST_DEADLINE_MS);
 });

@@ -1,17 +1,21 @@
 // The app as a person uses it, in each of the three engines Debian ships (Chromium, Firefox ESR, WebKitGTK):
 // the production build served by the real relay, the real simulator behind it, a private PulseAudio server as
 // the phone's microphone and speaker (the test speaks with paplay and listens with parecord). Phone-size
-// screenshots of each screen go to artifacts/engines/ (not committed).
+// screenshots of each screen go to artifacts/engines/<engine>/ (not committed).
 //
 // Every engine runs under a gesture-only audio policy, as iOS does (Chromium document-user-activation-required,
 // Firefox media.autoplay.default=5, WebKitGTK --autoplay-policy=deny): the flows below must work with the taps a
-// person makes (the driver's clicks are native input, i.e. real gestures).
+// person makes (the driver's clicks are native input, i.e. real gestures; its evaluate is not a gesture in any
+// engine, see driver.ts).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startTestRelay, type TestRelay } from '../../relay/src/testing/start-relay.ts';
 import { createSimulatorUpstreamFactory } from '../../relay/src/simulator/in-process.ts';
 import type { UpstreamFactory } from '../../relay/src/upstream/upstream.ts';
+import { PCM16_BYTES_PER_SECOND, zeroCounters } from '../../relay/src/accounts/meter.ts';
+import { createAccounting, type Accounting } from '../../relay/src/accounts/accounting.ts';
+import pino from 'pino';
 import { speechWav } from '../audio-fixtures.ts';
 import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy.ts';
 import { ENGINES, type Engine, type EngineName, type EnginePage } from './driver.ts';
@@ -27,15 +31,19 @@ const LONG_PHRASE = speechWav('Tell me a long story about a lighthouse keeper wh
 const INTERRUPTION = speechWav('Wait, stop, I have another question for you.', { rate: 48_000, padSeconds: 0.3, name: 'engines-barge-in' });
 
 /**
- * How each engine holds back a gestureless AudioContext under the gated launch, as measured here. WebKitGTK keeps
- * it suspended (as iOS Safari does). Firefox reports the policy ('disallowed') and keeps the first page's context
- * suspended, but runs it on later pages of the same session without any tap. Headless Chromium runs it anyway
- * (cf. microsoft/playwright#33590). So WebKitGTK is the engine that proves the gesture-gated path.
+ * How each engine treats a gestureless AudioContext under the gated launch, as measured here (with a script that
+ * is not a gesture: Playwright's and puppeteer's own evaluate would count as one, see driver.ts). Chromium and
+ * WebKitGTK keep it suspended, as iOS Safari does; this Firefox reports the policy ('disallowed') yet runs it.
+ * All three let it run once the page captures the microphone (a page in a call may play audio: WebKit's and
+ * Chromium's capture exemption, Firefox's "actively capturing" trait), and Start captures the microphone before
+ * it resumes the context (iOS keeps output on the speaker only in that order). So no engine here can hold a Start
+ * back for a tap; the Tap to resume path is reached the way a phone reaches it: the audio is suspended under a
+ * running conversation (an iOS call or Siri), and only a tap may resume it.
  */
 const GATED_BY: Record<EngineName, string> = {
-  chromium: 'this headless Chromium does not: the context runs',
+  chromium: 'Chromium keeps a bare context suspended',
   firefox: 'Firefox reports the policy as disallowed',
-  webkit: 'WebKitGTK keeps the context suspended',
+  webkit: 'WebKitGTK keeps a bare context suspended',
 };
 
 /** States the app has shown, in order, without repeats: sampled from the status line every 100 ms in the page. */
@@ -58,12 +66,14 @@ describe.each(chosen)('the app in %s', (engineName) => {
   let engine: Engine;
   let relay: TestRelay;
   let proxy: CuttableProxy;
+  /** The relay's real accounting, so a user over quota is refused as in production. */
+  let accounting: Accounting;
   /** Client event types the simulator received (parsed here with JSON.parse, not by the relay's code). */
   const received: Array<{ type: string; body: Record<string, unknown> }> = [];
-  const shot = (page: EnginePage, name: string) => page.screenshot(join(ARTIFACTS, `${engineName}-${name}.png`));
+  const shot = (page: EnginePage, name: string) => page.screenshot(join(ARTIFACTS, engineName, `${name}.png`));
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
+    mkdirSync(join(ARTIFACTS, engineName), { recursive: true });
     pulse = await startPrivatePulse();
     const sim = createSimulatorUpstreamFactory();
     const recording: UpstreamFactory = (o, h) => {
@@ -77,7 +87,9 @@ describe.each(chosen)('the app in %s', (engineName) => {
         },
       };
     };
-    relay = await startTestRelay({}, { upstreamFactory: recording });
+    accounting = await createAccounting({ log: pino({ level: 'silent' }) });
+    relay = await startTestRelay({}, { upstreamFactory: recording, hooksFactory: accounting.hooksFactory, quotaExceeded: (u, user) => accounting.quotaExceeded(u, user), quotaRenewsAt: (u, user) => accounting.quotaRenewsAt(u, user) });
+    accounting.attach({ store: relay.store, metrics: relay.metrics });
     proxy = await startCuttableProxy(Number(new URL(relay.url).port));
     engine = await launchEngine(engineName, { pulse, gestureGated: true });
   });
@@ -85,6 +97,7 @@ describe.each(chosen)('the app in %s', (engineName) => {
   afterAll(async () => {
     await engine?.close();
     await proxy?.close();
+    await accounting?.close();
     await relay?.stop();
     await pulse?.stop();
   });
@@ -108,20 +121,30 @@ describe.each(chosen)('the app in %s', (engineName) => {
     return page;
   }
 
-  it(`holds back audio that starts without a gesture (${GATED_BY[engineName]})`, async () => {
+  it(`holds back audio that starts without a gesture (${GATED_BY[engineName]}), but not once the microphone is capturing`, async () => {
     const page = await onboard('gated');
     const seen = await page.evaluate(async () => {
-      const ctx = new AudioContext();
-      // resume() without a gesture stays pending where audio is gated: give it a moment, then read the state.
-      await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 1500))]);
-      const state = ctx.state;
-      await ctx.close();
-      const nav = navigator as Navigator & { getAutoplayPolicy?: (type: 'audiocontext') => string };
-      return { state, policy: nav.getAutoplayPolicy?.('audiocontext') ?? 'unknown' };
+      // resume() without a gesture stays pending where audio is gated: wait for it up to a deadline, then read the
+      // state. Opening the audio device may take seconds on a loaded machine, so the allowed case gets long.
+      const settle = (ctx: AudioContext, ms: number) => Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, ms))]).then(() => ctx.state);
+      const bare = new AudioContext();
+      const bareState = await settle(bare, 1500);
+      await bare.close();
+      const nav = navigator as Navigator & { getAutoplayPolicy?: (type: 'audiocontext') => string; userActivation?: { hasBeenActive: boolean } };
+      const policy = nav.getAutoplayPolicy?.('audiocontext') ?? 'unknown';
+      const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const inCall = new AudioContext();
+      const inCallState = await settle(inCall, 20_000);
+      await inCall.close();
+      mic.getTracks().forEach((t) => t.stop());
+      return { bareState, policy, inCallState, activated: nav.userActivation?.hasBeenActive ?? false };
     });
-    if (engineName === 'webkit') expect(seen.state).toBe('suspended');
+    console.log(`[${engineName}] gestureless AudioContext: ${JSON.stringify(seen)}`);
+    // The test's own scripts never activated the page (else nothing here would be gated).
+    expect(seen.activated).toBe(false);
     if (engineName === 'firefox') expect(seen.policy).toBe('disallowed');
-    if (engineName === 'chromium') expect(seen.state).toBe('running');
+    else expect(seen.bareState).toBe('suspended');
+    expect(seen.inCallState).toBe('running');
     await page.close();
   });
 
@@ -159,12 +182,16 @@ describe.each(chosen)('the app in %s', (engineName) => {
       await page.click('button', 'Start conversation');
       await page.waitFor('Listening', async () => (await statusLine(page)) === 'Listening', 30_000);
       await shot(page, '03-listening');
-      await pulse.speak(PHRASE);
+      const spoken = pulse.speak(PHRASE);
+      // The screenshot of "Hearing you…" if the poll catches it (the assertion on the state sequence is below).
+      const heard = await page.waitFor('Hearing you or the reply', async () => ((await statusLine(page)).startsWith('Hearing') ? 'hearing' : /Echo: /.test(await transcript(page)) && 'replied'), 30_000);
+      if (heard === 'hearing') await shot(page, '04-hearing');
+      await spoken;
       await page.waitFor('the echo reply in the transcript', async () => /Echo: \d+\.\d s of speech heard/.test(await transcript(page)), 30_000);
       // The reply is audible: the simulator's echo reached the PulseAudio speaker (recorded from its monitor).
       await page.waitFor('reply audio on the speaker', async () => speaker.peak() > 1000, 20_000);
       await page.waitFor('the reply to finish', async () => (await statusLine(page)) === 'Listening', 30_000);
-      await shot(page, '04-turn');
+      await shot(page, '04-after-turn');
       const states = await statesSeen(page);
       console.log(`[${engineName}] states: ${states.join(' → ')}; speaker peak ${speaker.peak()}`);
       // In order (a state may be too short to sample, but none comes before the one above it).
@@ -192,24 +219,53 @@ describe.each(chosen)('the app in %s', (engineName) => {
     }
   });
 
-  // A start the browser does not count as a gesture (an untrusted click here; on a phone, audio restarted from a
-  // timer or a background event): the app must never hang on "Connecting…". Either the engine lets the audio run
-  // (WebKit and Firefox do once the microphone is capturing) or the app asks for a tap and resumes on that tap.
-  it('never hangs when audio was started without a gesture: it listens, or asks for a tap and resumes on it', async () => {
+  // A start the browser does not count as a gesture (an untrusted click from a timer here; on a phone, audio
+  // restarted from a timer or a background event) must never hang on "Connecting…". Start captures the
+  // microphone before it resumes the context, and every engine lets a capturing page play (see GATED_BY), so it
+  // listens with no tap in all three; the test above proves the exemption, this one that the app rides on it.
+  it('never hangs when audio was started without a gesture: the microphone comes first, so every engine lets it listen', async () => {
     const page = await onboard('untrusted-start');
-    await page.evaluate(() => (document.querySelector('[aria-label="Start conversation"]') as HTMLButtonElement | null)?.click());
-    const first = await page.waitFor('Listening or a Tap to resume button', async () => {
-      if ((await page.texts('button', 'Tap to resume')).length > 0) return 'tap' as const;
-      return (await statusLine(page)) === 'Listening' ? ('listening' as const) : undefined;
-    }, 30_000);
-    console.log(`[${engineName}] a gestureless Start led to: ${first}`);
-    if (first === 'tap') {
-      await shot(page, '09-tap-to-resume');
-      await page.click('button', 'Tap to resume');
-      await page.waitFor('Listening after the tap', async () => (await statusLine(page)) === 'Listening', 30_000);
-    }
+    await page.evaluate(() => void setTimeout(() => (document.querySelector('[aria-label="Start conversation"]') as HTMLButtonElement | null)?.click(), 0));
+    await page.waitFor('Listening', async () => (await statusLine(page)) === 'Listening', 30_000);
+    expect(await page.texts('button', 'Tap to resume')).toEqual([]);
     await pulse.speak(PHRASE);
     await page.waitFor('a reply', async () => /Echo: \d+\.\d s of speech heard/.test(await transcript(page)), 30_000);
+    await page.click('button', 'Stop conversation');
+    await page.waitFor('Ready after Stop', async () => /Ready/.test(await statusLine(page)), 20_000);
+  });
+
+  // The gesture-gated path as a phone meets it: the conversation runs, then the system suspends its audio (an iOS
+  // call, Siri, another app taking the audio session: emulated here by suspending the app's own AudioContext, the
+  // one step no engine here does by itself) and only a tap may bring it back. The app must say so, offer Tap to
+  // resume, resume on that real tap (never on its own), and carry a hands-free turn after it.
+  it('shows Tap to resume when the system suspends the audio mid-conversation, resumes on the tap, and the next spoken turn works', async () => {
+    const page = await onboard('interrupted');
+    // Keep a handle on the contexts the app makes (the app's code is unchanged; only the constructor is observed).
+    await page.evaluate(() => {
+      const w = window as unknown as { AudioContext: typeof AudioContext; __contexts: AudioContext[] };
+      const Base = w.AudioContext;
+      w.__contexts = [];
+      w.AudioContext = class extends Base {
+        constructor(options?: AudioContextOptions) {
+          super(options);
+          w.__contexts.push(this);
+        }
+      };
+    });
+    await page.click('button', 'Start conversation');
+    await page.waitFor('Listening', async () => (await statusLine(page)) === 'Listening', 30_000);
+    await page.evaluate(() => (window as unknown as { __contexts: AudioContext[] }).__contexts.at(-1)!.suspend());
+    await page.waitFor('the Tap to resume button', async () => (await page.texts('button', 'Tap to resume')).length > 0, 20_000);
+    expect(await statusLine(page)).toMatch(/paused by the browser.*Tap to resume/);
+    await shot(page, '09-tap-to-resume');
+    // The app does not resume by itself: a few seconds later the audio is still held.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await page.evaluate(() => (window as unknown as { __contexts: AudioContext[] }).__contexts.at(-1)!.state)).toBe('suspended');
+    await page.click('button', 'Tap to resume');
+    await page.waitFor('Listening after the tap', async () => (await statusLine(page)) === 'Listening', 30_000);
+    expect(await page.evaluate(() => (window as unknown as { __contexts: AudioContext[] }).__contexts.at(-1)!.state)).toBe('running');
+    await pulse.speak(PHRASE);
+    await page.waitFor('a spoken reply after the resume', async () => /Echo: \d+\.\d s of speech heard/.test(await transcript(page)), 30_000);
     await page.click('button', 'Stop conversation');
     await page.waitFor('Ready after Stop', async () => /Ready/.test(await statusLine(page)), 20_000);
   });
@@ -234,7 +290,44 @@ describe.each(chosen)('the app in %s', (engineName) => {
     await page.waitFor('Mute to be pressed', async () => page.evaluate(() => document.querySelector('[aria-pressed=true]') !== null));
     await shot(page, '06-muted');
     await page.click('button', 'Stop conversation');
+    await page.waitFor('Ready after Stop', async () => /Ready/.test(await statusLine(page)), 20_000);
+    // The conversation is in the device's history.
+    await page.click('button', 'History');
+    await page.waitFor('the history list', async () => (await page.texts('button', /^Open conversation of/)).length > 0, 20_000);
+    await shot(page, '10-history');
+    await page.click('button', 'Close history');
+    // Hold to talk: the compact header leaves most of the screen to the transcript.
+    await page.click('button', 'Settings');
+    await page.click('radio', 'Hold to talk');
+    await page.click('button', 'Close settings');
+    await page.click('button', 'Start conversation');
+    await page.waitFor('the conversation to run', async () => (await page.texts('button', 'Stop conversation')).length > 0 && !/Connecting/.test(await statusLine(page)), 30_000);
+    const header = await page.evaluate(() => document.querySelector('header')!.getBoundingClientRect().height);
+    await shot(page, '11-hold-to-talk');
+    console.log(`[${engineName}] hold-to-talk header: ${Math.round(header)} px of 844`);
+    // It took about half the screen before it was packed into one row of controls; now about a third.
+    expect(header, 'the header in hold-to-talk mode').toBeLessThan(844 * 0.36);
+    await page.click('button', 'Stop conversation');
     await page.close();
+  });
+
+  it('says when the speaking time comes back for a user out of quota, and asks for a new link for an expired token', async () => {
+    const spent = await newPage();
+    // A user with one spoken minute a day who has spoken two today (usage written to the relay's store as its
+    // accounting would).
+    const token = await relay.mint('spent', { user: { dailyMinutes: 1 } });
+    await relay.store.appendUsage([{ at: Date.now(), userId: 'spent', sessionId: 'spent-earlier', first: true, end: true, counters: { ...zeroCounters(), inputAudioBytes: 120 * PCM16_BYTES_PER_SECOND } }]);
+    await spent.goto(`${proxy.url}/#token=${token}`);
+    const quota = await spent.waitFor('the out-of-quota notice', async () => (await spent.texts('alert')).find((t) => t.length > 0), 20_000);
+    expect(await statusLine(spent)).toBe('Out of speaking time');
+    expect(quota).toMatch(/until .*\d{1,2}:\d{2}.*your time/);
+    await shot(spent, '12-out-of-quota');
+    await spent.close();
+    const expired = await newPage();
+    await expired.goto(`${proxy.url}/#token=${await relay.mint('late', { days: -1 })}`);
+    const alert = await expired.waitFor('the expired-token alert', async () => (await expired.texts('alert')).find((t) => t.length > 0), 20_000);
+    expect(alert).toMatch(/expired/i);
+    await shot(expired, '13-token-expired');
   });
 
   it('comes back by itself when the connection drops, and listens again', async () => {

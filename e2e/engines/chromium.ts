@@ -1,9 +1,9 @@
 // Chromium through playwright-core (Debian's /usr/bin/chromium), the engine the rest of e2e/ uses. Given a
 // PulseAudio server it uses it for both directions, like the other engines: real capture from the server's
 // default source (the permission prompt auto-accepted) and audible playback (playwright's --mute-audio dropped).
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../browser.ts';
-import { closeOnce, markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { closeOnce, gesturelessExpression, markElement, parseGestureless, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export async function launchChromiumEngine(options: LaunchEngineOptions = {}): Promise<Engine> {
   const autoplay = options.gestureGated ? '--autoplay-policy=document-user-activation-required' : '--autoplay-policy=no-user-gesture-required';
@@ -23,13 +23,14 @@ export async function launchChromiumEngine(options: LaunchEngineOptions = {}): P
       const context = await browser.newContext({ viewport: PHONE_VIEWPORT, deviceScaleFactor: 1, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error('[chromium page error]', err.message));
-      return wrapPlaywrightPage(page, () => context.close());
+      const cdp = await context.newCDPSession(page);
+      return wrapPlaywrightPage(page, cdp, () => context.close());
     },
     close: () => browser.close(),
   };
 }
 
-function wrapPlaywrightPage(page: Page, close: () => Promise<void>): EnginePage {
+function wrapPlaywrightPage(page: Page, cdp: CDPSession, close: () => Promise<void>): EnginePage {
   const self: EnginePage = {
     goto: async (url) => void (await page.goto(url)),
     reload: async () => void (await page.reload()),
@@ -41,7 +42,12 @@ function wrapPlaywrightPage(page: Page, close: () => Promise<void>): EnginePage 
       await page.locator(await markElement(self, null, label)).fill(text);
     },
     texts: (role, name) => textsOf(self, role, name),
-    evaluate: (fn, arg) => page.evaluate(fn, arg as never) as never,
+    // CDP directly, without Playwright's `userGesture: true` (see gesturelessExpression).
+    async evaluate(fn, arg) {
+      const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', { expression: gesturelessExpression(fn, arg), awaitPromise: true, returnByValue: true, userGesture: false });
+      if (exceptionDetails) throw new Error(`evaluate failed: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
+      return parseGestureless(String(result.value));
+    },
     waitFor: pollFor,
     async screenshot(path) {
       await self.evaluate(settlePaint);

@@ -39,7 +39,10 @@ export interface EnginePage {
   type(label: string | RegExp, text: string): Promise<void>;
   /** The visible text of every element with `role` (and matching name, if given), in document order. */
   texts(role: Role, name?: string | RegExp): Promise<string[]>;
-  /** Runs `fn(arg)` in the page; `fn` must not close over anything (it is serialised) and `arg` must be JSON. */
+  /**
+   * Runs `fn(arg)` in the page; `fn` must not close over anything (it is serialised), `arg` and the result must be
+   * JSON. It is NOT a user gesture in any engine (only `click` and `type` are), as a script on a phone would not be.
+   */
   evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<Awaited<R>>;
   /** Polls `check` until it returns a value other than undefined/false; the error says `what` and the last value seen. */
   waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
@@ -118,6 +121,17 @@ export async function pollFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * `fn(arg)` as one expression whose value is the JSON of `{ v: result }`, for engines whose drivers evaluate with a
+ * user activation: Playwright's `page.evaluate` (CDP `userGesture: true`) and puppeteer's over BiDi
+ * (`userActivation: true`) both count as a tap, and a page once activated lets every later AudioContext run, so
+ * the gesture-gated paths could never be reached. Chromium and Firefox send this with the activation off instead.
+ */
+export function gesturelessExpression(fn: (arg: never) => unknown, arg: unknown): string {
+  return `(async () => JSON.stringify({ v: await (${fn.toString()})(${arg === undefined ? 'undefined' : JSON.stringify(arg)}) }))()`;
+}
+export const parseGestureless = (json: string): never => (JSON.parse(json) as { v: never }).v;
 
 /** Resolves after the page has painted twice, so a screenshot shows the DOM as it is now, not a frame behind. */
 export const settlePaint = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));

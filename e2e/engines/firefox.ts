@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Page } from 'puppeteer-core';
-import { closeOnce, markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { closeOnce, gesturelessExpression, markElement, parseGestureless, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -49,6 +49,18 @@ export async function launchFirefoxEngine(options: LaunchEngineOptions = {}): Pr
   };
 }
 
+/** The page's main BiDi realm: puppeteer-core's own object, which its public types do not declare (25.16). */
+interface BidiRealm {
+  evaluate(expression: string, awaitPromise: true, options: { userActivation: false; resultOwnership: 'none' }): Promise<
+    { type: 'success'; result: { value?: unknown } } | { type: 'exception'; exceptionDetails: { text: string } }
+  >;
+}
+function bidiRealm(page: Page): BidiRealm {
+  const realm = (page.mainFrame() as unknown as { mainRealm?: () => { realm?: BidiRealm } }).mainRealm?.().realm;
+  if (!realm) throw new Error('puppeteer-core no longer exposes the frame realm: update firefox.ts');
+  return realm;
+}
+
 function wrapPuppeteerPage(page: Page, close: () => Promise<void>): EnginePage {
   const self: EnginePage = {
     goto: async (url) => void (await page.goto(url)),
@@ -66,7 +78,12 @@ function wrapPuppeteerPage(page: Page, close: () => Promise<void>): EnginePage {
       await el.type(text);
     },
     texts: (role, name) => textsOf(self, role, name),
-    evaluate: (fn, arg) => page.evaluate(fn as (a: unknown) => unknown, arg) as never,
+    // BiDi script.evaluate directly, without puppeteer's `userActivation: true` (see gesturelessExpression).
+    async evaluate(fn, arg) {
+      const outcome = await bidiRealm(page).evaluate(gesturelessExpression(fn, arg), true, { userActivation: false, resultOwnership: 'none' });
+      if (outcome.type === 'exception') throw new Error(`evaluate failed: ${outcome.exceptionDetails.text}`);
+      return parseGestureless(String(outcome.result.value));
+    },
     waitFor: pollFor,
     async screenshot(path) {
       await self.evaluate(settlePaint);

@@ -99,6 +99,26 @@ describe('failed sign-ins: counted per real client, never refusing a token that 
     await relay.stop();
   });
 
+  it('lets a token that verifies in from a blocked address (upgrade and session check), while bad tokens from it keep getting 429', async () => {
+    // Everyone behind one address (a proxy that is not in trustedProxies, or one home network): the finding's case.
+    const relay = await startTestRelay({ limits: { failedAuthPerMinute: 3 } });
+    try {
+      const token = await relay.mint('family');
+      for (let i = 0; i < 5; i++) await refused(relay.wsUrl, bearer('x.y.z'));
+      const blocked = await refused(relay.wsUrl, bearer('x.y.z'));
+      expect([blocked.status, blocked.body.error.code]).toEqual([429, 'too_many_failed_attempts']);
+      const check = await fetch(`${relay.url}/api/session-check`, { headers: { authorization: `Bearer ${token}` } });
+      expect(check.status).toBe(200);
+      const ok = await RealtimeTestClient.connect(relay.wsUrl, bearer(token));
+      await ok.waitFor('session.created');
+      await ok.close();
+      // A good token with its signature damaged is still a failure: 429 while blocked, no hint which check failed.
+      expect((await refused(relay.wsUrl, bearer(`${token.slice(0, -2)}xx`))).body.error.code).toBe('too_many_failed_attempts');
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('ignores X-Forwarded-For and Forwarded from a peer that is not a trusted proxy: a new forged address per try does not escape the block', async () => {
     const relay = await startTestRelay({ limits: { failedAuthPerMinute: 3 } });
     const codes: string[] = [];
@@ -189,6 +209,33 @@ describe('security headers', () => {
       expect(r.headers.get('cache-control')).toBe('no-store');
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
       expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+});
+
+describe('a bug while answering one request', () => {
+  it('answers the session check and the upgrade with 500 internal_error, and the relay goes on', async () => {
+    // A quota check with a bug (not a StoreError, which the authenticator answers with 503 store_unavailable).
+    let broken = true;
+    const relay = await startTestRelay({}, {
+      quotaExceeded: () => {
+        if (broken) throw new TypeError('bug in a quota check');
+        return false;
+      },
+    });
+    try {
+      const token = await relay.mint('unlucky');
+      const check = await fetch(`${relay.url}/api/session-check`, { headers: { authorization: `Bearer ${token}` } });
+      expect([check.status, ((await check.json()) as { error: { code: string } }).error.code]).toEqual([500, 'internal_error']);
+      const upgrade = await refused(relay.wsUrl, bearer(token));
+      expect([upgrade.status, upgrade.body.error.code]).toEqual([500, 'internal_error']);
+      broken = false;
+      expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+      const c = await RealtimeTestClient.connect(relay.wsUrl, bearer(token));
+      await c.waitFor('session.created');
+      await c.close();
+    } finally {
+      await relay.stop();
     }
   });
 });

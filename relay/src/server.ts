@@ -14,6 +14,7 @@ import { Directory } from './store/directory.ts';
 import { openStore } from './store/open-store.ts';
 import { StoreError, type Store, type UserRecord } from './store/store.ts';
 import { createSessionLeases } from './store/session-leases.ts';
+import { startRetention } from './store/retention.ts';
 import { watchLiveAccess } from './auth/live-access.ts';
 import { backendOf, PROVIDER_URL, type RelayConfig } from './config/config.ts';
 import { clientAddress, TrustedProxies } from './http/client-address.ts';
@@ -167,14 +168,18 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     else perUser.set(userId, n);
   };
   // The seat in the STORE (store/session-leases.ts): what holds max-sessions across every relay sharing it.
-  const leases = createSessionLeases({ store, relayId: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, log });
+  const relayId = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  const leases = createSessionLeases({ store, relayId, log });
   const release = (info: { sessionId: string; userId: string }): void => {
     releaseLocal(info.userId);
     leases.release(info.sessionId);
   };
 
   // Revocation, removal, a disabled user, a lowered max-sessions and token expiry end live sessions (auth/live-access.ts).
-  const liveAccess = watchLiveAccess({ directory, sessions: () => sessions.values(), log, ...(deps.now ? { now: deps.now } : {}) });
+  // A lowered max-sessions is counted in the store's leases (every relay's sessions), not just here.
+  const liveAccess = watchLiveAccess({ directory, sessions: () => sessions.values(), seatOrder: (userId, t) => store.seatOrder(userId, t), log, ...(deps.now ? { now: deps.now } : {}) });
+  // Old raw usage records and feed rows every relay has read are pruned off the frame path (store/retention.ts).
+  const retention = startRetention({ store, relayId, position: () => directory.changeId, log, ...config.retention });
 
   const openSession = (client: ClientSide, data: ConnData): RelaySession => {
     const session = new RelaySession(client, data, {
@@ -385,6 +390,11 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         writeHeaders(res, API_HEADERS);
         res.end(JSON.stringify(body));
       });
+    }, (err: unknown) => {
+      // A bug in a check (a store or quota error that is not a StoreError): this request gets 500, and the
+      // rejection is handled here — unhandled, it would end the relay process (Node's default) and every session.
+      log.error({ err }, 'session check failed unexpectedly');
+      if (!aborted) writeRefusal(res, reject('internal_error'));
     });
   });
 
@@ -467,6 +477,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         liveAccess.stop();
+        retention.stop();
         await leases.stop();
         directory.close();
         if (ownsStore) await store.close();

@@ -43,6 +43,15 @@ describe('conversation view', () => {
     expect(v.lines[0]!.interrupted).toBe(true);
   });
 
+  it('is no longer muted once the conversation ends: the next one starts with a new, unmuted microphone', () => {
+    let v = reduce(initialView, { kind: 'state', state: { kind: 'listening' } });
+    v = reduce(v, { kind: 'muted', muted: true });
+    v = reduce(v, { kind: 'state', state: { kind: 'idle' } });
+    expect(v.muted).toBe(false);
+    v = reduce(v, { kind: 'state', state: { kind: 'connecting' } });
+    expect(statusText(v, 0, { pausedInBackground: false })).not.toMatch(/Muted/);
+  });
+
   it('has its own words for muted, audio held by the browser, a pause in the background and a restarting server', () => {
     const none = { pausedInBackground: false };
     const listening = { ...initialView, state: { kind: 'listening' as const } };

@@ -47,7 +47,13 @@ const MAX_LINES = 200;
 export function reduce(view: ConversationView, event: EngineEvent): ConversationView {
   switch (event.kind) {
     case 'state':
-      return { ...view, state: event.state, ...(event.state.kind === 'listening' ? { notice: null } : {}) };
+      return {
+        ...view,
+        state: event.state,
+        ...(event.state.kind === 'listening' ? { notice: null } : {}),
+        // The microphone graph (the one owner of mute) is gone: the next Start builds a new one, unmuted.
+        ...(event.state.kind === 'idle' || event.state.kind === 'error' ? { muted: false } : {}),
+      };
     case 'transcript': {
       const i = view.lines.findIndex((l) => l.itemId === event.itemId);
       const line: TranscriptLine = { itemId: event.itemId, role: event.role, text: event.text, final: event.final, interrupted: event.interrupted === true };

@@ -212,7 +212,7 @@ export function Conversation(props: ConversationProps) {
   const showWave = () => active() && !view().audioBlocked;
 
   return (
-    <main class="conversation" data-state={view().state.kind}>
+    <main class="conversation" data-state={view().state.kind} data-mode={props.settings.mode}>
       <header class="top">
         <div class="bar">
           <h1>Earshot</h1>

@@ -44,17 +44,24 @@ export function HistoryPanel(props: { history: HistoryStore; currentId: string |
             <Show when={(list() ?? []).length > 0} fallback={<p class="muted sheet-note">No conversations yet.</p>}>
               <ul class="history-list" aria-label="Past conversations">
                 <For each={list() ?? []}>
-                  {(c) => (
-                    <li>
-                      <button type="button" class="history-open" aria-label={`Open conversation of ${describeConversation(c)}`} onClick={() => void props.history.get(c.id).then(setOpen)}>
-                        {describeConversation(c)}
-                        {c.id === props.currentId ? <span class="badge">current</span> : null}
-                      </button>
-                      <button type="button" class="secondary small delete" aria-label={`Delete conversation of ${describeConversation(c)}`} onClick={() => void remove(c.id)}>
-                        Delete
-                      </button>
-                    </li>
-                  )}
+                  {(c) => {
+                    // Two lines (when; how long) instead of one sentence wrapped into four on a phone.
+                    const [when, ...length] = describeConversation(c).split(' · ');
+                    return (
+                      <li>
+                        <button type="button" class="history-open" aria-label={`Open conversation of ${describeConversation(c)}`} onClick={() => void props.history.get(c.id).then(setOpen)}>
+                          <span class="history-when">
+                            {when}
+                            {c.id === props.currentId ? <span class="badge">current</span> : null}
+                          </span>
+                          <span class="history-length">{length.join(' · ')}</span>
+                        </button>
+                        <button type="button" class="secondary small delete" aria-label={`Delete conversation of ${describeConversation(c)}`} onClick={() => void remove(c.id)}>
+                          Delete
+                        </button>
+                      </li>
+                    );
+                  }}
                 </For>
               </ul>
               <button type="button" class={confirmAll() ? 'danger' : 'secondary'} onClick={() => void removeAll()}>

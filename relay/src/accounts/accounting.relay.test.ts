@@ -75,6 +75,9 @@ describe('accounting through the relay', () => {
     await c.waitFor('response.done', { timeoutMs: 15_000 });
     const received = c.of('response.output_audio.delta').reduce((n, e) => n + Buffer.from(e.delta, 'base64').length, 0);
     const usage = c.of('response.done')[0]!.response.usage!;
+    // The input transcription is billed on its own, beside the response (audio in, text out).
+    const transcribed = await c.waitFor('conversation.item.input_audio_transcription.completed');
+    const transcription = transcribed.usage as { input_token_details?: { audio_tokens?: number } };
     await c.close();
     await until("alice's session to end", async () => (await r.acc.totals('alice')).liveSessions === 0);
     const today = (await r.acc.totals('alice')).today;
@@ -82,7 +85,7 @@ describe('accounting through the relay', () => {
     expect(today.inputAudioBytes).toBe(speech.length);
     expect(today.outputAudioBytes).toBe(received);
     expect(received).toBeGreaterThan(0);
-    expect(today.audioInputTokens).toBe(usage.input_token_details?.audio_tokens);
+    expect(today.audioInputTokens).toBe(usage.input_token_details!.audio_tokens! + transcription.input_token_details!.audio_tokens!);
     expect(today.audioOutputTokens).toBe(usage.output_token_details?.audio_tokens);
     const metrics = await (await fetchMetrics(r.relay.url)).text();
     expect(metrics).toMatch(/earshot_user_audio_seconds_total\{user="alice",direction="input"\} [1-9]/);
@@ -209,6 +212,35 @@ describe('quotas on what the provider bills', () => {
     await c.close();
     await until("replayer's session to end", async () => (await r.acc.totals('replayer')).liveSessions === 0);
     expect((await r.acc.totals('replayer')).today.inputAudioBytes).toBe(first.length + second.length);
+  });
+
+  it('meters input_audio in the input items of a response.create as spoken input, byte for byte', async () => {
+    const token = await r.relay.mint('outofband');
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    const heard = Buffer.alloc(30_000, 3); // 0.3125 s, in a response of its own (no conversation item)
+    const message = { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: heard.toString('base64') }] };
+    c.send({ type: 'response.create', response: { conversation: 'none', output_modalities: ['text'], input: [message] } });
+    await c.waitFor('response.done');
+    await c.close();
+    await until("outofband's session to end", async () => (await r.acc.totals('outofband')).liveSessions === 0);
+    expect((await r.acc.totals('outofband')).today.inputAudioBytes).toBe(heard.length);
+  });
+
+  it("bills a transcription session's own token usage and cuts it past the token quota (it has no response.done)", async () => {
+    const token = await r.relay.mint('scribe', { user: { dailyTokens: 1 } });
+    const c = await RealtimeTestClient.connect(r.relay.wsUrl.replace(/\?.*$/, '?intent=transcription'), bearer(token));
+    await c.waitFor('session.updated');
+    c.appendAudio(speechPcm16('bill these words', 0.8));
+    const completed = await c.waitFor('conversation.item.input_audio_transcription.completed');
+    const usage = completed.usage as { type: string; total_tokens: number };
+    expect(usage.type).toBe('tokens');
+    expect((await c.closed).code).toBe(CloseCode.QuotaExhausted);
+    expect(c.of('error').at(-1)?.error.message).toMatch(/^You have used your 1 token for today/);
+    await until("scribe's session to end", async () => (await r.acc.totals('scribe')).liveSessions === 0);
+    const today = (await r.acc.totals('scribe')).today;
+    expect(today.textInputTokens + today.audioInputTokens + today.textOutputTokens + today.audioOutputTokens).toBe(usage.total_tokens);
+    expect(await refused(r.relay.wsUrl, token)).toEqual({ status: 429, code: 'quota_exhausted' });
   });
 
   it('cuts a text-only session at the first response.done past the daily token quota (4002, naming tokens), then refuses with 429', async () => {

@@ -6,8 +6,8 @@
 // record; the tick's records go to the store in ONE transaction (Store.appendUsage, which also adds them to
 // the per-day totals); then the stored totals of every user with a live session are read back and each is
 // checked against their quota (spoken minutes and billed tokens, quota.ts) and cut off with
-// CloseCode.QuotaExhausted if past it — so is a user again right after each `response.done` (tokens arrive
-// in lumps), and a user no longer in the store is cut off too (nothing left to enforce).
+// CloseCode.QuotaExhausted if past it — so is a user again right after each `response.done` or input
+// transcription bill (tokens arrive in lumps), and a user no longer in the store is cut off too (nothing left to enforce).
 // A session's end queues its last record and asks for a write at once (coalesced with others).
 // Crash bound: a committed batch survives `kill -9` (SQLite WAL; PostgreSQL commit), so a crash loses at most
 // the records of one batch window — the current tick's deltas, plus the batch in flight.
@@ -19,7 +19,7 @@ import type { Metrics } from '../http/metrics.ts';
 import { log as defaultLog, type Logger } from '../log.ts';
 import type { SessionControl, SessionHooks, SessionHooksFactory, SessionInfo } from '../session/hooks.ts';
 import type { PeriodUsage, QuotaTotals, Store, UsageRecord, UserRecord } from '../store/store.ts';
-import { addCounters, audioSeconds, isZero, SessionMeter, zeroCounters, type UsageCounters } from './meter.ts';
+import { addCounters, audioSeconds, INPUT_TRANSCRIPTION_COMPLETED, isZero, SessionMeter, zeroCounters, type UsageCounters } from './meter.ts';
 import { evaluateQuota, hasQuota, quotaMessage, quotaRenewsAt, type QuotaVerdict } from './quota.ts';
 import { ACCESS_ENDED } from '../auth/live-access.ts';
 
@@ -233,7 +233,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
   };
 
   /**
-   * Tokens arrive in lumps, with each `response.done`: check quotas as soon as one lands rather than at the
+   * Tokens arrive in lumps, with each `response.done` (and each input transcription's bill): check quotas as soon as one lands rather than at the
    * next tick, so a text-only user crossing a token limit is cut within the same turn. Coalesced; after the
    * bridge has finished handling the frame (terminate() must not run inside its frame handler).
    */
@@ -272,7 +272,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
       onClientFrame: (type, frame) => meter.onClientFrame(type, frame),
       onServerFrame(type, frame) {
         meter.onServerFrame(type, frame);
-        if (type === 'response.done') checkSoon();
+        if (type === 'response.done' || type === INPUT_TRANSCRIPTION_COMPLETED) checkSoon();
       },
       onEnd() {
         if (!live.delete(info.sessionId) || closed) return;

@@ -105,6 +105,28 @@ describe('SessionMeter', () => {
     expect(m.take(1_000)).toMatchObject({ inputAudioBytes: 0, connectedMs: 0 });
   });
 
+  it('counts every billed input and output token of response.done, image tokens and any kind not itemised as text', () => {
+    const m = new SessionMeter(0);
+    // An input_image part: the provider bills its tokens inside input_tokens.
+    const withImage = { total_tokens: 1130, input_tokens: 1100, output_tokens: 30, input_token_details: { text_tokens: 40, audio_tokens: 60, image_tokens: 1000, cached_tokens: 0 }, output_token_details: { text_tokens: 30, audio_tokens: 0 } };
+    // A total the details do not explain (a kind of token this relay does not know yet): still billed, so metered.
+    const unexplained = { total_tokens: 90, input_tokens: 50, output_tokens: 40, input_token_details: { text_tokens: 10, audio_tokens: 20 }, output_token_details: { text_tokens: 5, audio_tokens: 25 } };
+    for (const usage of [withImage, unexplained]) m.onServerFrame('response.done', JSON.stringify({ type: 'response.done', response: { id: 'r', usage } }));
+    const s = m.snapshot(0);
+    expect(s).toMatchObject({ textInputTokens: 1040 + 30, audioInputTokens: 60 + 20, textOutputTokens: 30 + 15, audioOutputTokens: 25 });
+    expect(s.textInputTokens + s.audioInputTokens + s.textOutputTokens + s.audioOutputTokens).toBe(1130 + 90);
+  });
+
+  it("counts the input transcription's own bill (tokens), not a duration-billed one, and never throws on odd shapes", () => {
+    const m = new SessionMeter(0);
+    const completed = (usage: unknown) => JSON.stringify({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'i', content_index: 0, transcript: 'hi', usage });
+    m.onServerFrame('conversation.item.input_audio_transcription.completed', completed({ type: 'tokens', total_tokens: 25, input_tokens: 20, output_tokens: 5, input_token_details: { text_tokens: 0, audio_tokens: 20 } }));
+    m.onServerFrame('conversation.item.input_audio_transcription.completed', enc.encode(completed({ type: 'duration', seconds: 3 })));
+    for (const odd of [null, 7, { type: 'tokens', input_tokens: 'x' }]) m.onServerFrame('conversation.item.input_audio_transcription.completed', completed(odd));
+    m.onServerFrame('conversation.item.input_audio_transcription.completed', '{broken');
+    expect(m.snapshot(0)).toMatchObject({ audioInputTokens: 20, textInputTokens: 0, textOutputTokens: 5, audioOutputTokens: 0 });
+  });
+
   it('never counts connected time backwards when the clock steps back', () => {
     const m = new SessionMeter(1_000);
     expect(m.take(900).connectedMs).toBe(0);
@@ -112,7 +134,7 @@ describe('SessionMeter', () => {
   });
 });
 
-describe('itemAudioBytes (conversation.item.create)', () => {
+describe('itemAudioBytes (conversation.item.create, response.create input)', () => {
   it('counts every input_audio part and nothing else, and never throws on odd shapes', () => {
     const b64 = (n: number) => Buffer.alloc(n, 1).toString('base64');
     const event = { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: b64(4801) }, { type: 'input_text', text: b64(999) }, { type: 'input_audio', audio: b64(10) }] } };
@@ -123,9 +145,20 @@ describe('itemAudioBytes (conversation.item.create)', () => {
     }
   });
 
+  it('counts the input_audio parts of the input items of a response.create (an out-of-band response hears them too)', () => {
+    const b64 = (n: number) => Buffer.alloc(n, 1).toString('base64');
+    const message = (...content: unknown[]) => ({ type: 'message', role: 'user', content });
+    const event = { type: 'response.create', response: { conversation: 'none', input: [message({ type: 'input_audio', audio: b64(960) }), { type: 'item_reference', id: 'x' }, message({ type: 'input_text', text: 'and' }, { type: 'input_audio', audio: b64(41) })] } };
+    expect(itemAudioBytes(JSON.stringify(event))).toBe(1001);
+    for (const odd of ['{"type":"response.create"}', '{"response":null}', '{"response":{"input":{"content":[{"type":"input_audio","audio":"AAAA"}]}}}', '{"response":{"input":[null,3,{"content":null}]}}']) {
+      expect(itemAudioBytes(odd), odd).toBe(0);
+    }
+  });
+
   it('adds that audio to the session meter as input', () => {
     const meter = new SessionMeter(0);
     meter.onClientFrame('conversation.item.create', JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: Buffer.alloc(PCM16_BYTES_PER_SECOND).toString('base64') }] } }));
-    expect(spokenSeconds(meter.snapshot(0))).toBe(1);
+    meter.onClientFrame('response.create', JSON.stringify({ type: 'response.create', response: { input: [{ type: 'message', role: 'user', content: [{ type: 'input_audio', audio: Buffer.alloc(PCM16_BYTES_PER_SECOND).toString('base64') }] }] } }));
+    expect(spokenSeconds(meter.snapshot(0))).toBe(2);
   });
 });

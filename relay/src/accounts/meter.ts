@@ -190,10 +190,26 @@ function slow(frame: string | Uint8Array, key: string): number {
 /** Appends carry ~60-100 bytes besides the audio (type, event_id); a frame with more gets a full parse. */
 export const MAX_APPEND_OVERHEAD = 512;
 
+/** Bytes of every `input_audio` content part of `items` (message items; anything else counts 0). */
+function inputAudioOf(items: unknown[]): number {
+  let bytes = 0;
+  for (const item of items) {
+    const content = (item as { content?: unknown } | null)?.content;
+    if (!Array.isArray(content)) continue;
+    for (const part of content as unknown[]) {
+      if (typeof part !== 'object' || part === null) continue;
+      const { type, audio } = part as { type?: unknown; audio?: unknown };
+      if (type === 'input_audio' && typeof audio === 'string') bytes += Buffer.byteLength(audio, 'base64');
+    }
+  }
+  return bytes;
+}
+
 /**
- * Audio a client sends inside `conversation.item.create` (`input_audio` content parts): the provider hears and
- * bills it like appended audio, so it counts as spoken input. These events are rare (a client replaying a
- * conversation), so a full parse is fine; Buffer counts the base64 without decoding it.
+ * Audio a client sends inside events rather than appends — `input_audio` content parts of a
+ * `conversation.item.create` item, or of the `input` items of a `response.create` (an out-of-band response's own
+ * input): the provider hears and bills it like appended audio, so it counts as spoken input. These events are
+ * rare (a client replaying a conversation), so a full parse is fine; Buffer counts the base64 without decoding it.
  */
 export function itemAudioBytes(frame: string | Uint8Array): number {
   let event: unknown;
@@ -202,25 +218,42 @@ export function itemAudioBytes(frame: string | Uint8Array): number {
   } catch {
     return 0;
   }
-  const content = (event as { item?: { content?: unknown } } | null)?.item?.content;
-  if (!Array.isArray(content)) return 0;
-  let bytes = 0;
-  for (const part of content as unknown[]) {
-    if (typeof part !== 'object' || part === null) continue;
-    const { type, audio } = part as { type?: unknown; audio?: unknown };
-    if (type === 'input_audio' && typeof audio === 'string') bytes += Buffer.byteLength(audio, 'base64');
-  }
-  return bytes;
+  if (typeof event !== 'object' || event === null) return 0;
+  const { item, response } = event as { item?: unknown; response?: { input?: unknown } | null };
+  const input = response?.input;
+  return inputAudioOf([item, ...(Array.isArray(input) ? (input as unknown[]) : [])]);
+}
+
+interface TokenDetails {
+  text_tokens?: unknown;
+  audio_tokens?: unknown;
+  image_tokens?: unknown;
 }
 
 interface UsageShape {
-  input_token_details?: { text_tokens?: unknown; audio_tokens?: unknown };
-  output_token_details?: { text_tokens?: unknown; audio_tokens?: unknown };
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  input_token_details?: TokenDetails;
+  output_token_details?: TokenDetails;
 }
 
 function tokens(n: unknown): number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
 }
+
+/**
+ * One side (input or output) of a usage object as [text, audio] tokens. The provider's total for the side is
+ * what it bills, so whatever is not audio counts as text: image tokens (an `input_image` part) and any kind of
+ * token a newer API adds to the total would otherwise be billed and never metered.
+ */
+function split(total: unknown, details: TokenDetails | undefined): [text: number, audio: number] {
+  const audio = tokens(details?.audio_tokens);
+  const listed = tokens(details?.text_tokens) + tokens(details?.image_tokens) + audio;
+  return [Math.max(tokens(total), listed) - audio, audio];
+}
+
+/** The provider's bill for transcribing one user turn (realtime and transcription sessions alike). */
+export const INPUT_TRANSCRIPTION_COMPLETED = 'conversation.item.input_audio_transcription.completed';
 
 /** Counters of one live session. Single-threaded: the bridge and the accounting tick share one event loop. */
 export class SessionMeter {
@@ -236,28 +269,35 @@ export class SessionMeter {
   onClientFrame(type: string, frame: string | Uint8Array): void {
     // `session.input_audio_buffer.append` is the GA alias of the same event (same `audio` field): billed the same.
     if (type === 'input_audio_buffer.append' || type === 'session.input_audio_buffer.append') this.total.inputAudioBytes += base64FieldBytes(frame, 'audio', MAX_APPEND_OVERHEAD);
-    else if (type === 'conversation.item.create') this.total.inputAudioBytes += itemAudioBytes(frame);
+    else if (type === 'conversation.item.create' || type === 'response.create') this.total.inputAudioBytes += itemAudioBytes(frame);
   }
 
   onServerFrame(type: string, frame: string | Uint8Array): void {
     if (type === 'response.output_audio.delta') this.total.outputAudioBytes += base64FieldBytes(frame, 'delta');
-    else if (type === 'response.done') this.addUsage(frame);
+    else if (type === 'response.done' || type === INPUT_TRANSCRIPTION_COMPLETED) this.addUsage(type, frame);
   }
 
-  /** `response.done` carries no audio and comes once per response: parsing it is fine. */
-  private addUsage(frame: string | Uint8Array): void {
-    let usage: UsageShape | undefined;
+  /**
+   * Billed tokens: a response's (`response.done`), and the input transcription's, which the provider bills on its
+   * own (`…input_audio_transcription.completed`, the only bill of a transcription session, which has no
+   * responses; a `usage` of `type: "duration"` bills seconds the minutes already count). Both come once per turn
+   * and carry no audio: parsing them is fine.
+   */
+  private addUsage(type: string, frame: string | Uint8Array): void {
+    let usage: (UsageShape & { type?: unknown }) | undefined;
     try {
-      const event = JSON.parse(typeof frame === 'string' ? frame : decoder.decode(frame)) as { response?: { usage?: UsageShape } };
-      usage = event.response?.usage;
+      const event = JSON.parse(typeof frame === 'string' ? frame : decoder.decode(frame)) as { response?: { usage?: UsageShape }; usage?: UsageShape & { type?: unknown } };
+      usage = type === 'response.done' ? event.response?.usage : event.usage;
     } catch {
       return;
     }
-    if (!usage) return;
-    this.total.textInputTokens += tokens(usage.input_token_details?.text_tokens);
-    this.total.audioInputTokens += tokens(usage.input_token_details?.audio_tokens);
-    this.total.textOutputTokens += tokens(usage.output_token_details?.text_tokens);
-    this.total.audioOutputTokens += tokens(usage.output_token_details?.audio_tokens);
+    if (typeof usage !== 'object' || usage === null || (type === INPUT_TRANSCRIPTION_COMPLETED && usage.type !== 'tokens')) return;
+    const [textIn, audioIn] = split(usage.input_tokens, usage.input_token_details);
+    const [textOut, audioOut] = split(usage.output_tokens, usage.output_token_details);
+    this.total.textInputTokens += textIn;
+    this.total.audioInputTokens += audioIn;
+    this.total.textOutputTokens += textOut;
+    this.total.audioOutputTokens += audioOut;
   }
 
   /** Everything counted so far, connected time up to `now`. */

@@ -53,6 +53,13 @@ export interface LiveAccessOptions {
   log: Logger;
   /** How often to re-check without a change (token expiry). */
   tickMs?: number;
+  /**
+   * The user's live sessions on EVERY relay sharing the store, oldest seat first (Store.seatOrder). When given,
+   * a change to a user with sessions here also counts their seats fleet-wide, and this relay closes those of
+   * its sessions that hold a seat beyond the limit — every relay hears the same change and does the same, so
+   * the newest beyond the limit are closed across the fleet, not only where one relay has too many.
+   */
+  seatOrder?: (userId: string, now: number) => Promise<ReadonlyArray<{ sessionId: string }>>;
 }
 
 export interface LiveAccess {
@@ -94,7 +101,37 @@ export function watchLiveAccess(options: LiveAccessOptions): LiveAccess {
       log.error({ err: (err as Error).message }, 'live access check failed');
     }
   };
-  const unwatch = store.onChange(() => sweep());
+  const { seatOrder } = options;
+  /** The fleet-wide count, on a change to these users (a store read each: not on the tick). */
+  const sweepFleet = async (userIds: Set<string>): Promise<void> => {
+    if (!seatOrder) return;
+    for (const userId of userIds) {
+      const user = store.getUser(userId);
+      if (!user || ![...options.sessions()].some((s) => s.info.userId === userId)) continue;
+      let seats: ReadonlyArray<{ sessionId: string }>;
+      try {
+        seats = await seatOrder(userId, now());
+      } catch (err) {
+        // The store cannot answer: this relay's own count (sweep) still applies.
+        log.warn({ err: (err as Error).message, user: userId }, 'cannot count the user\'s sessions across the fleet; checked on this relay only');
+        continue;
+      }
+      const max = store.getUser(userId)?.maxSessions ?? 0;
+      if (seats.length <= max) continue;
+      const beyond = new Set(seats.slice(max).map((s) => s.sessionId));
+      // Read again after the await: a session that ended meanwhile is gone from the map.
+      for (const session of [...options.sessions()]) {
+        if (session.info.userId !== userId || !beyond.has(session.info.sessionId)) continue;
+        log.info({ session: session.info.sessionId, user: userId, maxSessions: max, live: seats.length }, 'max-sessions lowered below the fleet-wide count: closing the newest');
+        session.terminate(CloseCode.TooManySessions, 'too_many_sessions', tooManySessionsMessage(max));
+      }
+    }
+  };
+  const unwatch = store.onChange((changes) => {
+    sweep();
+    const users = new Set(changes.filter((c) => c.kind === 'user_changed').map((c) => c.userId));
+    void sweepFleet(users);
+  });
   // The feed only calls back on a change; expiry needs the clock checked even when nothing changed.
   const timer = setInterval(sweep, options.tickMs ?? 500);
   timer.unref();

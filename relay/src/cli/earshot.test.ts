@@ -1,5 +1,6 @@
 // The operator's `earshot` command as built (dist/relay/earshot.js), run in real processes: --help everywhere,
 // the relay's config resolution (EARSHOT_CONFIG), first-run links on the real port, and doctor's failures.
+// Each step starts Node at least once (seconds on a loaded machine): deadlines are minutes.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { buildEarshot, runEarshot, spawnEarshotServe } from '../testing/built-ea
 import { tempDataDir, type RelayProcess } from '../testing/start-relay.ts';
 import { until } from '../testing/until.ts';
 
-const COMMANDS = ['serve', 'token', 'users', 'usage', 'backup', 'restore', 'doctor', 'version'];
+const COMMANDS = ['serve', 'token', 'users', 'usage', 'admin', 'backup', 'restore', 'store', 'doctor', 'version'];
 const started: RelayProcess[] = [];
 afterAll(async () => {
   for (const r of started) await r.stop();
@@ -27,7 +28,7 @@ describe('earshot --help', () => {
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout, args.join(' ')).toMatch(new RegExp(`^usage: earshot ${args[0]}`));
     }
-  }, 180_000);
+  }, 600_000);
 
   it('answers an unknown command or flag with a sentence and the usage, exit 1', async () => {
     const unknown = await runEarshot(['frobnicate'], {});
@@ -36,7 +37,7 @@ describe('earshot --help', () => {
     const flag = await runEarshot(['backup', '--frob', 'x.tgz'], {});
     expect(flag.code).toBe(1);
     expect(flag.stderr).toMatch(/Unknown option '--frob'[\s\S]*usage: earshot backup/);
-  });
+  }, 180_000);
 });
 
 describe('configuration', () => {
@@ -52,7 +53,7 @@ describe('configuration', () => {
     const db = new Database(join(dataDir, 'earshot.db'), { readonly: true });
     expect(db.prepare('SELECT id FROM users').all()).toEqual([{ id: 'alice' }]);
     db.close();
-  });
+  }, 180_000);
 
   it('refuses an invalid config file with the key named, as the relay does', async () => {
     const dir = tempDataDir();
@@ -60,7 +61,7 @@ describe('configuration', () => {
     const r = await runEarshot(['users', 'list'], { EARSHOT_CONFIG: join(dir, 'config.json') });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/port/);
-  });
+  }, 180_000);
 });
 
 describe('first run', () => {
@@ -79,7 +80,7 @@ describe('first run', () => {
     expect(days).toBeGreaterThan(360);
     const tokens = JSON.parse((await runEarshot(['token', 'list', '--json'], { EARSHOT_DATA_DIR: dataDir })).stdout) as Array<{ userId: string; expiresAt: number }>;
     expect(tokens.map((t) => t.userId)).toEqual(['owner']);
-  });
+  }, 180_000);
 });
 
 describe('earshot doctor', () => {
@@ -95,5 +96,5 @@ describe('earshot doctor', () => {
     expect(r.stdout).toMatch(/^FAIL +tls +.*b\.key is not the key of/m);
     expect(r.stdout).toMatch(/^FAIL +public url +http:\/\/127\.0\.0\.1:9\/healthz is unreachable from this machine/m);
     expect(r.stdout).toMatch(/^WARN +data dir +.* does not exist yet/m);
-  });
+  }, 180_000);
 });

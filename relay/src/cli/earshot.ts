@@ -63,14 +63,14 @@ running relay's real address and says when a phone cannot open it. revoke: live 
        earshot users disable|enable|remove <id>
 
 A running relay applies changes within a second, without a restart: a lowered limit, a disabled or removed user
-end the live sessions no longer allowed. Safe to run many at once (a lock around each edit of users.json).`,
+end the live sessions no longer allowed. Safe to run many at once (each edit is one database transaction).`,
     async run(argv) {
       dataDir(); // the schema check, before the command reads or writes anything
       await users(argv);
     },
   },
   usage: {
-    summary: 'usage per user from the durable log',
+    summary: 'usage per user from the store',
     help: `usage: earshot usage [--user NAME] [--since 2026-11-01] [--until 2026-11-30] [--json]
 
 Sessions, connected time, audio in/out, spoken minutes and tokens per user. Read-only: safe while the relay runs.`,
@@ -96,8 +96,8 @@ console once (then it is spent) and lapses after --minutes. revoke: withdraws th
     summary: 'write a consistent snapshot of the data dir to a file (safe while the relay runs)',
     help: `usage: earshot backup FILE [--json]
 
-Writes a gzipped tar of the database (earshot.db, copied with SQLite's online backup API), secret.key and the
-schema file, with a manifest of SHA-256 sums, while the relay keeps running. The file holds the signing secret: it is created 0600.`,
+Writes a gzipped tar of the database (earshot.db, copied with SQLite's online backup API), secret.key, the
+schema file and the console's admin.json and audit log, with a manifest of SHA-256 sums, while the relay keeps running. The file holds the signing secret: it is created 0600.`,
     async run(argv) {
       const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
       const [file] = positionals;

@@ -40,7 +40,11 @@ async function connectAgent() {
   const errors: unknown[] = [];
   const serverEvents: Array<Record<string, unknown>> = [];
   session.on('error', (e) => errors.push(e.error));
-  session.transport.on('*', (e: Record<string, unknown>) => serverEvents.push(e));
+  session.transport.on('*', (e: Record<string, unknown>) => {
+    serverEvents.push(e);
+    // Also the provider-shaped errors the SDK could not parse into its own event (those it can reach `errors` twice).
+    if (e.type === 'error' && !errors.includes(e.error)) errors.push(e.error);
+  });
   await session.connect({ apiKey: await relay.mint(`agent-${++agents}`), url: relay.wsUrl });
   return { session, errors, serverEvents, calls };
 }
@@ -67,8 +71,8 @@ describe('@openai/agents-realtime RealtimeSession through the relay', () => {
     session.close();
   });
 
-  it('puts the user transcript of a spoken turn in history', async () => {
-    const { session, errors } = await connectAgent();
+  it('puts the user transcript of a spoken turn in history, and keeps it there after the SDK retrieves the item', async () => {
+    const { session, errors, serverEvents } = await connectAgent();
     await until('connected', () => session.transport.status === 'connected');
     for (let i = 0; i < speech.length; i += 4800) {
       // 100 ms of pcm16 24 kHz as its own ArrayBuffer, the type the SDK takes.
@@ -79,6 +83,12 @@ describe('@openai/agents-realtime RealtimeSession through the relay', () => {
     10_000);
     expect(user.type === 'message' && user.content[0]).toMatchObject({ type: 'input_audio', transcript: expect.stringMatching(/^\(\d+\.\d s of speech\)$/) });
     await until('the spoken reply', () => session.history.map(assistantText).find((t) => t?.endsWith('s of speech heard')), 10_000);
+    // The SDK answers transcription.completed with conversation.item.retrieve and replaces its history item with
+    // what comes back: the retrieved item must carry the transcript too, or the history loses it again.
+    const retrieved = await until('conversation.item.retrieved for the user item', () => serverEvents.find((e) => e.type === 'conversation.item.retrieved' && (e.item as { id?: string }).id === user.itemId), 10_000);
+    expect((retrieved.item as { content: unknown[] }).content).toEqual([expect.objectContaining({ type: 'input_audio', transcript: expect.stringMatching(/s of speech\)$/) })]);
+    const kept = session.history.find((item) => item.itemId === user.itemId);
+    expect(kept?.type === 'message' && kept.content[0]).toMatchObject({ type: 'input_audio', transcript: expect.stringMatching(/s of speech\)$/) });
     expect(errors).toEqual([]);
     session.close();
   });

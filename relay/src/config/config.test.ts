@@ -12,6 +12,16 @@ describe('config', () => {
     expect(c.policy.allowedClientEvents).toContain('input_audio_buffer.append');
   });
 
+  it('takes the client-event allow-list as open strings: GA events the installed types lack, and newer ones', () => {
+    expect(loadConfig({}).policy.allowedClientEvents).toEqual(expect.arrayContaining(['session.close', 'session.input_audio_buffer.append', 'response.create']));
+    const file = join(tempDataDir(), 'earshot.json');
+    const listed = ['session.update', 'session.close', 'session.input_audio_buffer.append', 'conversation.item.future_event'];
+    writeFileSync(file, JSON.stringify({ policy: { allowedClientEvents: listed } }));
+    expect(loadConfig({ EARSHOT_CONFIG: file }).policy.allowedClientEvents).toEqual(listed);
+    writeFileSync(file, JSON.stringify({ policy: { allowedClientEvents: [''] } }));
+    expect(() => loadConfig({ EARSHOT_CONFIG: file })).toThrow(/allowedClientEvents/);
+  });
+
   it('layers env over the file', () => {
     const file = join(tempDataDir(), 'earshot.json');
     writeFileSync(file, JSON.stringify({ port: 9000, policy: { voice: 'cedar' }, limits: { maxMessagesPerSecond: 99 } }));

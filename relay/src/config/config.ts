@@ -106,6 +106,8 @@ export const configSchema = z.object({
     })
     .prefault({}),
   policy: policySchema.prefault({}),
+  /** What the store keeps (store/retention.ts): raw usage records N days (0 = forever), feed rows at most N days. Per-day totals are kept forever. */
+  retention: z.object({ usageRecordDays: z.number().int().min(0).default(90), changesMaxAgeDays: z.number().min(1).default(7) }).prefault({}),
   /** Expose per-user counters in /metrics (off by default: one series per user). */
   perUserMetrics: z.boolean().default(false),
   /** The app's own link (`earshot.v2`: Opus, heartbeat, resume); see relay/src/app-link/. */
@@ -169,6 +171,8 @@ const ENV: Array<[string, string, (v: string) => unknown]> = [
   ['FAILED_AUTH_PER_MINUTE', 'limits.failedAuthPerMinute', Number],
   ['POLICY_INSTRUCTIONS', 'policy.instructions', String],
   ['POLICY_VOICE', 'policy.voice', String],
+  ['USAGE_RECORD_DAYS', 'retention.usageRecordDays', Number],
+  ['CHANGES_MAX_AGE_DAYS', 'retention.changesMaxAgeDays', Number],
   ['PER_USER_METRICS', 'perUserMetrics', (v) => v === '1' || v === 'true'],
   ['SIM_MAX_SESSION_MS', 'simulator.maxSessionMs', Number],
   ['RESUME_GRACE_SECONDS', 'appLink.resumeGraceSeconds', Number],

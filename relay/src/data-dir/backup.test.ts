@@ -1,7 +1,8 @@
 // `earshot backup` while the relay runs, `earshot restore` into an empty dir: every user, token, revocation and
 // usage total comes back, as the operator's own commands report them, and the restored dir serves the same
-// tokens. All through the built command, in real processes, against a real relay.
-import { readFileSync, writeFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+// tokens; the operator console's admins and audit log come back too. All through the built command, in real
+// processes, against a real relay.
+import { appendFileSync, readFileSync, writeFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, realtimeUrl } from '../testing/operator-cli.ts';
@@ -26,15 +27,18 @@ async function talk(relay: RelayProcess, token: string, pcm: Buffer): Promise<vo
   const client = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(token));
   await client.waitFor('session.updated');
   client.appendAudio(pcm);
-  await client.waitFor('response.done', { timeoutMs: 20_000 });
+  await client.waitFor('response.done', { timeoutMs: 60_000 });
   await client.close();
 }
 
+// Every step is a real process (the built command, a relay); on a loaded machine one takes seconds, so hooks
+// and tests have deadlines of minutes, and waits end on what the operator's report shows.
 const work = tempDataDir('earshot-backup-test-');
 const dataDir = join(work, 'data');
 let relay: RelayProcess;
 let alice: string[];
 let bobToken: string;
+const AUDIT_LINE = JSON.stringify({ t: Date.parse('2026-12-01T10:00:00Z'), admin: 'owner', action: 'person_add', target: 'carol', address: '127.0.0.1' });
 
 beforeAll(async () => {
   relay = await spawnEarshotServe({ EARSHOT_DATA_DIR: dataDir });
@@ -49,8 +53,12 @@ beforeAll(async () => {
   await earshot(dataDir, 'token', 'revoke', bob.tokenId);
   await talk(relay, alice[0]!, speechPcm16('what is the weather like today', 0.5));
   // Sessions end with a final usage record flushed at once; wait until the operator's report has it.
-  await until('both sessions in the usage report', async () => ((await json(dataDir, 'usage')) as { users: unknown[] }).users.length === 2, 10_000);
-});
+  await until('both sessions in the usage report', async () => ((await json(dataDir, 'usage')) as { users: unknown[] }).users.length === 2, 60_000);
+  // The operator console's state: alice is made an operator (admin.json), and the audit log holds one whole
+  // entry and one being appended as the backup runs (torn: no newline yet).
+  await earshot(dataDir, 'admin', 'link', '--user', 'alice', '--json');
+  appendFileSync(join(dataDir, 'admin-audit.jsonl'), `${AUDIT_LINE}\n{"t":${Date.now()},"admin":"ali`);
+}, 600_000);
 
 afterAll(async () => {
   await relay?.stop();
@@ -68,8 +76,11 @@ describe('earshot backup / restore', () => {
     await earshot(dataDir, 'restore', file, '--data-dir', restored);
     expect(await state(restored)).toEqual(before);
     expect(readFileSync(join(restored, 'secret.key'), 'utf8')).toBe(readFileSync(join(dataDir, 'secret.key'), 'utf8'));
+    // The console's operators, and its audit log up to the last whole entry.
+    expect((await earshot(restored, 'admin', 'list')).split('\n').filter(Boolean).sort()).toEqual(['alice', 'owner']);
+    expect(readFileSync(join(restored, 'admin-audit.jsonl'), 'utf8')).toBe(`${AUDIT_LINE}\n`);
     expect(statSync(restored).mode & 0o777).toBe(0o700);
-  });
+  }, 480_000);
 
   it('a backup taken mid-session restores a consistent log, and a relay on it honours the same tokens and revocations', async () => {
     const client = await RealtimeTestClient.connect(realtimeUrl(relay), bearer(alice[1]!));
@@ -81,7 +92,7 @@ describe('earshot backup / restore', () => {
     try {
       // Wait until the live session's records are in the log, so the backup cuts into a growing file.
       const quiet = ((await json(dataDir, 'usage')) as typeof during).users.find((u) => u.user === 'alice')!.inputAudioSeconds;
-      await until('live usage in the log', async () => ((await json(dataDir, 'usage')) as typeof during).users.find((u) => u.user === 'alice')!.inputAudioSeconds > quiet, 10_000);
+      await until('live usage in the log', async () => ((await json(dataDir, 'usage')) as typeof during).users.find((u) => u.user === 'alice')!.inputAudioSeconds > quiet, 60_000);
       await earshot(dataDir, 'backup', file);
       during = (await json(dataDir, 'usage')) as typeof during;
     } finally {
@@ -109,7 +120,7 @@ describe('earshot backup / restore', () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 480_000);
 
   it('refuses to restore into a directory that is not empty, and changes nothing', async () => {
     const file = join(work, 'quiet.tgz');
@@ -121,7 +132,7 @@ describe('earshot backup / restore', () => {
     expect(r.stderr).toContain('is not empty');
     expect(readFileSync(join(target, 'keep.txt'), 'utf8')).toBe('mine');
     expect(existsSync(join(target, 'earshot.db'))).toBe(false);
-  });
+  }, 120_000);
 
   it('refuses a damaged backup without creating the target', async () => {
     const bytes = readFileSync(join(work, 'quiet.tgz'));
@@ -133,5 +144,5 @@ describe('earshot backup / restore', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not a readable backup|damaged|not an Earshot backup/);
     expect(existsSync(target)).toBe(false);
-  });
+  }, 120_000);
 });

@@ -4,8 +4,9 @@
 //
 // Why a copy is consistent without stopping the relay: the database (`earshot.db`) is copied with SQLite's
 // online backup API, which reads one transaction-consistent state of a live WAL database (a plain file copy
-// could miss what sits in the -wal file, or tear a page); secret.key and the schema file are only ever
-// replaced whole (temp file + rename), so one read sees one complete version. A data dir not yet migrated
+// could miss what sits in the -wal file, or tear a page); secret.key, the schema file and the console's
+// admin.json are only ever replaced whole (temp file + rename), so one read sees one complete version; the
+// console's audit log is append-only, so it is cut at its last complete line. A data dir not yet migrated
 // from schema 1 (users.json + usage logs) is never backed up as such: the CLI opens the dir first, which
 // migrates it.
 //
@@ -18,6 +19,8 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, read
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
+import { ADMIN_FILE } from '../admin/admin-state.ts';
+import { AUDIT_FILE } from '../admin/audit-log.ts';
 import { SECRET_FILE } from '../auth/secret.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { SQLITE_FILE } from '../store/sqlite-schema.ts';
@@ -127,9 +130,12 @@ export async function createBackup(dataDir: string, file: string, now = new Date
       chmodSync(join(staging, SQLITE_FILE), 0o600);
       names.push(SQLITE_FILE);
     }
-    for (const name of [SECRET_FILE, SCHEMA_FILE]) {
-      const bytes = readIfExists(join(dataDir, name));
+    for (const name of [SECRET_FILE, SCHEMA_FILE, ADMIN_FILE, AUDIT_FILE]) {
+      let bytes = readIfExists(join(dataDir, name));
       if (!bytes) continue;
+      // The audit log only grows: everything up to its last newline is a consistent prefix (a line being
+      // appended right now is left for the next backup).
+      if (name === AUDIT_FILE) bytes = bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1);
       writeFileSync(join(staging, name), bytes, { mode: 0o600 });
       names.push(name);
     }

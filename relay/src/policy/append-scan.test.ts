@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { base64FieldBytes, MAX_APPEND_OVERHEAD } from '../accounts/meter.ts';
 import { scanAppend } from './append-scan.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -75,6 +76,33 @@ describe('scanAppend: the verbatim fast path', () => {
         expect(typeof value.audio).toBe('string');
         // Exactly one spelling of `type` in the bytes: no second one a different parser could prefer.
         expect(text.split('"type"').length).toBe(2);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('never accepts an object whose members another parser or the meter could read differently (duplicates, escapes, extras)', () => {
+    // Whole objects made of the members an attacker would combine, so duplicate and escaped keys are common.
+    const key = fc.constantFrom('"type"', '"audio"', '"event_id"', '"\\u0074ype"', '"audi\\u006f"', '"session"');
+    const value = fc.oneof(
+      fc.constantFrom('"input_audio_buffer.append"', '"session.input_audio_buffer.append"', '"session.update"', '"input_audio_buffer\\u002eappend"', '"e1"', '"a\\"b"', '1', '{}', '[]', 'null'),
+      fc.integer({ min: 0, max: 3000 }).map((n) => JSON.stringify(Buffer.alloc(n, 3).toString('base64'))),
+    );
+    const space = fc.constantFrom('', ' ', '\n\t');
+    const member = fc.tuple(key, space, value).map(([k, sp, v]) => `${k}${sp}:${sp}${v}`);
+    fc.assert(
+      fc.property(fc.array(member, { minLength: 1, maxLength: 5 }), space, (members, sp) => {
+        const text = `{${sp}${members.join(`,${sp}`)}${sp}}`;
+        const type = scanAppend(enc(text));
+        if (type === null) return;
+        const value = JSON.parse(text) as Record<string, unknown>;
+        expect(value.type).toBe(type);
+        expect(Object.keys(value).every((k) => ['type', 'audio', 'event_id'].includes(k))).toBe(true);
+        // Each key spelled exactly once: no second one that a parser keeping the first (or the last) would prefer.
+        for (const k of ['"type"', '"audio"']) expect(text.split(k).length, text).toBe(2);
+        expect(text.split('"event_id"').length).toBeLessThanOrEqual(2);
+        // The meter counts the audio the provider will decode from these very bytes.
+        expect(base64FieldBytes(enc(text), 'audio', MAX_APPEND_OVERHEAD)).toBe(Buffer.byteLength(value.audio as string, 'base64'));
       }),
       { numRuns: 20_000 },
     );

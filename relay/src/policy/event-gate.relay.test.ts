@@ -9,6 +9,8 @@ import { startCapturingUpstream, spawnRelayBehind, type CapturedFrame, type Capt
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { startTestRelay, type DeepPartial, type TestRelay } from '../testing/start-relay.ts';
 import { createWsUpstreamFactory } from '../upstream/ws-upstream.ts';
+import pino from 'pino';
+import type { Logger } from '../log.ts';
 
 type Event = Record<string, unknown> & { type?: unknown; event_id?: unknown; session?: Record<string, unknown> };
 const audio = Buffer.alloc(960, 5).toString('base64');
@@ -26,10 +28,11 @@ function forwardedBy(connection: number): Event[] {
   return upstream.frames.filter((f: CapturedFrame) => f.connection === connection).map((f) => (f.value ?? { type: 'UNPARSEABLE', raw: f.unparsed }) as Event).filter((e) => e.event_id !== 'relay_policy');
 }
 
-async function inProcessRelay(config: DeepPartial<RelayConfig> & Record<string, unknown> = {}, hooksFactory?: SessionHooksFactory): Promise<TestRelay> {
+async function inProcessRelay(config: DeepPartial<RelayConfig> & Record<string, unknown> = {}, hooksFactory?: SessionHooksFactory, log?: Logger): Promise<TestRelay> {
   return startTestRelay(config, {
     upstreamFactory: createWsUpstreamFactory({ url: upstream.url, authHeader: 'authorization', connectTimeoutMs: 5000 }),
     ...(hooksFactory ? { hooksFactory } : {}),
+    ...(log ? { log } : {}),
   });
 }
 
@@ -202,6 +205,42 @@ describe('what the gate answers', () => {
   });
 });
 
+describe('the allow-list', () => {
+  it('by default forwards every GA client event, session.close and session.input_audio_buffer.append included', async () => {
+    const relay = await inProcessRelay();
+    try {
+      const { c, connection } = await connect(relay.wsUrl, await relay.mint('defaults'));
+      c.send({ type: 'session.input_audio_buffer.append', event_id: 'sa', audio });
+      await settle(c, 'after');
+      c.send({ type: 'session.close', event_id: 'bye' });
+      // Either the provider ends the session (forwarded) or the relay answers with an error (refused): whichever first.
+      const outcome = await Promise.race([c.closed.then((x) => `closed ${x.code}`), c.waitFor('error', { from: c.events.length }).then((e) => `error ${e.error.code}`, () => 'closed')]);
+      expect(outcome).toBe('closed 1000');
+      expect(forwardedBy(connection).map((e) => e.type)).toEqual(['session.input_audio_buffer.append', 'input_audio_buffer.clear', 'session.close']);
+      expect(errors(c)).toEqual([]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('is open strings: a listed event type newer than the installed types is forwarded, and the provider answers it', async () => {
+    const relay = await inProcessRelay({ policy: { allowedClientEvents: [...WEBSOCKET_CLIENT_EVENT_TYPES, 'conversation.item.future_event'] } });
+    try {
+      const { c, connection } = await connect(relay.wsUrl, await relay.mint('future'));
+      c.send({ type: 'conversation.item.future_event', event_id: 'fut', item_id: 'x' });
+      await settle(c, 'after');
+      expect(forwardedBy(connection).map((e) => [e.type, e.event_id])).toEqual([
+        ['conversation.item.future_event', 'fut'],
+        ['input_audio_buffer.clear', 'after'],
+      ]);
+      // The relay let it through; what the client hears about it is the provider's (here the simulator's) verdict.
+      expect(errors(c)).toEqual([{ code: 'invalid_value', param: 'type', event_id: 'fut' }]);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
 describe('session.update judged by outcome', () => {
   let relay: TestRelay;
   let strictRelay: TestRelay;
@@ -299,7 +338,10 @@ describe('a bug while handling one frame', () => {
       },
       onEnd() {},
     });
-    const relay = await inProcessRelay({}, buggy);
+    // The relay's JSON log lines, as an operator's journal would hold them.
+    const lines: Array<{ level: number; msg: string; where?: string; user?: string; err?: { message?: string } }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const relay = await inProcessRelay({}, buggy, log);
     try {
       const bystander = await connect(relay.wsUrl, await relay.mint('bystander'));
       for (const user of ['client-bug', 'server-bug']) {
@@ -312,6 +354,12 @@ describe('a bug while handling one frame', () => {
       await settle(bystander.c, 'still here');
       expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
       expect(relay.sessions().size).toBe(1);
+      // One error line per failed session, naming the user, where it broke and the bug.
+      const failed = lines.filter((l) => l.msg === 'session failed: unexpected error while handling a frame');
+      expect(failed.map((l) => [l.level, l.user, l.where, l.err?.message])).toEqual([
+        [50, 'client-bug', 'client frame', 'bug in a client-frame hook'],
+        [50, 'server-bug', 'server frame', 'bug in a server-frame hook'],
+      ]);
       await bystander.c.close();
     } finally {
       await relay.stop();

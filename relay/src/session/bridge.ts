@@ -297,7 +297,10 @@ export class RelaySession {
     const detail = said ? ` It said: "${said.slice(0, 300)}"` : '';
     if (failure.code === 'invalid_api_key' || failure.closeCode === 3000) {
       this.terminate(CloseCode.UpstreamAuth, 'upstream_auth_failed', `The AI provider refused this relay's API key.${detail} Tell your operator.`);
-    } else if (failure.code === 'invalid_model' || failure.code === 'missing_model') {
+    } else if (failure.code === 'missing_model') {
+      // The relay always names a model, so only an UPSTREAM_URL with an empty `?model=` of its own gets here.
+      this.terminate(CloseCode.UpstreamRefused, 'model_not_available', `The AI provider was not told which model to use.${detail} Tell your operator: the relay's UPSTREAM_URL names an empty model.`);
+    } else if (failure.code === 'invalid_model') {
       const model = this.data.model.slice(0, 100);
       this.terminate(CloseCode.UpstreamRefused, 'model_not_available', `The AI provider does not offer the model '${model}'.${detail} Connect with another ?model= or ask your operator which models work.`);
     } else if (failure.code === 'beta_api_shape_disabled') {

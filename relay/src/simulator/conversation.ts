@@ -20,6 +20,13 @@ type Incoming = Record<string, unknown>;
 
 /** Items kept; older ones are forgotten so a very long session does not grow memory. */
 const MAX_ITEMS = 200;
+/**
+ * User audio kept across items (2 minutes of pcm16, 5.76 MB). Only the latest user turn is ever echoed, but 200
+ * items of up to 60 s each would hold 576 MB per session — in the relay's own process when the simulator is its
+ * backend, where a client appending big frames and committing could exhaust its memory (issue 11). Older items
+ * keep their length (usage estimates) and lose their samples.
+ */
+export const MAX_KEPT_UTTERANCE_SAMPLES = WIRE_SAMPLE_RATE * 120;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -53,8 +60,26 @@ export class Conversation {
     this.items.set(stored.item.id, stored);
     this.lastItemId = stored.item.id;
     if (this.items.size > MAX_ITEMS) this.items.delete(this.items.keys().next().value as string);
+    if (stored.utterance) this.forgetOldUtterances();
     this.ctx.emit({ type: 'conversation.item.added', event_id: this.ctx.id('event'), item: stored.item, previous_item_id: previous });
     if (options.done) this.ctx.emit({ type: 'conversation.item.done', event_id: this.ctx.id('event'), item: stored.item, previous_item_id: previous });
+  }
+
+  /** User audio samples held across all items (at most MAX_KEPT_UTTERANCE_SAMPLES). */
+  keptUtteranceSamples(): number {
+    let n = 0;
+    for (const s of this.items.values()) n += s.utterance?.length ?? 0;
+    return n;
+  }
+
+  /** Newest first, keeps utterances within the budget; older ones become empty (still audio messages, no samples). */
+  private forgetOldUtterances(): void {
+    let kept = 0;
+    for (const s of [...this.items.values()].reverse()) {
+      if (!s.utterance || s.utterance.length === 0) continue;
+      if (kept > 0 && kept + s.utterance.length > MAX_KEPT_UTTERANCE_SAMPLES) s.utterance = new Int16Array(0);
+      else kept += s.utterance.length;
+    }
   }
 
   /** Replaces a stored item (a response finished it) and announces `done`. */

@@ -102,6 +102,50 @@ describe('simulator fidelity to the GA service', () => {
     await c.close();
   });
 
+  it('runs a spoken turn in the same frame: VAD, the user item, then the response with output_audio + output_audio_transcript, then rate_limits.updated', async () => {
+    const c = await connect();
+    // The relay's VAD timing (500 ms of silence ends a turn; the provider's default 200 ms splits espeak's pauses).
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } } });
+    await c.waitFor('session.updated');
+    const from = c.events.length;
+    c.appendAudio(speech);
+    await c.waitFor('rate_limits.updated', { from });
+    const turn = raw(c).slice(from);
+    expect(turn.filter((e) => !(e.type as string).endsWith('.delta')).map((e) => e.type)).toEqual([
+      'input_audio_buffer.speech_started',
+      'input_audio_buffer.speech_stopped',
+      'input_audio_buffer.committed',
+      'conversation.item.added',
+      'conversation.item.done',
+      'response.created',
+      'response.output_item.added',
+      'conversation.item.added',
+      'response.content_part.added',
+      'response.output_audio.done',
+      'response.output_audio_transcript.done',
+      'response.content_part.done',
+      'conversation.item.done',
+      'response.output_item.done',
+      'response.done',
+      'rate_limits.updated',
+    ]);
+    // Every delta streams between the content part's added and the audio's done, the transcript's with obfuscation.
+    const types = turn.map((e) => e.type as string);
+    const deltas = types.map((t, i) => [t, i] as const).filter(([t]) => t.endsWith('.delta'));
+    expect(new Set(deltas.map(([t]) => t))).toEqual(new Set(['response.output_audio.delta', 'response.output_audio_transcript.delta']));
+    for (const [, i] of deltas) expect(i).toBeGreaterThan(types.indexOf('response.content_part.added'));
+    for (const [, i] of deltas) expect(i).toBeLessThan(types.indexOf('response.output_audio.done'));
+    for (const d of turn.filter((e) => e.type === 'response.output_audio_transcript.delta')) expect(typeof d.obfuscation).toBe('string');
+    const [userAdded, assistantAdded] = turn.filter((e) => e.type === 'conversation.item.added') as Array<{ item: { role: string; content: unknown[] } }>;
+    expect(userAdded!.item).toMatchObject({ role: 'user', content: [{ type: 'input_audio' }] });
+    expect(assistantAdded!.item).toMatchObject({ role: 'assistant', content: [] });
+    expect(turn.find((e) => e.type === 'response.content_part.added')).toMatchObject({ part: { type: 'audio' } });
+    const done = turn.find((e) => e.type === 'response.done') as { response: { output: Array<{ content: unknown[] }> } };
+    expect(done.response.output[0]!.content).toEqual([expect.objectContaining({ type: 'output_audio', transcript: expect.stringMatching(/^Echo: /) })]);
+    expect((turn.at(-1) as { rate_limits: Array<{ name: string }> }).rate_limits.map((l) => l.name)).toEqual(['tokens']);
+    await c.close();
+  });
+
   it('shapes response objects like the provider: usage null on created, status_details, conversation_id, metadata echoed, full usage details', async () => {
     const c = await connect();
     c.send(userText('hi'));
@@ -220,7 +264,11 @@ describe('simulator fidelity to the GA service', () => {
     const completed = await c.waitFor('conversation.item.input_audio_transcription.completed');
     expect(completed.transcript).toMatch(/s of speech\)$/);
     const types = c.types();
-    for (const t of ['input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped', 'input_audio_buffer.committed', 'conversation.item.added', 'conversation.item.done']) expect(types).toContain(t);
+    for (const t of ['input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped', 'input_audio_buffer.committed', 'conversation.item.added', 'conversation.item.done', 'conversation.item.input_audio_transcription.delta']) expect(types).toContain(t);
+    const deltas = raw(c).filter((e) => e.type === 'conversation.item.input_audio_transcription.delta') as Array<{ delta: string; obfuscation: unknown }>;
+    expect(deltas.map((d) => d.delta).join('')).toBe(completed.transcript);
+    for (const d of deltas) expect(typeof d.obfuscation).toBe('string');
+    expect(completed.usage).toMatchObject({ type: 'tokens' });
     expect(types.filter((t) => t.startsWith('response.') || t === 'rate_limits.updated')).toEqual([]);
     await c.close();
   });

@@ -17,6 +17,7 @@ export class Directory {
   private unwatch: (() => void) | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private feedBroken = false;
+  private current = 0;
 
   private constructor(
     readonly store: Store,
@@ -42,6 +43,7 @@ export class Directory {
     const snap = await this.store.snapshot();
     this.users = new Map(snap.users.map((u) => [u.id, u]));
     this.tokens = new Map(snap.tokens.map((t) => [t.id, t]));
+    this.current = Math.max(this.current, snap.changeId);
     return { changeId: snap.changeId };
   }
 
@@ -68,6 +70,11 @@ export class Directory {
   /** Resolves once every change heard so far is applied (tests; a CLI-like write in this process). */
   settled(): Promise<void> {
     return this.reloading;
+  }
+
+  /** The change id the copy is current to (its feed position, store/retention.ts). */
+  get changeId(): number {
+    return this.current;
   }
 
   getUser(id: string): UserRecord | undefined {

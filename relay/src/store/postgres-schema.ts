@@ -6,7 +6,7 @@
 // tokens, milliseconds): a busy user's audio bytes pass 2^31 within a day.
 
 /** The version this release writes; a database with a higher one was written by a newer release. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /**
  * Advisory lock keys (a constant pair of int4: 0x6561 'ea', then a purpose). MIGRATION_LOCK serialises relays
@@ -87,6 +87,21 @@ CREATE TABLE changes (
   user_id  text NOT NULL,
   token_id text
 );
+`,
+  },
+  {
+    // A lease remembers when its seat was taken (a lowered max-sessions closes the newest across the fleet);
+    // each relay's position in the change feed, so rows every relay has read can be pruned (store/retention.ts).
+    version: 2,
+    sql: `
+ALTER TABLE leases ADD COLUMN acquired_at_ms bigint NOT NULL DEFAULT 0;
+CREATE TABLE feed_readers (
+  relay_id   text PRIMARY KEY,
+  change_id  bigint NOT NULL,
+  seen_at_ms bigint NOT NULL
+);
+CREATE INDEX changes_by_at ON changes (at);
+CREATE INDEX usage_records_by_day ON usage_records (day);
 `,
   },
 ];

@@ -21,17 +21,20 @@
 // reach or write the database" (connection refused/closed, shutdown, disk full, too many connections)
 // become StoreError `unavailable`, which the relay turns into "refuse new sessions, keep live ones".
 import postgres from 'postgres';
-import { zeroCounters } from '../accounts/meter.ts';
 import { CHANGES_CHANNEL, FEED_LOCK, LEASE_LOCK_SPACE, LOCK_SPACE, MIGRATION_LOCK, MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgres-schema.ts';
 import {
   applyPatch,
   checkUserId,
+  DEFAULT_PRUNE_BATCH_ROWS,
+  firstKeptUsageDay,
   newUser,
   StoreError,
   type DirectorySnapshot,
   type LeaseRequest,
   type LeaseResult,
-  type PeriodUsage,
+  type LeaseSeat,
+  type PruneResult,
+  type RetentionPolicy,
   type QuotaTotals,
   type Store,
   type StoreChange,
@@ -42,6 +45,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from './store.ts';
+import { changeFromRow, COUNTER_COLUMNS, periodFromRow, sumCounters, tokenFromRow, userFromRow, type ChangeRow, type CounterRow, type TokenRow, type UserRow } from './store-rows.ts';
 
 /** The fallback re-read of the change feed; NOTIFY is the prompt path (milliseconds), this only covers a lost one. */
 export const DEFAULT_FEED_POLL_MS = 5_000;
@@ -58,97 +62,9 @@ type Sql = postgres.Sql<{ bigint: number }>;
 /** What both the pool and a transaction offer: tagged queries and `sql(values)` helpers. */
 type Tx = postgres.TransactionSql<{ bigint: number }>;
 
-interface UserRow {
-  id: string;
-  enabled: boolean;
-  max_sessions: number;
-  daily_minutes: number | null;
-  monthly_minutes: number | null;
-  daily_tokens: number | null;
-  monthly_tokens: number | null;
-  voice: string | null;
-  instructions: string | null;
-  created_at: Date;
-}
 
-interface TokenRow {
-  id: string;
-  user_id: string;
-  created_at: Date;
-  expires_at: number;
-  revoked_at: Date | null;
-}
-
-interface CounterRow {
-  sessions: number;
-  connected_ms: number;
-  input_audio_bytes: number;
-  output_audio_bytes: number;
-  text_input_tokens: number;
-  text_output_tokens: number;
-  audio_input_tokens: number;
-  audio_output_tokens: number;
-}
-
-interface ChangeRow {
-  id: number;
-  kind: StoreChange['kind'];
-  user_id: string;
-  token_id: string | null;
-}
-
-function userFromRow(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    enabled: r.enabled,
-    maxSessions: r.max_sessions,
-    dailyMinutes: r.daily_minutes,
-    monthlyMinutes: r.monthly_minutes,
-    dailyTokens: r.daily_tokens,
-    monthlyTokens: r.monthly_tokens,
-    ...(r.voice !== null ? { voice: r.voice } : {}),
-    ...(r.instructions !== null ? { instructions: r.instructions } : {}),
-    createdAt: r.created_at.toISOString(),
-  };
-}
-
-function tokenFromRow(r: TokenRow): TokenRecord {
-  return { id: r.id, userId: r.user_id, createdAt: r.created_at.toISOString(), expiresAt: r.expires_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at.toISOString() } : {}) };
-}
-
-function periodFromRow(r: CounterRow | undefined): PeriodUsage {
-  if (!r) return { ...zeroCounters(), sessions: 0 };
-  return {
-    sessions: r.sessions,
-    connectedMs: r.connected_ms,
-    inputAudioBytes: r.input_audio_bytes,
-    outputAudioBytes: r.output_audio_bytes,
-    textInputTokens: r.text_input_tokens,
-    textOutputTokens: r.text_output_tokens,
-    audioInputTokens: r.audio_input_tokens,
-    audioOutputTokens: r.audio_output_tokens,
-  };
-}
-
-function changeFromRow(r: ChangeRow): StoreChange {
-  switch (r.kind) {
-    case 'user_changed':
-    case 'user_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id };
-    case 'token_added':
-    case 'token_revoked':
-    case 'token_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id, tokenId: r.token_id ?? '' };
-    default: {
-      const never: never = r.kind;
-      throw new StoreError('unknown_format', `unknown change kind "${String(never)}" in the changes table`);
-    }
-  }
-}
-
-const COUNTER_COLUMNS = ['connected_ms', 'input_audio_bytes', 'output_audio_bytes', 'text_input_tokens', 'text_output_tokens', 'audio_input_tokens', 'audio_output_tokens'] as const;
 /** SUM of bigint is numeric in PostgreSQL: cast back so it parses as a number. */
-const SUM_COUNTERS = ['sessions', ...COUNTER_COLUMNS].map((c) => `COALESCE(SUM(${c}), 0)::bigint AS ${c}`).join(', ');
+const SUM_COUNTERS = sumCounters((sum) => `COALESCE(${sum}, 0)::bigint`);
 
 /** Connection-level failures (node errors and postgres.js's own codes) and server states that mean "not reachable now". */
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
@@ -503,8 +419,8 @@ export class PostgresStore implements Store {
       if (n >= request.maxSessions) return { ok: false, live: n };
       if (request.replacesSessionId !== undefined) await tx`DELETE FROM leases WHERE session_id = ${request.replacesSessionId}`;
       await tx`
-        INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms)
-        VALUES (${request.sessionId}, ${request.userId}, ${request.relayId}, ${request.now + request.ttlMs})
+        INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms, acquired_at_ms)
+        VALUES (${request.sessionId}, ${request.userId}, ${request.relayId}, ${request.now + request.ttlMs}, ${request.now})
         ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms`;
       return { ok: true } as const;
     });
@@ -530,7 +446,53 @@ export class PostgresStore implements Store {
     });
   }
 
+  seatOrder(userId: string, now: number): Promise<LeaseSeat[]> {
+    return this.read(async (sql) => {
+      const rows = await sql<Array<{ session_id: string; relay_id: string; acquired_at_ms: number }>>`
+        SELECT session_id, relay_id, acquired_at_ms FROM leases WHERE user_id = ${userId} AND expires_at_ms > ${now} ORDER BY acquired_at_ms, session_id`;
+      return rows.map((r) => ({ sessionId: r.session_id, relayId: r.relay_id, acquiredAt: r.acquired_at_ms }));
+    });
+  }
+
   // --- change feed -------------------------------------------------------------------------------------------
+
+  async markFeedRead(relayId: string, changeId: number, now: number): Promise<void> {
+    await this.read(
+      (sql) => sql`
+        INSERT INTO feed_readers (relay_id, change_id, seen_at_ms) VALUES (${relayId}, ${changeId}, ${now})
+        ON CONFLICT (relay_id) DO UPDATE SET change_id = excluded.change_id, seen_at_ms = excluded.seen_at_ms`,
+    );
+  }
+
+  // --- retention ---------------------------------------------------------------------------------------------
+
+  async prune(policy: RetentionPolicy): Promise<PruneResult> {
+    const batch = policy.batchRows ?? DEFAULT_PRUNE_BATCH_ROWS;
+    /** Runs a DELETE … LIMIT-batched statement until it deletes fewer than a batch; each batch is its own short transaction. */
+    const deleteInBatches = async (run: (sql: Sql) => Promise<{ count: number }>): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const { count } = await this.read(run);
+        total += count;
+        if (count < batch) return total;
+      }
+    };
+    const firstDay = firstKeptUsageDay(policy);
+    const usageRecords =
+      firstDay === null ? 0 : await deleteInBatches((sql) => sql`DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE day < ${firstDay}::date LIMIT ${batch})`);
+    const liveSince = policy.now - policy.readerTtlMs;
+    const [row] = await this.read((sql) => sql<Array<{ id: number | null }>>`SELECT MIN(change_id)::bigint AS id FROM feed_readers WHERE seen_at_ms > ${liveSince}`);
+    const horizon = row?.id ?? Number.MAX_SAFE_INTEGER;
+    const graceAt = new Date(policy.now - policy.changesGraceMs);
+    const maxAgeAt = new Date(policy.now - policy.changesMaxAgeMs);
+    const changes = await deleteInBatches(
+      (sql) => sql`
+        DELETE FROM changes WHERE id IN (
+          SELECT id FROM changes WHERE (id <= ${horizon} AND at < ${graceAt}) OR at < ${maxAgeAt} LIMIT ${batch})`,
+    );
+    const readers = (await this.read((sql) => sql`DELETE FROM feed_readers WHERE seen_at_ms <= ${liveSince}`)).count;
+    return { usageRecords, changes, readers };
+  }
 
   changesSince(afterId: number): Promise<StoreChange[]> {
     return this.read((sql) => this.readChanges(sql, afterId));

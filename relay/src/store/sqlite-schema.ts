@@ -8,7 +8,7 @@
 export const SQLITE_FILE = 'earshot.db';
 
 /** The version this release writes; a database with a higher one was written by a newer release. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 /** ISO 8601 UTC with milliseconds, as the `*_at` columns hold. */
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -94,3 +94,25 @@ CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens BEGIN
   INSERT INTO changes (at, kind, user_id, token_id) VALUES (${NOW}, 'token_removed', OLD.user_id, OLD.id);
 END;
 `;
+
+/**
+ * Version 2 (retention and fleet-wide seat order): a lease remembers when its seat was taken, so a lowered
+ * max-sessions closes the newest seats across every relay; `feed_readers` holds each relay's position in the
+ * change feed, so `changes` rows every relay has read can be pruned (store/retention.ts).
+ */
+export const SCHEMA_V2 = `
+ALTER TABLE leases ADD COLUMN acquired_at_ms INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE feed_readers (
+  relay_id   TEXT PRIMARY KEY,
+  change_id  INTEGER NOT NULL,
+  seen_at_ms INTEGER NOT NULL
+);
+CREATE INDEX changes_by_at ON changes (at);
+CREATE INDEX usage_records_by_day ON usage_records (day);
+`;
+
+/** The statements that bring a database to each version, run in order in one transaction. */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  { version: 1, sql: SCHEMA_V1 },
+  { version: 2, sql: SCHEMA_V2 },
+];

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeConformance } from './store.conformance.ts';
 import { SqliteStore, sqlitePath } from './sqlite-store.ts';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { StoreError } from './store.ts';
 
 storeConformance('SqliteStore', async () => {
@@ -37,6 +38,24 @@ describe('SqliteStore file', () => {
     const db = new Database(sqlitePath(dir), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+  });
+
+  it('migrates a schema-1 file to schema 2 on open, keeping its rows (a live lease keeps its place in the seat order)', async () => {
+    const dir = await tempDir();
+    const db = new Database(sqlitePath(dir));
+    db.exec(SQLITE_MIGRATIONS.find((m) => m.version === 1)!.sql);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO users (id, created_at) VALUES ('alice', '2026-11-14T10:00:00.000Z')").run();
+    db.prepare("INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms) VALUES ('old', 'alice', 'relay-a', 2000000000000)").run();
+    db.close();
+    const store = await SqliteStore.open(dir);
+    expect((await store.getUser('alice'))?.id).toBe('alice');
+    await store.acquireLease({ sessionId: 'new', userId: 'alice', relayId: 'relay-a', maxSessions: 5, ttlMs: 10_000, now: 1_900_000_000_000 });
+    expect((await store.seatOrder('alice', 1_900_000_000_000)).map((s) => s.sessionId)).toEqual(['old', 'new']);
+    await store.close();
+    const check = new Database(sqlitePath(dir), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    check.close();
   });
 
   it('refuses a database written by a newer schema, with a sentence, and leaves it alone', async () => {

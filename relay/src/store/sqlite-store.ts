@@ -19,17 +19,20 @@
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { zeroCounters } from '../accounts/meter.ts';
-import { SCHEMA_V1, SQLITE_FILE, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+import { SQLITE_FILE, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import {
   applyPatch,
   checkUserId,
+  DEFAULT_PRUNE_BATCH_ROWS,
+  firstKeptUsageDay,
   newUser,
   StoreError,
   type DirectorySnapshot,
   type LeaseRequest,
   type LeaseResult,
-  type PeriodUsage,
+  type LeaseSeat,
+  type PruneResult,
+  type RetentionPolicy,
   type QuotaTotals,
   type Store,
   type StoreChange,
@@ -40,6 +43,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from './store.ts';
+import { changeFromRow, periodFromRow, sumCounters, tokenFromRow, userFromRow, type ChangeRow, type CounterRow, type TokenRow, type UserRow } from './store-rows.ts';
 
 /** How often a watcher checks `PRAGMA data_version`: the bound on how late a CLI's change reaches the relay. */
 export const FEED_POLL_MS = 100;
@@ -53,97 +57,8 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
 }
 
-interface UserRow {
-  id: string;
-  enabled: number;
-  max_sessions: number;
-  daily_minutes: number | null;
-  monthly_minutes: number | null;
-  daily_tokens: number | null;
-  monthly_tokens: number | null;
-  voice: string | null;
-  instructions: string | null;
-  created_at: string;
-}
 
-interface TokenRow {
-  id: string;
-  user_id: string;
-  created_at: string;
-  expires_at: number;
-  revoked_at: string | null;
-}
-
-interface CounterRow {
-  sessions: number;
-  connected_ms: number;
-  input_audio_bytes: number;
-  output_audio_bytes: number;
-  text_input_tokens: number;
-  text_output_tokens: number;
-  audio_input_tokens: number;
-  audio_output_tokens: number;
-}
-
-interface ChangeRow {
-  id: number;
-  kind: StoreChange['kind'];
-  user_id: string;
-  token_id: string | null;
-}
-
-function userFromRow(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    enabled: r.enabled === 1,
-    maxSessions: r.max_sessions,
-    dailyMinutes: r.daily_minutes,
-    monthlyMinutes: r.monthly_minutes,
-    dailyTokens: r.daily_tokens,
-    monthlyTokens: r.monthly_tokens,
-    ...(r.voice !== null ? { voice: r.voice } : {}),
-    ...(r.instructions !== null ? { instructions: r.instructions } : {}),
-    createdAt: r.created_at,
-  };
-}
-
-function tokenFromRow(r: TokenRow): TokenRecord {
-  return { id: r.id, userId: r.user_id, createdAt: r.created_at, expiresAt: r.expires_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
-}
-
-function periodFromRow(r: CounterRow | undefined): PeriodUsage {
-  if (!r) return { ...zeroCounters(), sessions: 0 };
-  return {
-    sessions: r.sessions,
-    connectedMs: r.connected_ms,
-    inputAudioBytes: r.input_audio_bytes,
-    outputAudioBytes: r.output_audio_bytes,
-    textInputTokens: r.text_input_tokens,
-    textOutputTokens: r.text_output_tokens,
-    audioInputTokens: r.audio_input_tokens,
-    audioOutputTokens: r.audio_output_tokens,
-  };
-}
-
-function changeFromRow(r: ChangeRow): StoreChange {
-  switch (r.kind) {
-    case 'user_changed':
-    case 'user_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id };
-    case 'token_added':
-    case 'token_revoked':
-    case 'token_removed':
-      return { id: r.id, kind: r.kind, userId: r.user_id, tokenId: r.token_id ?? '' };
-    default: {
-      const never: never = r.kind;
-      throw new StoreError('unknown_format', `unknown change kind "${String(never)}" in the changes table`);
-    }
-  }
-}
-
-const SUM_COUNTERS =
-  'SUM(sessions) AS sessions, SUM(connected_ms) AS connected_ms, SUM(input_audio_bytes) AS input_audio_bytes, SUM(output_audio_bytes) AS output_audio_bytes, ' +
-  'SUM(text_input_tokens) AS text_input_tokens, SUM(text_output_tokens) AS text_output_tokens, SUM(audio_input_tokens) AS audio_input_tokens, SUM(audio_output_tokens) AS audio_output_tokens';
+const SUM_COUNTERS = sumCounters();
 
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|CANTOPEN|IOERR|PERM|AUTH|PROTOCOL)/;
 const DAMAGED_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
@@ -195,13 +110,15 @@ export function openSqliteDatabase(path: string, options: SqliteStoreOptions = {
     if (version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError('unknown_format', `the database ${path} was written by a newer Earshot (schema ${version}, this release reads ${SQLITE_SCHEMA_VERSION}); nothing was changed. Upgrade this installation, or restore a backup made by this release.`);
     }
-    if (version === 0 && !options.readonly) {
+    if (version < SQLITE_SCHEMA_VERSION && !options.readonly) {
       db.transaction(() => {
-        // Re-read under the write lock: two processes opening a brand-new file at once create it once.
-        if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
-        const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-        if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
-        db.exec(SCHEMA_V1);
+        // Re-read under the write lock: two processes opening a brand-new (or older) file at once migrate it once.
+        const current = db.pragma('user_version', { simple: true }) as number;
+        if (current === 0) {
+          const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+          if (tables.n > 0) throw new StoreError('unknown_format', `${path} is an SQLite database but not an Earshot one; nothing was changed. Move it aside.`);
+        }
+        for (const m of SQLITE_MIGRATIONS) if (m.version > current) db.exec(m.sql);
         db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
       }).immediate();
     }
@@ -418,7 +335,7 @@ export class SqliteStore implements Store {
       const out = new Map<string, QuotaTotals>();
       for (const id of userIds) {
         const m = monthStmt.get(id, `${month}-00`, `${month}-99`) as CounterRow | undefined;
-        out.set(id, { day: periodFromRow(dayStmt.get(id, day) as CounterRow | undefined), month: m && m.sessions !== null ? periodFromRow(m) : periodFromRow(undefined) });
+        out.set(id, { day: periodFromRow(dayStmt.get(id, day) as CounterRow | undefined), month: periodFromRow(m) });
       }
       return out;
     });
@@ -449,8 +366,10 @@ export class SqliteStore implements Store {
       if (n >= request.maxSessions) return { ok: false, live: n };
       if (request.replacesSessionId !== undefined) this.db.prepare('DELETE FROM leases WHERE session_id = ?').run(request.replacesSessionId);
       this.db
-        .prepare('INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms')
-        .run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs);
+        .prepare(
+          'INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms, acquired_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms',
+        )
+        .run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs, request.now);
       return { ok: true };
     });
   }
@@ -473,7 +392,54 @@ export class SqliteStore implements Store {
     return this.read(() => (this.db.prepare('SELECT count(*) AS n FROM leases WHERE user_id = ? AND expires_at_ms > ?').get(userId, now) as { n: number }).n);
   }
 
+  async seatOrder(userId: string, now: number): Promise<LeaseSeat[]> {
+    return this.read(() =>
+      (
+        this.db
+          .prepare('SELECT session_id, relay_id, acquired_at_ms FROM leases WHERE user_id = ? AND expires_at_ms > ? ORDER BY acquired_at_ms, session_id')
+          .all(userId, now) as Array<{ session_id: string; relay_id: string; acquired_at_ms: number }>
+      ).map((r) => ({ sessionId: r.session_id, relayId: r.relay_id, acquiredAt: r.acquired_at_ms })),
+    );
+  }
+
   // --- change feed -------------------------------------------------------------------------------------------
+
+  async markFeedRead(relayId: string, changeId: number, now: number): Promise<void> {
+    this.write(() =>
+      this.db
+        .prepare('INSERT INTO feed_readers (relay_id, change_id, seen_at_ms) VALUES (?, ?, ?) ON CONFLICT (relay_id) DO UPDATE SET change_id = excluded.change_id, seen_at_ms = excluded.seen_at_ms')
+        .run(relayId, changeId, now),
+    );
+  }
+
+  // --- retention ---------------------------------------------------------------------------------------------
+
+  async prune(policy: RetentionPolicy): Promise<PruneResult> {
+    const batch = policy.batchRows ?? DEFAULT_PRUNE_BATCH_ROWS;
+    /** Deletes the rows `select` picks (an id subquery ending in LIMIT ?), a batch per transaction, yielding the event loop between. */
+    const deleteInBatches = async (table: string, select: string, params: Array<string | number>): Promise<number> => {
+      const stmt = this.db.prepare(`DELETE FROM ${table} WHERE id IN (${select})`);
+      let total = 0;
+      for (;;) {
+        const n = this.write(() => stmt.run(...params, batch).changes);
+        total += n;
+        if (n < batch) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const firstDay = firstKeptUsageDay(policy);
+    const usageRecords = firstDay === null ? 0 : await deleteInBatches('usage_records', 'SELECT id FROM usage_records WHERE day < ? LIMIT ?', [firstDay]);
+    const liveSince = policy.now - policy.readerTtlMs;
+    const horizon = this.read(() => (this.db.prepare('SELECT MIN(change_id) AS id FROM feed_readers WHERE seen_at_ms > ?').get(liveSince) as { id: number | null }).id);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const changes = await deleteInBatches('changes', 'SELECT id FROM changes WHERE (id <= ? AND at < ?) OR at < ? LIMIT ?', [
+      horizon ?? Number.MAX_SAFE_INTEGER,
+      iso(policy.now - policy.changesGraceMs),
+      iso(policy.now - policy.changesMaxAgeMs),
+    ]);
+    const readers = this.write(() => this.db.prepare('DELETE FROM feed_readers WHERE seen_at_ms <= ?').run(liveSince).changes);
+    return { usageRecords, changes, readers };
+  }
 
   async changesSince(afterId: number): Promise<StoreChange[]> {
     return this.read(() => this.readChanges(afterId));

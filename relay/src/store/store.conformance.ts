@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { zeroCounters, type UsageCounters } from '../accounts/meter.ts';
 import { until } from '../testing/until.ts';
-import { StoreError, type Store, type StoreChange, type UsageRecord } from './store.ts';
+import { DAY_MS, StoreError, type RetentionPolicy, type Store, type StoreChange, type UsageRecord } from './store.ts';
 
 export interface StoreFixture {
   /** A new connection to this test's database (one fresh database per fixture). */
@@ -15,7 +15,6 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
-const DAY_MS = 86_400_000;
 const T0 = Date.parse('2026-11-14T10:00:00Z');
 
 function counters(partial: Partial<UsageCounters>): UsageCounters {
@@ -245,11 +244,86 @@ export function storeConformance(name: string, makeFixture: () => Promise<StoreF
         expect(await store.liveLeases('alice', T0)).toBe(1);
       });
 
+      it('lists a user\'s live seats across relays oldest first; a renewal does not move a seat, an expired one is not listed', async () => {
+        await store.acquireLease(req('second', { relayId: 'relay-b', now: T0 + 200, maxSessions: 5 }));
+        await store.acquireLease(req('first', { maxSessions: 5 }));
+        await store.acquireLease(req('third', { now: T0 + 300, maxSessions: 5 }));
+        await store.acquireLease(req('gone', { relayId: 'relay-dead', now: T0 - 20_000, maxSessions: 5 }));
+        await store.acquireLease(req('other', { userId: 'bob', maxSessions: 5 }));
+        await store.renewLeases('relay-a', ['first', 'third'], T0 + 500, 10_000);
+        await store.renewLeases('relay-b', ['second'], T0 + 500, 10_000);
+        expect(await store.seatOrder('alice', T0 + 600)).toEqual([
+          { sessionId: 'first', relayId: 'relay-a', acquiredAt: T0 },
+          { sessionId: 'second', relayId: 'relay-b', acquiredAt: T0 + 200 },
+          { sessionId: 'third', relayId: 'relay-a', acquiredAt: T0 + 300 },
+        ]);
+        expect(await store.seatOrder('nobody', T0)).toEqual([]);
+      });
+
       it('removing a user drops their leases', async () => {
         await store.addUser({ id: 'alice' });
         await store.acquireLease(req('s1'));
         await store.removeUser('alice');
         expect(await store.liveLeases('alice', T0)).toBe(0);
+      });
+    });
+
+    describe('retention', () => {
+      const policy = (now: number, extra: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
+        now,
+        usageRecordDays: 90,
+        changesGraceMs: 600_000,
+        changesMaxAgeMs: 7 * DAY_MS,
+        readerTtlMs: 3_600_000,
+        ...extra,
+      });
+
+      it('deletes raw usage records older than the kept days, in batches, and keeps every per-day total and the report', async () => {
+        const old = Array.from({ length: 7 }, (_, i) => usage('alice', `old${i}`, T0 - 100 * DAY_MS + i, { inputAudioBytes: 1_000 }, { first: true, end: true }));
+        const recent = [usage('alice', 'recent', T0 - 10 * DAY_MS, { inputAudioBytes: 500 }, { first: true }), usage('bob', 'today', T0, { textOutputTokens: 40 }, { first: true })];
+        await store.appendUsage([...old, ...recent]);
+        const before = await store.usageByDay();
+        expect(await store.prune(policy(T0, { batchRows: 3 }))).toEqual({ usageRecords: 7, changes: 0, readers: 0 });
+        expect(await store.usageByDay()).toEqual(before);
+        expect((await store.quotaTotals(['bob'], T0)).get('bob')!.day.textOutputTokens).toBe(40);
+        expect(await store.prune(policy(T0))).toMatchObject({ usageRecords: 0 });
+        // 0 keeps raw records forever.
+        expect(await store.prune(policy(T0 + 1_000 * DAY_MS, { usageRecordDays: 0 }))).toMatchObject({ usageRecords: 0 });
+        expect(await store.prune(policy(T0 + 1_000 * DAY_MS))).toMatchObject({ usageRecords: 2 });
+      });
+
+      it('deletes feed rows every live relay has read once past the grace; a live relay behind holds newer rows back, a dead one does not', async () => {
+        for (const id of ['a', 'b', 'c', 'd']) await store.addUser({ id });
+        const ids = (await store.changesSince(0)).map((c) => c.id);
+        expect(ids).toHaveLength(4);
+        const now = Date.now();
+        await store.markFeedRead('relay-ahead', ids[3]!, now);
+        await store.markFeedRead('relay-behind', ids[1]!, now);
+        await store.markFeedRead('relay-dead', 0, now - 2 * 3_600_000);
+        // Within the grace nothing goes, however far every relay has read.
+        expect(await store.prune(policy(now))).toEqual({ usageRecords: 0, changes: 0, readers: 1 });
+        const later = now + 700_000;
+        await store.markFeedRead('relay-ahead', ids[3]!, later);
+        await store.markFeedRead('relay-behind', ids[1]!, later);
+        expect(await store.prune(policy(later))).toMatchObject({ changes: 2 });
+        expect((await store.changesSince(0)).map((c) => c.id)).toEqual(ids.slice(2));
+        // Past the max age, even what a live relay has not read goes (it reloads its directory on any later change).
+        expect(await store.prune(policy(now + 8 * DAY_MS))).toMatchObject({ changes: 2, readers: 2 });
+        expect(await store.changesSince(0)).toEqual([]);
+      });
+
+      it('after the feed is pruned empty, a snapshot and a watcher still see every later change', async () => {
+        await store.addUser({ id: 'alice' });
+        await store.prune(policy(Date.now() + 8 * DAY_MS));
+        const snap = await store.snapshot();
+        expect(snap.users.map((u) => u.id)).toEqual(['alice']);
+        const heard: StoreChange[] = [];
+        const unwatch = store.watch(snap.changeId, (c) => heard.push(...c));
+        const cli = await open();
+        await cli.addUser({ id: 'bob' });
+        await until('the change after the prune', () => heard.some((c) => c.kind === 'user_changed' && c.userId === 'bob'), 20_000);
+        expect(heard.every((c) => c.id > snap.changeId)).toBe(true);
+        unwatch();
       });
     });
 

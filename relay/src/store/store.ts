@@ -105,6 +105,48 @@ export interface LeaseRequest {
 
 export type LeaseResult = { ok: true } | { ok: false; live: number };
 
+/** A live lease as the fleet-wide seat order lists it. */
+export interface LeaseSeat {
+  sessionId: string;
+  relayId: string;
+  /** Epoch ms the seat was taken (renewals do not move it). */
+  acquiredAt: number;
+}
+
+/**
+ * What prune() deletes (store/retention.ts runs it). Per-day totals (`usage_daily`) are never pruned: they
+ * are the usage report and the quotas. Each DELETE takes at most `batchRows` rows in its own transaction, so
+ * no lock is held for long and the relay's event loop is yielded between batches.
+ */
+export interface RetentionPolicy {
+  /** Epoch ms. */
+  now: number;
+  /** Raw usage records of UTC days before `now` minus this many days are deleted; 0 keeps them forever. */
+  usageRecordDays: number;
+  /** A `changes` row every live relay has read is deleted once it is this old (time for a starting relay to report its position). */
+  changesGraceMs: number;
+  /** A `changes` row this old is deleted whether every relay has read it or not. */
+  changesMaxAgeMs: number;
+  /** A feed reader not heard from for this long is a dead relay: it no longer holds rows back, and is forgotten. */
+  readerTtlMs: number;
+  batchRows?: number;
+}
+
+export interface PruneResult {
+  usageRecords: number;
+  changes: number;
+  readers: number;
+}
+
+export const DEFAULT_PRUNE_BATCH_ROWS = 5_000;
+export const DAY_MS = 86_400_000;
+
+/** The first UTC day (`YYYY-MM-DD`) whose raw usage records the policy keeps, or null when it keeps them all. */
+export function firstKeptUsageDay(policy: Pick<RetentionPolicy, 'now' | 'usageRecordDays'>): string | null {
+  if (policy.usageRecordDays <= 0) return null;
+  return new Date(policy.now - policy.usageRecordDays * DAY_MS).toISOString().slice(0, 10);
+}
+
 /**
  * What the change feed says. The relay re-reads what it caches on any of these; `id` orders them
  * (monotonically increasing per store), so a reader that saw change N asks for those after N.
@@ -224,6 +266,8 @@ export interface Store {
   releaseLease(sessionId: string): Promise<void>;
   /** Unexpired leases of a user at `now`, across all relays. */
   liveLeases(userId: string, now: number): Promise<number>;
+  /** A user's unexpired leases at `now`, across all relays, oldest seat first (ties by session id): who keeps a seat when the limit is lowered. */
+  seatOrder(userId: string, now: number): Promise<LeaseSeat[]>;
 
   // --- change feed -------------------------------------------------------------------------------------------
   /** Changes after `afterId`, oldest first (the catch-up read; also what watch() delivers). */
@@ -234,6 +278,12 @@ export interface Store {
    * `onError` hears a feed that cannot be read (the store unreachable); it keeps trying. Returns unwatch.
    */
   watch(afterId: number, listener: (changes: StoreChange[]) => void, onError?: (err: StoreError) => void): () => void;
+  /** Records that relay `relayId` has applied every change up to `changeId` (what prune() may delete depends on every live relay's). */
+  markFeedRead(relayId: string, changeId: number, now: number): Promise<void>;
+
+  // --- retention ---------------------------------------------------------------------------------------------
+  /** Deletes raw usage records and feed rows the policy no longer keeps; returns how many rows went. */
+  prune(policy: RetentionPolicy): Promise<PruneResult>;
 
   // --- lifecycle ---------------------------------------------------------------------------------------------
   /** Stops watchers and closes the connection(s). Idempotent. */

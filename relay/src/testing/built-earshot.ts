@@ -18,10 +18,14 @@ export function buildEarshot(): string {
   return built;
 }
 
-/** `earshot <args>` with exactly `env` (plus PATH); never throws on a non-zero exit. */
-export async function runEarshot(args: string[], env: Record<string, string>, bin = buildEarshot()): Promise<CliResult> {
+/**
+ * `earshot <args>` with exactly `env` (plus PATH), run in `cwd` (a release test passes a directory outside the
+ * checkout, so nothing is found through it); never throws on a non-zero exit. The deadline is generous: on a
+ * loaded machine one start of Node takes seconds.
+ */
+export async function runEarshot(args: string[], env: Record<string, string>, bin = buildEarshot(), cwd = REPO_ROOT): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -47,7 +47,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay/src/cli/earshot.ts'), ...args], {
         cwd: REPO_ROOT,
         env: { PATH: process.env.PATH ?? '', ...env(dataDirs[0]!) },
-        timeout: 80_000,
+        // Eight CLI start-ups at once on a shared two-core machine can take a while.
+        timeout: 240_000,
       });
       return { code: 0, stdout, stderr };
     } catch (err) {

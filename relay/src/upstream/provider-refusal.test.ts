@@ -52,12 +52,23 @@ describe('provider refusals through the relay', () => {
     for (const fragment of [WRONG_KEY, WRONG_KEY.slice(0, 6), WRONG_KEY.slice(-4), '***']) expect(wire).not.toContain(fragment);
   });
 
-  it('maps close 4000 invalid_model to 4009 model_not_available naming the model (the relay always names one, so missing_model cannot arise)', async () => {
+  it('maps close 4000 invalid_model to 4009 model_not_available naming the model the client asked for', async () => {
     const relay = await relayWith({ apiKey: RIGHT_KEY });
     const bad = await session(relay, 'model=gpt-5-turbo');
     expect((await bad.closed).code).toBe(CloseCode.UpstreamRefused);
     expect(bad.of('error').map((e) => e.error.code)).toEqual(['model_not_available']);
     expect(bad.of('error')[0]!.error.message).toMatch(/does not offer the model 'gpt-5-turbo'.*Invalid model/);
+  });
+
+  it('maps close 4000 missing_model to 4009 model_not_available too (an UPSTREAM_URL whose own ?model= is empty)', async () => {
+    // The relay keeps a ?model= the operator wrote into UPSTREAM_URL; an empty one reaches the provider as no model.
+    const relay = await startTestRelay({}, { upstreamFactory: createWsUpstreamFactory({ url: `${sim.url}?model=`, apiKey: RIGHT_KEY, authHeader: 'authorization', connectTimeoutMs: 2000 }) });
+    relays.push(relay);
+    const c = await session(relay);
+    expect((await c.closed).code).toBe(CloseCode.UpstreamRefused);
+    expect(c.of('error').map((e) => e.error.code)).toEqual(['model_not_available']);
+    // Not "does not offer the model 'gpt-realtime'": the provider was sent no model at all, and the operator must fix it.
+    expect(c.of('error')[0]!.error.message).toMatch(/^The AI provider was not told which model to use\. It said: "Missing required parameter: 'model'\."\s.*UPSTREAM_URL/);
   });
 
   it('refuses an unknown model the same way on the in-process simulator (the default backend)', async () => {

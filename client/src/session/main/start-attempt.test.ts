@@ -107,6 +107,25 @@ describe('resumeOrWaitForTap', () => {
     expect(await done).toEqual({ ok: true, value: undefined });
   });
 
+  it('stops asking for a tap when a merely slow resume() gets the context running by itself', async () => {
+    // A loaded phone may take longer than the deadline to open its audio device: the context then starts with no
+    // tap, and Start must go on instead of waiting for a tap nobody needs to make.
+    let finish: () => void = () => undefined;
+    const ctx = Object.assign(new EventTarget(), {
+      state: 'suspended' as string,
+      resume: vi.fn(() => new Promise<void>((r) => (finish = r))),
+    });
+    const hooks = { blocked: vi.fn(), waitForTap: vi.fn(never<void>) };
+    const done = settle(resumeOrWaitForTap(new StartAttempt(clock), ctx, hooks));
+    await vi.advanceTimersByTimeAsync(STEP_TIMEOUT_MS.resume);
+    expect(hooks.blocked).toHaveBeenCalledTimes(1);
+    ctx.state = 'running';
+    ctx.dispatchEvent(new Event('statechange'));
+    finish();
+    expect(await done).toEqual({ ok: true, value: undefined });
+    expect(hooks.waitForTap).toHaveBeenCalledTimes(1);
+  });
+
   it('asks again if a tap did not get the context running', async () => {
     const ctx = fakeContext('rejects');
     const taps: Array<() => void> = [];

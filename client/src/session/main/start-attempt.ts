@@ -99,15 +99,21 @@ export class StartAttempt {
   }
 }
 
+/** What resumeOrWaitForTap needs of an AudioContext (an EventTarget for `statechange`, where there is one). */
+export interface ResumableContext {
+  readonly state: string;
+  resume(): Promise<void>;
+  addEventListener?(type: 'statechange', listener: () => void): void;
+  removeEventListener?(type: 'statechange', listener: () => void): void;
+}
+
 /**
  * The AudioContext as far as Start is concerned: resumes it, and if it is still not running after the resume
- * deadline, reports that it needs a tap and waits for one (`onTap` is called from the tap's own gesture handler).
+ * deadline, reports that it needs a tap and waits for one (`waitForTap` is released from the tap's own gesture
+ * handler) — or for the context to start by itself: a resume that was only slow (a loaded phone opening its audio
+ * device) needs no tap.
  */
-export async function resumeOrWaitForTap(
-  attempt: StartAttempt,
-  ctx: { readonly state: string; resume(): Promise<void> },
-  hooks: { blocked(): void; waitForTap(): Promise<void> },
-): Promise<void> {
+export async function resumeOrWaitForTap(attempt: StartAttempt, ctx: ResumableContext, hooks: { blocked(): void; waitForTap(): Promise<void> }): Promise<void> {
   if (ctx.state === 'running') return;
   try {
     await attempt.step('resume', ctx.resume());
@@ -117,6 +123,16 @@ export async function resumeOrWaitForTap(
   }
   while (ctx.state !== 'running') {
     hooks.blocked();
-    await attempt.untilCancelled(hooks.waitForTap());
+    let unlisten = () => undefined as void;
+    const byItself = new Promise<void>((resolve) => {
+      const onState = () => ctx.state === 'running' && resolve();
+      ctx.addEventListener?.('statechange', onState);
+      unlisten = () => ctx.removeEventListener?.('statechange', onState);
+    });
+    try {
+      await attempt.untilCancelled(Promise.race([hooks.waitForTap(), byItself]));
+    } finally {
+      unlisten();
+    }
   }
 }
