@@ -139,6 +139,8 @@ interface DisruptionRun {
   recoveryMs: number | null;
   /** drops only: new connection → sound again (ms). */
   soundAfterReconnectMs: number | null;
+  /** outage only: link back → the phone's first SYN that got through (ms): how much of recoveryMs is reconnect timing. */
+  firstSynAfterMs: number | null;
   spuriousTurns: number;
   providerSessions: number;
   responses: number;
@@ -152,7 +154,7 @@ function firstSoundAfter(events: TimedEngineEvent[], t: number): number | null {
 async function disruption(link: PhoneLink, profile: PhoneProfile): Promise<DisruptionRun> {
   const parts =
     profile.event.kind === 'outage'
-      ? [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 3.5 }, { say: 'Hello? Are you still there?' }, { silenceSeconds: 50 }]
+      ? [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 6 }, { say: 'Hello? Are you still there?' }, { silenceSeconds: 50 }]
       : [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 50 }];
   const wav = conversationWav(profile.event.kind === 'outage' ? 'mobile-outage' : 'mobile-one-request', parts);
   link.emulator.setProfile(profile.link);
@@ -164,11 +166,15 @@ async function disruption(link: PhoneLink, profile: PhoneProfile): Promise<Disru
     await waitForState(page, 'speaking', { timeoutMs: 40_000 });
     let recoveryMs: number | null = null;
     let soundAfterReconnectMs: number | null = null;
+    let firstSynAfterMs: number | null = null;
     if (profile.event.kind === 'outage') {
+      const backAt = link.emulator.now() + profile.event.ms;
       link.emulator.outage(profile.event.ms);
       const back = (await pageNow(page)) + profile.event.ms;
       await sleep(profile.event.ms + 20_000);
       recoveryMs = firstSoundAfter(await pageEvents(page), back);
+      const syn = link.emulator.model.counters.up.syns.find((x) => x.at >= backAt && !x.dropped);
+      firstSynAfterMs = syn ? syn.at - backAt : null;
     } else {
       const opened = link.emulator.model.counters.up.connectionsOpened;
       const brokeAt = link.emulator.now();
@@ -189,6 +195,7 @@ async function disruption(link: PhoneLink, profile: PhoneProfile): Promise<Disru
       profile,
       recoveryMs,
       soundAfterReconnectMs,
+      firstSynAfterMs,
       spuriousTurns: Math.max(0, count(provider, 'input_audio_buffer.committed') - 1),
       providerSessions: provider.filter((r) => r.ev === 'upstream-open').length,
       responses: count(provider, 'response.created'),
@@ -230,7 +237,7 @@ function table(good: SteadyRun, poor: SteadyRun, weak: SteadyRun, outage: Disrup
       '10 s outage mid-reply: link back → reply resumed; spurious turns',
       '≤ 2 s; 0',
       BEFORE.outage,
-      `${outage.recoveryMs === null ? 'no sound' : `${fmt(outage.recoveryMs)} ms`}; ${outage.spuriousTurns} spurious turn${outage.spuriousTurns === 1 ? '' : 's'} (${outage.responses} responses, ${outage.providerSessions} provider session)`,
+      `${outage.recoveryMs === null ? 'no sound' : `${fmt(outage.recoveryMs)} ms`} (first SYN through ${outage.firstSynAfterMs === null ? 'n/a' : `${fmt(outage.firstSynAfterMs)} ms`} after); ${outage.spuriousTurns} spurious turn${outage.spuriousTurns === 1 ? '' : 's'} (${outage.responses} responses, ${outage.providerSessions} provider session)`,
     ],
     ['silent drop (black hole): detected; same provider session', '≤ 3 s; yes', BEFORE.drop, drop(hole)],
     ['address change: detected; same provider session', '≤ 3 s; yes', BEFORE.drop, drop(moved)],

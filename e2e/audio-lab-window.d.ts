@@ -35,6 +35,7 @@ declare global {
       engine(): LabEngine | null;
       stopEngine(): Promise<void>;
       playbackRig(): Promise<Rig>;
+      encodeBlocks(blocks: Array<{ captureMs: number; amplitude: number }>): Promise<Array<{ captureMs: number; bytes: number }>>;
       rig: Rig | null;
     };
   }

@@ -78,6 +78,10 @@ describe('engine on earshot.v2 (stand-in relay side, real relay and simulator be
       expect(health?.health.rttMs).not.toBeNull();
       // Silence costs almost nothing: clearly fewer packets went out than 40 ms blocks were captured and encoded.
       expect(s.appendsSent).toBeLessThan(s.upBlocks * 0.8);
+      // …and that is the uplink's decision, not the encoder's: every block came back as a packet with its own stamp
+      // (Chromium's AudioEncoder with DTX dropped blocks and re-stamped the rest; e2e/opus-stamps.e2e.test.ts).
+      expect(s.upPackets).toBeGreaterThanOrEqual(s.upBlocks - 2);
+      expect(s.upUnmatched).toBe(0);
       expect(stats.loopback!.inbound.totalAudioEnergy).toBeGreaterThan(0);
       expect(events.filter((e) => e.kind === 'notice')).toEqual([]);
       // Opus at ~24 kbit/s with DTX against ~530 kbit/s of base64 pcm16: well under a tenth of v1's bytes.

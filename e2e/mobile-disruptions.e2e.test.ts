@@ -62,17 +62,22 @@ async function untilReplyEnds(page: Page, since: number, timeoutMs: number): Pro
 describe('phone link disruptions mid-reply', () => {
   it('10 s outage: the reply resumes after the link returns, and speech during the outage never becomes a turn', { timeout: 120_000 }, async () => {
     link.emulator.setProfile(PROFILES.outage.link);
-    // The user asks, the reply starts, the link goes down, the user says something while it is down.
-    const wav = conversationWav('mobile-outage', [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 3.5 }, { say: 'Hello? Are you still there?' }, { silenceSeconds: 40 }]);
+    // The user asks, the reply starts, the link goes down, the user says something while it is down. The question
+    // comes 6 s after the request: the outage starts when the reply is first heard (≥ 0.8 s after the request, up
+    // to ~3 s on a loaded machine), so it is well inside the outage and never a barge-in on the live link.
+    const wav = conversationWav('mobile-outage', [{ silenceSeconds: 0.5 }, { say: LONG_REQUEST }, { silenceSeconds: 6 }, { say: 'Hello? Are you still there?' }, { silenceSeconds: 40 }]);
     const run = await untilReplyPlays(wav);
     try {
       const outageMs = PROFILES.outage.event.kind === 'outage' ? PROFILES.outage.event.ms : 10_000;
+      const outageAt = link.emulator.now();
       link.emulator.outage(outageMs);
       const linkBack = (await pageNow(run.page)) + outageMs;
       await untilReplyEnds(run.page, linkBack, 60_000);
       await new Promise((r) => setTimeout(r, 2_000)); // room for stale audio to turn into a turn, if it were going to
       const events = await pageEvents(run.page);
       const provider = link.relay.reports.slice(run.mark);
+      const syns = link.emulator.model.counters.up.syns.filter((x) => x.at >= outageAt).map((x) => `${Math.round(x.at - outageAt - outageMs)}${x.dropped ? 'x' : ''}→:${x.dstPort}`);
+      console.log(`outage: the phone's SYNs, ms from link back (x: lost in the outage): ${syns.join(' ')}`);
       console.log(`outage: states ${states(events).map((s) => `${s.kind}@${Math.round(s.t - run.speakingAt)}`).join(' > ')} (ms from first speaking; link back at ${Math.round(linkBack - run.speakingAt)})`);
       expect(link.emulator.model.counters.down.drops.outage).toBeGreaterThan(0);
       expect(soundAfter(events, linkBack)).toBe(true);

@@ -78,6 +78,12 @@ export const LINK_DEAD_MS = 2_500;
 export const DEFAULT_RESUME_GRACE_MS = 30_000;
 /** The client's send queue holds at most this much audio; older audio is dropped first (fresh audio first). */
 export const SEND_QUEUE_MAX_MS = 300;
+/**
+ * ...except audio the person is holding to talk: that is the turn itself (the provider's VAD is off, nothing becomes
+ * a turn before the commit), so it waits up to this long for a slow link. Kept well under the relay's audio burst
+ * budget (`audioBurstMs`, 10 s), so the backlog of a stalled hold never trips the rate limit when it goes out.
+ */
+export const HELD_SEND_QUEUE_MAX_MS = 5000;
 
 export interface AudioUpHeader {
   kind: typeof AppFrameKind.AudioUp;

@@ -47,7 +47,11 @@ export interface DirectionCounters {
   drops: Record<DropReason, number>;
   /** TCP connections opened in this direction (SYN without ACK offered): a reconnect shows up here. */
   connectionsOpened: number;
+  /** Every SYN offered (retransmissions included), newest last, at most SYN_LOG_MAX: when a reconnect really tried. */
+  syns: Array<{ at: number; dstPort: number; srcPort: number; dropped: boolean }>;
 }
+
+const SYN_LOG_MAX = 500;
 
 /** mulberry32: a small, well-mixed 32-bit PRNG; one stream per direction so each is reproducible on its own. */
 export function makeRandom(seed: number): () => number {
@@ -150,6 +154,7 @@ export class LinkModel {
       deliveredPackets: 0,
       drops: { outage: 0, blackhole: 0, retired_address: 0, queue_full: 0, loss: 0 },
       connectionsOpened: 0,
+      syns: [],
     });
     this.counters = { up: zero(), down: zero() };
   }
@@ -202,6 +207,10 @@ export class LinkModel {
     const blocked = this.blocked(now, info, key);
     const verdict: Verdict = blocked ? { kind: 'drop', reason: blocked } : this.directions[direction].schedule(now, packet.byteLength, directedKey(info));
     if (verdict.kind === 'drop') c.drops[verdict.reason]++;
+    if (info.syn) {
+      c.syns.push({ at: now, dstPort: info.dstPort, srcPort: info.srcPort, dropped: verdict.kind === 'drop' });
+      if (c.syns.length > SYN_LOG_MAX) c.syns.shift();
+    }
     return verdict;
   }
 

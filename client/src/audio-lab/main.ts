@@ -5,6 +5,8 @@ import tapWorkletUrl from './tap.worklet.ts?worker&url';
 import type { SessionToPlayback, MainToPlayback, PlaybackToSession } from '../audio/messages.ts';
 import { createEngine } from '../session/main/engine.ts';
 import type { EngineEvent, EngineStartOptions } from '../session/engine-api.ts';
+import { APP_AUDIO_SAMPLE_RATE, APP_UP_FRAME_MS } from '../../../protocol/app-link.ts';
+import { webCodecsOpusFactory } from '../session/worker/opus/opus-codec.ts';
 
 interface TapBatch {
   frame: number;
@@ -40,6 +42,30 @@ async function playbackRig() {
   };
 }
 
+/**
+ * Feeds the session worker's WebCodecs Opus encoder one block per entry (a 300 Hz tone at `amplitude`, 0 = digital
+ * silence) stamped `captureMs`, and returns what came out: each packet with the capture time the encoder wrapper
+ * gave it. The question it answers: does every packet carry the stamp of the block it encodes?
+ */
+async function encodeBlocks(blocks: Array<{ captureMs: number; amplitude: number }>): Promise<Array<{ captureMs: number; bytes: number }>> {
+  const out: Array<{ captureMs: number; bytes: number }> = [];
+  let failure: unknown = null;
+  const encoder = webCodecsOpusFactory(APP_UP_FRAME_MS).createEncoder({
+    onPacket: (packet, captureMs) => out.push({ captureMs, bytes: packet.byteLength }),
+    onError: (err) => (failure = err),
+  });
+  const n = (APP_AUDIO_SAMPLE_RATE * APP_UP_FRAME_MS) / 1000;
+  for (const b of blocks) {
+    const pcm = new Float32Array(n);
+    for (let i = 0; i < n; i++) pcm[i] = b.amplitude * Math.sin((2 * Math.PI * 300 * (b.captureMs * 24 + i)) / APP_AUDIO_SAMPLE_RATE);
+    encoder.encode(pcm, b.captureMs);
+  }
+  await encoder.flush();
+  encoder.close();
+  if (failure) throw failure;
+  return out;
+}
+
 const events: EngineEvent[] = [];
 let engine: ReturnType<typeof createEngine> | null = null;
 
@@ -56,6 +82,7 @@ const lab = {
     await engine?.stop();
   },
   playbackRig,
+  encodeBlocks,
   rig: null as Awaited<ReturnType<typeof playbackRig>> | null,
 };
 

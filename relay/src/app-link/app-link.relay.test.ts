@@ -184,6 +184,27 @@ describe('earshot.v2: what the provider receives', () => {
     await c.close();
   });
 
+  it('while the app is away the provider still hears time pass: silence goes on in real time after the link drops', async () => {
+    received = [];
+    const c = await v2('v2-away-fill', undefined, recRelay);
+    sendAll(c, packets.slice(0, 10)); // 400 ms said, then the link drops mid-sentence
+    await until('the speech at the provider', () => received.some((e) => e.type === 'input_audio_buffer.append'));
+    const audioMs = () => received.filter((e) => e.type === 'input_audio_buffer.append').reduce((ms, e) => ms + Buffer.from(e.audio!, 'base64').byteLength / 48, 0);
+    c.dropTcp();
+    await c.closed;
+    const atDrop = audioMs();
+    // 1.5 s more audio (silence) reaches the provider with nobody attached: enough for its VAD to end the turn.
+    await until('silence after the drop', () => audioMs() >= atDrop + 1500, 10_000);
+    const after = received.filter((e) => e.type === 'input_audio_buffer.append').slice(-3);
+    expect(after.every((e) => Buffer.from(e.audio!, 'base64').every((b) => b === 0))).toBe(true);
+    expect(received.some((e) => e.type === 'input_audio_buffer.clear')).toBe(false);
+    // Come back and hang up, so this session's silence stops before the next test records.
+    const back = await v2('v2-away-fill', { token: c.session!.resume_token, received: c.received }, recRelay);
+    expect(back.session).toMatchObject({ resumed: true });
+    await back.close(1000);
+    await until('the session to end', () => !recRelay.sessions().has(c.session!.session_id));
+  });
+
   it('coalesces 20 ms packets into appends of at least 100 ms', async () => {
     received = [];
     const c = await v2('v2-coalesce', undefined, recRelay);

@@ -243,7 +243,7 @@ export class AppLink implements ClientSide {
   onClose(ws: uWS.WebSocket<ConnData>, code: number): void {
     if (ws !== this.ws) return;
     this.ws = null;
-    this.stopTimers();
+    this.heartbeat.stop();
     if (this.ended) return;
     if (code === CloseCode.Normal) {
       // The app hung up: end the provider session at once, no grace.
@@ -433,9 +433,19 @@ export class AppLink implements ClientSide {
 
   private attached(): void {
     this.heartbeat.start();
+    this.startFill();
+  }
+
+  /**
+   * Keeps the provider's audio clock running: DTX silence is filled in real time while the app is here *and* while
+   * it is away (issue 12: "the provider still receives continuous audio for its VAD"). A link that drops while the
+   * person is talking then ends with silence, as a pause would: the provider's VAD closes the turn on what was
+   * said while the link was up, and its reply waits in the replay buffer for the resume — instead of the VAD
+   * sitting in "speech" until the grace period ends. Silence outside a turn is never committed, so it bills no
+   * input tokens. Runs until the link ends (grace over) or is replaced by a resume (which restarts it).
+   */
+  private startFill(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
-    // DTX silence is filled only while the app is here: during an outage nothing is sent to the provider
-    // (no audio is being captured for it, and silence would cost input tokens).
     this.tickTimer = setInterval(() => {
       if (this.up.pending === 0 && !this.ended) this.uplink.tick();
     }, TICK_MS);
@@ -452,7 +462,7 @@ export class AppLink implements ClientSide {
   private letGo(): void {
     const ws = this.ws;
     this.ws = null;
-    this.stopTimers();
+    this.heartbeat.stop();
     ws?.close();
   }
 
@@ -460,7 +470,7 @@ export class AppLink implements ClientSide {
     if (this.ended || this.graceTimer) return;
     const graceMs = Math.round(this.deps.config.resumeGraceSeconds * 1000);
     this.deps.log.info({ session: this.session?.info.sessionId, why, graceMs }, 'app link detached; provider session kept for resume');
-    // Audio still pending would go on to the provider after the app is gone: the app resumes with a clean cut anyway.
+    // What the app said before it went is sent now; the silence fill goes on from there (startFill).
     this.uplink.flush();
     this.graceTimer = setTimeout(() => {
       this.deps.log.info({ session: this.session?.info.sessionId }, 'app link: resume grace period over; session ends');

@@ -94,6 +94,14 @@ export class Conversation {
     return this.mode === 'hands-free' || this.userSpeaking;
   }
 
+  /**
+   * Hold-to-talk and the person is holding: what is captured now is the turn itself (the provider's VAD is off), so
+   * the uplink sends all of it, silence included, and the send queue keeps it for a slow link.
+   */
+  get holding(): boolean {
+    return this.mode === 'hold-to-talk' && this.userSpeaking;
+  }
+
   /** Whether assistant audio is queued or playing (the barge-in guard raises its threshold then). */
   get assistantAudible(): boolean {
     return this.audibleItem !== null;

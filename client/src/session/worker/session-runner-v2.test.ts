@@ -37,6 +37,8 @@ interface Conn {
   protocols: string[];
   text: Array<Record<string, unknown> & { type: string }>;
   audio: Array<{ header: AudioUpHeader; pcm: Int16Array }>;
+  /** Everything received in arrival order: a packet's capture time, or an event's type. */
+  arrivals: Array<number | string>;
   /** Frames this connection has sent that count toward ack. */
   sentCount: number;
   sendCounted(data: string | Uint8Array): void;
@@ -51,17 +53,35 @@ interface V2Stub {
   answerPings: boolean;
   /** Play a relay that predates earshot.v2 (chooses earshot.v1, speaks the verbatim protocol). */
   v1Only: boolean;
+  /** Leave WebSocket upgrades unanswered (a SYN or a handshake lost in an outage), while true. */
+  holdUpgrades: boolean;
+  /** Refuse WebSocket upgrades with 401 (a revoked token), while true. */
+  refuseUpgrades: boolean;
+  /** Upgrade requests seen, and HTTP session checks answered. */
+  upgrades: number;
+  checks: number;
   close(): Promise<void>;
 }
 
 async function v2stub(): Promise<V2Stub> {
-  const s = { conns: [], resumeReply: 'resume', answerPings: true, v1Only: false } as unknown as V2Stub;
+  const s = { conns: [], resumeReply: 'resume', answerPings: true, v1Only: false, holdUpgrades: false, refuseUpgrades: false, upgrades: 0, checks: 0 } as unknown as V2Stub;
   const http: Server = createServer((req, res) => {
+    s.checks++;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ user: 'ann', tokenId: 't', expiresAt: 0, policy, backend: 'simulator' } satisfies SessionCheckBody));
   });
-  const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (!s.v1Only && p.has('earshot.v2') ? 'earshot.v2' : p.has('earshot.v1') ? 'earshot.v1' : false) });
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => {
+      s.upgrades++;
+      if (s.refuseUpgrades) done(false, 401);
+      else if (!s.holdUpgrades) done(true);
+      else held.push(done);
+    },
+    handleProtocols: (p) => (!s.v1Only && p.has('earshot.v2') ? 'earshot.v2' : p.has('earshot.v1') ? 'earshot.v1' : false),
+  });
   let sessionCounter = 0;
+  const held: Array<(ok: boolean) => void> = [];
   wss.on('connection', (ws, req) => {
     const protocols = String(req.headers['sec-websocket-protocol']).split(',').map((p) => p.trim());
     const decoder = new native.Decoder({ channels: 1, sample_rate: 24_000 });
@@ -70,6 +90,7 @@ async function v2stub(): Promise<V2Stub> {
       protocols,
       text: [],
       audio: [],
+      arrivals: [],
       sentCount: 0,
       sendCounted(data) {
         ws.send(data);
@@ -83,10 +104,12 @@ async function v2stub(): Promise<V2Stub> {
         if (!frame.ok || frame.header.kind !== 1) throw new Error('bad AudioUp');
         const pcm = decoder.decode(frame.payload);
         conn.audio.push({ header: frame.header, pcm: new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2) });
+        conn.arrivals.push(frame.header.captureMs);
         return;
       }
       const event = JSON.parse(String(data));
       conn.text.push(event);
+      if (!String(event.type).startsWith('earshot.')) conn.arrivals.push(event.type);
       if (event.type === 'earshot.ping' && s.answerPings) ws.send(JSON.stringify({ type: 'earshot.pong', id: event.id, t: event.t }));
     });
     if (s.v1Only) {
@@ -115,6 +138,7 @@ async function v2stub(): Promise<V2Stub> {
   s.close = () =>
     new Promise<void>((r) => {
       for (const c of s.conns) c.ws.terminate();
+      for (const done of held.splice(0)) done(false);
       wss.close();
       http.close(() => r());
       http.closeAllConnections();
@@ -149,15 +173,50 @@ function manualClock() {
   };
 }
 
-function makeRunner() {
+/**
+ * The same libopus answering as WebCodecs does: packets come back on a later task, and flush() resolves once every
+ * packet of the blocks handed in before it has been delivered.
+ */
+function answeringLater(base: OpusFactory): OpusFactory {
+  return {
+    engine: base.engine,
+    createDecoder: (cb) => base.createDecoder(cb),
+    createEncoder(cb) {
+      const pending: Array<() => void> = [];
+      const inner = base.createEncoder({ onPacket: (p, t) => pending.push(() => cb.onPacket(p, t)), onError: (e) => cb.onError(e) });
+      const deliver = (n: number) => {
+        for (const f of pending.splice(0, n)) f();
+      };
+      return {
+        engine: inner.engine,
+        encode(pcm, captureMs) {
+          inner.encode(pcm, captureMs);
+          setTimeout(() => deliver(1), 0);
+        },
+        flush() {
+          const n = pending.length;
+          return new Promise<void>((r) => setTimeout(() => (deliver(n), r()), 0));
+        },
+        close: () => inner.close(),
+      };
+    },
+  };
+}
+
+function makeRunner(
+  fetchOverride?: (url: string, init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<{ status: number; json(): Promise<unknown> }>,
+  engine: OpusFactory = opus,
+) {
   const clock = manualClock();
   const events: EngineEvent[] = [];
   const playbackMsgs: SessionToPlayback[] = [];
   const runner = new SessionRunner({
-    fetch: async (url, init) => {
-      const res = await fetch(url, { headers: init.headers });
-      return { status: res.status, json: () => res.json() };
-    },
+    fetch:
+      fetchOverride ??
+      (async (url, init) => {
+        const res = await fetch(url, { headers: init.headers });
+        return { status: res.status, json: () => res.json() };
+      }),
     openSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
     setTimeout: clock.setTimeout,
     clearTimeout: clock.clearTimeout,
@@ -167,7 +226,7 @@ function makeRunner() {
     emit: (e) => events.push(e),
     playback: new PlaybackFeeder({ postMessage: (m) => playbackMsgs.push(m) }, 48_000),
     contextRate: 48_000,
-    opus,
+    opus: engine,
   });
   let frameIndex = 0;
   const speak = (frames: number, amplitude = 0.3) => {
@@ -198,11 +257,11 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function connected() {
+async function connected(mode: EngineSettings['mode'] = 'hands-free', engine: OpusFactory = opus) {
   const s = await v2stub();
-  const r = makeRunner();
+  const r = makeRunner(undefined, engine);
   cleanups.push(() => s.close(), () => r.runner.stop());
-  r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+  r.runner.start({ relayUrl: s.url, token: 'tok', settings: { ...settings, mode } });
   await until('listening', () => states(r.events).includes('listening'));
   return { s, r };
 }
@@ -274,6 +333,45 @@ describe('SessionRunner on earshot.v2', () => {
     expect(r.events.filter((e) => e.kind === 'notice')).toEqual([]);
   });
 
+  it('in hold-to-talk sends the whole hold, silence and the last partial block included, and commits only after it', async () => {
+    const { s, r } = await connected('hold-to-talk');
+    r.speak(5, 0); // not held: nothing goes
+    r.runner.setTalking(true);
+    r.speak(10); // 200 ms of voice (capture clock 100–300 ms) …
+    r.speak(41, 0); // … then 820 ms of silence, still held; the hold ends 20 ms into a block
+    r.runner.setTalking(false);
+    const c = s.conns[0]!;
+    await until('response.create', () => c.text.some((e) => e.type === 'response.create'));
+    const held = Array.from({ length: 26 }, (_, i) => 100 + i * 40); // 100 … 1100: the hold's 1020 ms, padded to a block
+    expect(c.arrivals.filter((a) => a !== 'session.update')).toEqual(['input_audio_buffer.clear', ...held, 'input_audio_buffer.commit', 'response.create']);
+    // Every packet is a whole 40 ms block to a native libopus, the DTX ones of the silence too.
+    expect(c.audio.every((a) => a.pcm.length === 960 && a.header.flags === 0)).toBe(true);
+  });
+
+  it('with an encoder that answers later (WebCodecs), commits a hold after its last packet, and a press meanwhile after that commit', async () => {
+    const { s, r } = await connected('hold-to-talk', answeringLater(opus));
+    r.runner.setTalking(true);
+    r.speak(10); // 0–200 ms, held
+    r.runner.setTalking(false);
+    r.runner.setTalking(true); // at once: the encoder has not answered yet
+    r.speak(4); // 200–280 ms: before the release is through, so not part of either turn
+    await new Promise((res) => setTimeout(res, 0));
+    r.speak(4); // 280–360 ms: the second hold
+    r.runner.setTalking(false);
+    const c = s.conns[0]!;
+    await until('two commits', () => c.text.filter((e) => e.type === 'response.create').length === 2);
+    expect(c.arrivals.filter((a) => a !== 'session.update')).toEqual([
+      'input_audio_buffer.clear',
+      0, 40, 80, 120, 160,
+      'input_audio_buffer.commit',
+      'response.create',
+      'input_audio_buffer.clear',
+      280, 320,
+      'input_audio_buffer.commit',
+      'response.create',
+    ]);
+  });
+
   it('keeps only the freshest 300 ms of speech while the link is down and marks it with Discontinuity', async () => {
     const { s, r } = await connected();
     s.conns[0]!.ws.terminate();
@@ -288,6 +386,87 @@ describe('SessionRunner on earshot.v2', () => {
     expect(audio[0]!.header.captureMs).toBeGreaterThanOrEqual(2000 - 300 - 40);
     expect(second.audio.slice(1).every((a) => a.header.flags === 0)).toBe(true);
     expect(r.runner.stats.framesDropped).toBeGreaterThan(40);
+  });
+
+  it('never sends what was said to a dead link once silence followed it: only what is said after the link is back', async () => {
+    const { s, r } = await connected();
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.speak(50); // "Hello? Are you still there?" into a dead link (1 s) …
+    r.speak(150, 0); // … then 3 s of silence: no packet follows the last word
+    r.clock.advance(0);
+    const second = await until('second connection', () => s.conns[1]);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    r.speak(10); // 200 ms said after the link is back (capture clock 4000–4200 ms)
+    const audio = await until('fresh audio on the resumed link', () => (second.audio.length >= 5 ? second.audio : null));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(second.audio.map((a) => a.header.captureMs)).toEqual([4000, 4040, 4080, 4120, 4160]);
+    expect(audio[0]!.header.flags & AudioUpFlags.Discontinuity).toBe(AudioUpFlags.Discontinuity);
+  });
+
+  it('resumes straight over the WebSocket: no HTTP session check (a round trip, maybe on a connection that died)', async () => {
+    const { s, r } = await connected();
+    expect(s.checks).toBe(1);
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(r.runner.stats.resumes).toBe(1);
+    expect(s.checks).toBe(1);
+  });
+
+  it('asks the session check again after a resume try was refused before the socket opened (it says why in words)', async () => {
+    const { s, r } = await connected();
+    s.refuseUpgrades = true;
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    await until('the refused try', () => s.upgrades === 2 && r.events.filter((e) => e.kind === 'state' && e.state.kind === 'reconnecting').length >= 2);
+    s.refuseUpgrades = false;
+    r.clock.advance(500);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(s.checks).toBe(2);
+  });
+
+  it('abandons a WebSocket that has not opened in 2.5 s and tries again within 500 ms (a fresh SYN, not the kernel’s next retry)', async () => {
+    const { s, r } = await connected();
+    s.holdUpgrades = true;
+    s.conns[0]!.ws.terminate();
+    await until('reconnecting', () => states(r.events).includes('reconnecting'));
+    r.clock.advance(0);
+    await until('the second try at the relay', () => s.upgrades === 2);
+    r.clock.advance(2_400);
+    expect(s.upgrades).toBe(2);
+    s.holdUpgrades = false; // the link is back
+    r.clock.advance(100); // 2.5 s: given up
+    r.clock.advance(500); // the next try
+    await until('the third try', () => s.upgrades === 3);
+    await until('listening again', () => states(r.events).lastIndexOf('listening') > states(r.events).indexOf('reconnecting'));
+    expect(r.runner.stats.resumes).toBe(1);
+    expect(r.runner.stats.sessions).toBe(1);
+  });
+
+  it('gives up a session check that does not answer in 5 s, says the relay is unreachable, and tries again', async () => {
+    const s = await v2stub();
+    let calls = 0;
+    const r = makeRunner(async (url, init) => {
+      if (++calls === 1) {
+        // The request sits on a dead connection: only the runner's timeout ends it.
+        return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+      }
+      const res = await fetch(url, { headers: init.headers });
+      return { status: res.status, json: () => res.json() };
+    });
+    cleanups.push(() => s.close(), () => r.runner.stop());
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('the first check sent', () => calls === 1);
+    r.clock.advance(4_900);
+    expect(calls).toBe(1);
+    r.clock.advance(100);
+    await until('a notice', () => r.events.find((e) => e.kind === 'notice'));
+    r.clock.advance(0);
+    await until('listening', () => states(r.events).includes('listening'));
+    expect(calls).toBe(2);
   });
 
   it('when the resume fails, starts fresh, carries the conversation as a lost link (not a time limit) and says so', async () => {

@@ -20,12 +20,12 @@ import { decodeBase64 } from '../../dsp/base64.ts';
 import { pcm16ToFloat } from '../../dsp/pcm16.ts';
 import type { EngineError, EngineEvent, EngineSettings, EngineState, SessionStats } from '../engine-api.ts';
 import { closeAction, rejectError, unreachableError } from '../errors.ts';
-import { backoffDelay } from './backoff.ts';
 import { CaptureSender } from './capture-sender.ts';
 import { Conversation, contextCarryEvent, type Activity } from './conversation.ts';
 import { DownStreams, trimDecoded } from './link/audio-down.ts';
 import { LinkMonitor, linkQuality, type HeartbeatConfig, DEFAULT_HEARTBEAT } from './link/heartbeat.ts';
 import { OrderedInbox } from './link/ordered-inbox.ts';
+import { nextRetryDelayMs, SESSION_CHECK_TIMEOUT_MS, SOCKET_OPEN_TIMEOUT_MS } from './link/reconnect-policy.ts';
 import { countsTowardAck, offeredProtocols, sessionOutcome, type CarryReason, type LinkVersion, type ResumeTicket } from './link/resume.ts';
 import { SendQueue } from './link/send-queue.ts';
 import { OpusUplink } from './opus-uplink.ts';
@@ -119,6 +119,8 @@ export class SessionRunner {
   private readonly inbox: OrderedInbox<InboxItem>;
   private readonly streams = new DownStreams();
   private readonly sendQueue = new SendQueue();
+  /** A hold-to-talk release waiting for the encoder's last packets; the client events meanwhile wait with it. */
+  private releasing: { events: ClientEvent[]; pressAgain: boolean } | null = null;
   private readonly monitor: LinkMonitor;
   private options: RunnerStartOptions | null = null;
   /** The link version asked for (settings), and the one the relay chose for the current socket. */
@@ -127,6 +129,14 @@ export class SessionRunner {
   private socket: SocketLike | null = null;
   private retryTimer: unknown = null;
   private tickTimer: unknown = null;
+  /** Gives up a socket that has not opened in SOCKET_OPEN_TIMEOUT_MS. */
+  private openTimer: unknown = null;
+  /**
+   * A resume goes straight to the WebSocket (the ticket and the policy are known; the HTTP check would cost a round
+   * trip and may sit on a keep-alive connection that died with the link). Set when a try was refused before the
+   * socket opened (e.g. a revoked token): the next try asks the session check, which says why in words.
+   */
+  private checkNext = false;
   private attempt = 0;
   private running = false;
   private link: LinkState = 'idle';
@@ -147,6 +157,8 @@ export class SessionRunner {
   private outputLevel = 0;
   /** Worker time of capture-clock 0, estimated from frame arrivals (earliest in a window: arrival only adds delay). */
   private captureEpoch = Number.POSITIVE_INFINITY;
+  /** The capture clock now: the end of the newest frame captured (ms), what the send queue measures staleness by. */
+  private captureNowMs = 0;
   private epochWindowMin = Number.POSITIVE_INFINITY;
   private epochWindowFrames = 0;
   private underrunTimes: number[] = [];
@@ -229,6 +241,7 @@ export class SessionRunner {
     this.inbox.clear();
     this.decoding.length = 0;
     this.sendQueue.clear();
+    this.releasing = null;
     this.uplink?.close();
     this.uplink = null;
     this.decoder?.close();
@@ -250,7 +263,36 @@ export class SessionRunner {
   }
 
   setTalking(down: boolean): void {
+    // A press while the last release waits for the encoder (a few ms) is applied after it, so its clear cannot
+    // overtake that commit.
+    if (this.releasing) {
+      this.releasing.pressAgain = down;
+      return;
+    }
+    if (!down && this.uplink && this.wire === 'v2' && this.conversation.holding) return this.releaseHold(this.uplink);
     this.conversation.setTalking(down);
+  }
+
+  /**
+   * Let go of hold-to-talk on earshot.v2: the commit must commit the whole hold, but the last held blocks are still
+   * in the encoder (WebCodecs answers asynchronously) or the send queue when the button comes up. So the
+   * conversation's commit and response.create wait until the encoder has delivered every held packet, then go into
+   * the send queue behind them (SendQueue.pushText): the relay sees the hold's audio, then the commit.
+   */
+  private releaseHold(uplink: OpusUplink): void {
+    const release = { events: [] as ClientEvent[], pressAgain: false };
+    this.releasing = release;
+    const encoded = uplink.endHold();
+    this.conversation.setTalking(false); // its events land in release.events (sendEvent)
+    void encoded
+      .catch((err: unknown) => console.error('[session] opus flush', err))
+      .then(() => {
+        if (this.releasing !== release) return; // stopped, or a fresh session: the turn died with the old one
+        this.releasing = null;
+        for (const event of release.events) this.sendQueue.pushText(JSON.stringify(event));
+        this.pumpAudio();
+        if (release.pressAgain) this.conversation.setTalking(true);
+      });
   }
 
   sendText(text: string): void {
@@ -275,13 +317,14 @@ export class SessionRunner {
   /** A capture frame from the capture worklet (context rate). `index` is its number on the capture clock. */
   onCaptureFrame(samples: Float32Array, rms: number, index: number): void {
     this.noteCaptureClock(index);
+    this.captureNowMs = (index + 1) * FRAME_MS;
     this.inputLevel = Math.max(this.inputLevel, rms);
     this.maybeEmitLevel();
     if (this.wire === 'v2' && this.uplink) {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
-      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible });
+      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible, held: this.conversation.holding });
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
@@ -362,6 +405,10 @@ export class SessionRunner {
   }
 
   private sendEvent(event: ClientEvent): void {
+    if (this.releasing) {
+      this.releasing.events.push(event);
+      return;
+    }
     if (!this.isOpen()) return;
     this.sendRaw(JSON.stringify(event));
   }
@@ -374,6 +421,7 @@ export class SessionRunner {
     if (!this.isOpen()) return;
     const socket = this.socket!;
     this.stats.appendsSent += this.sendQueue.drain(
+      this.captureNowMs,
       () => socket.bufferedAmount < UP_SOCKET_BUFFER_BYTES,
       (frame) => this.sendRaw(frame),
     );
@@ -386,6 +434,7 @@ export class SessionRunner {
     this.clearTimers();
     this.closeSocket(1000, 'client error');
     this.conversation.sessionEnded();
+    this.releasing = null;
     this.ticket = null;
     this.setLink('failed', { kind: 'error', error });
   }
@@ -394,6 +443,7 @@ export class SessionRunner {
     if (this.retryTimer !== null) this.deps.clearTimeout(this.retryTimer);
     if (this.tickTimer !== null) this.deps.clearTimeout(this.tickTimer);
     this.retryTimer = this.tickTimer = null;
+    this.clearOpenTimer();
   }
 
   private closeSocket(code: number, reason: string): void {
@@ -401,8 +451,11 @@ export class SessionRunner {
     this.socket = null;
     if (this.tickTimer !== null) this.deps.clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    this.clearOpenTimer();
     if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // Not null: closing a socket that is still connecting reports an error, which must find a listener (ws).
+    socket.onerror = () => undefined;
     try {
       socket.close(code, reason);
     } catch {
@@ -416,34 +469,31 @@ export class SessionRunner {
     const generation = ++this.generation;
     if (this.attempt === 0 && this.link !== 'lost') this.setLink('connecting');
     const urls = relayUrls(options.relayUrl);
-    let body: SessionCheckBody;
-    try {
-      const res = await this.deps.fetch(urls.check, { headers: { Authorization: `Bearer ${options.token}` } });
-      const json = (await res.json().catch(() => null)) as unknown;
+    const resumeOnly = this.version === 'v2' && this.ticket !== null && this.policy !== null && !this.checkNext;
+    if (!resumeOnly) {
+      const body = await this.sessionCheck(urls.check, options.token, generation);
       if (generation !== this.generation) return;
-      if (res.status !== 200) {
-        const code = (json as RejectBody | null)?.error?.code;
-        const error = code ? rejectError(code) : unreachableError(`HTTP ${res.status}`);
-        if (error.fatal) return this.fail(error);
-        this.deps.emit({ kind: 'notice', error });
-        return this.scheduleRetry();
-      }
-      body = json as SessionCheckBody;
-    } catch {
-      if (generation !== this.generation) return;
-      this.deps.emit({ kind: 'notice', error: unreachableError() });
-      return this.scheduleRetry();
+      if (body === null) return this.scheduleRetry();
+      this.policy = body.policy;
+      this.deps.emit({ kind: 'session', user: body.user, policy: body.policy, backend: body.backend });
     }
-    this.policy = body.policy;
-    this.deps.emit({ kind: 'session', user: body.user, policy: body.policy, backend: body.backend });
+    this.checkNext = false;
     this.wire = this.version;
     const resume = this.version === 'v2' ? this.ticket : null;
     this.askedToResume = resume !== null;
     const socket = this.deps.openSocket(urls.socket, offeredProtocols(this.version, options.token, resume ? { ...resume, received: this.received } : null));
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
+    let opened = false;
+    this.openTimer = this.deps.setTimeout(() => {
+      this.openTimer = null;
+      if (generation !== this.generation || opened) return;
+      this.linkLost(CLOSE_LINK_DEAD, 'connect timeout');
+    }, SOCKET_OPEN_TIMEOUT_MS);
     socket.onopen = () => {
       if (generation !== this.generation) return;
+      opened = true;
+      this.clearOpenTimer();
       this.monitor.opened(this.deps.now());
       // A relay that does not know earshot.v2 picks the earshot.v1 offered after it: speak v1 on this link.
       this.wire = this.version === 'v2' && socket.protocol === SUBPROTOCOL ? 'v1' : this.version;
@@ -462,11 +512,46 @@ export class SessionRunner {
     socket.onclose = (ev) => {
       if (generation !== this.generation) return;
       this.socket = null;
+      this.clearOpenTimer();
+      // Closed before it ever opened (not by our timeout: that bumps the generation): the relay refused the upgrade.
+      if (!opened) this.checkNext = true;
       this.onClosed(ev.code);
     };
     socket.onerror = () => {
       // The close event follows with the code; nothing to do here.
     };
+  }
+
+  /** GET /api/session-check: the body, or null after telling the person why this try failed (or failing for good). */
+  private async sessionCheck(url: string, token: string, generation: number): Promise<SessionCheckBody | null> {
+    const abort = new AbortController();
+    const timer = this.deps.setTimeout(() => abort.abort(), SESSION_CHECK_TIMEOUT_MS);
+    try {
+      const res = await this.deps.fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal });
+      const json = (await res.json().catch(() => null)) as unknown;
+      if (generation !== this.generation) return null;
+      if (res.status !== 200) {
+        const code = (json as RejectBody | null)?.error?.code;
+        const error = code ? rejectError(code) : unreachableError(`HTTP ${res.status}`);
+        if (error.fatal) {
+          this.fail(error);
+          return null;
+        }
+        this.deps.emit({ kind: 'notice', error });
+        return null;
+      }
+      return json as SessionCheckBody;
+    } catch {
+      if (generation === this.generation) this.deps.emit({ kind: 'notice', error: unreachableError() });
+      return null;
+    } finally {
+      this.deps.clearTimeout(timer);
+    }
+  }
+
+  private clearOpenTimer(): void {
+    if (this.openTimer !== null) this.deps.clearTimeout(this.openTimer);
+    this.openTimer = null;
   }
 
   private onSocketMessage(data: unknown): void {
@@ -573,6 +658,7 @@ export class SessionRunner {
     if (this.askedToResume || this.renewing) this.conversation.sessionEnded();
     this.streams.reset();
     this.sendQueue.clear();
+    this.releasing = null;
     this.carryPending = outcome.carry;
     this.renewing = null;
     if (outcome.notice) this.deps.emit({ kind: 'notice', error: { reason: 'relay_unreachable', message: outcome.notice, fatal: false } });
@@ -648,12 +734,14 @@ export class SessionRunner {
         this.ticket = null;
         this.renewing = 'time_limit';
         this.conversation.sessionEnded();
+        this.releasing = null;
         this.attempt = 0;
         return void this.connect();
       case 'reconnect':
         if (this.wire === 'v2' && this.ticket !== null) this.conversation.linkDown();
         else {
           this.conversation.sessionEnded();
+          this.releasing = null;
           this.ticket = null;
         }
         this.link = 'lost';
@@ -667,18 +755,19 @@ export class SessionRunner {
     this.generation++;
     this.closeSocket(1000, 'session expired');
     this.conversation.sessionEnded();
+    this.releasing = null;
     this.ticket = null;
     this.renewing = 'time_limit';
     this.attempt = 0;
     void this.connect();
   }
 
-  /** Try again at once on the first attempt (a dropped link usually comes straight back), then back off. */
+  /** Try again at once on the first attempt, then as reconnect-policy.ts says (close together while resuming). */
   private scheduleRetry(): void {
     if (!this.running) return;
     this.attempt++;
     this.stats.reconnects++;
-    const delay = this.attempt === 1 ? 0 : backoffDelay(this.attempt - 1, this.deps.random());
+    const delay = nextRetryDelayMs({ attempt: this.attempt, resuming: this.wire === 'v2' && this.ticket !== null, random: this.deps.random() });
     this.link = 'lost';
     this.publishState({ kind: 'reconnecting', attempt: this.attempt, retryAt: this.deps.wallNow() + delay });
     this.retryTimer = this.deps.setTimeout(() => {

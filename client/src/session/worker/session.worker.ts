@@ -31,7 +31,7 @@ function loadOpus(prefer: 'auto' | 'wasm'): Promise<OpusFactory> {
 function makeRunner(init: SessionWorkerInit, emit: (event: EngineEvent) => void, opus: OpusFactory | null): SessionRunner {
   const feeder = new PlaybackFeeder(init.playback, init.contextRate);
   const r = new SessionRunner({
-    fetch: (url, req) => fetch(url, { headers: req.headers, cache: 'no-store' }),
+    fetch: (url, req) => fetch(url, { headers: req.headers, cache: 'no-store', ...(req.signal ? { signal: req.signal } : {}) }),
     openSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),

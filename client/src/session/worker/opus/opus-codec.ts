@@ -12,6 +12,8 @@ export interface OpusEncoderLike {
   readonly engine: OpusEngine;
   /** One whole up-frame (APP_UP_FRAME_MS) of 24 kHz mono audio captured at `captureMs`. */
   encode(pcm: Float32Array, captureMs: number): void;
+  /** Resolves once every packet of the blocks handed in so far has been delivered. */
+  flush(): Promise<void>;
   close(): void;
 }
 
@@ -44,11 +46,12 @@ export interface OpusFactory {
 
 // ---- WASM --------------------------------------------------------------------------------------------------
 
-export function wasmOpusFactory(module: WasmOpusModule): OpusFactory {
+/** `dtx: false` makes libopus behave as the WebCodecs encoder is configured (tests of the uplink's own gate). */
+export function wasmOpusFactory(module: WasmOpusModule, options: { dtx: boolean } = { dtx: true }): OpusFactory {
   return {
     engine: 'wasm',
     createEncoder(cb) {
-      const enc = module.createEncoder({ sampleRate: APP_AUDIO_SAMPLE_RATE, bitrate: APP_OPUS_BITRATE, dtx: true });
+      const enc = module.createEncoder({ sampleRate: APP_AUDIO_SAMPLE_RATE, bitrate: APP_OPUS_BITRATE, dtx: options.dtx });
       return {
         engine: 'wasm',
         encode(pcm, captureMs) {
@@ -58,6 +61,7 @@ export function wasmOpusFactory(module: WasmOpusModule): OpusFactory {
             cb.onError(err);
           }
         },
+        flush: async () => undefined,
         close: () => enc.free(),
       };
     },
@@ -108,23 +112,37 @@ export function webCodecsOpusFactory(upFrameMs: number): OpusFactory {
   return {
     engine: 'webcodecs',
     createEncoder(cb) {
+      // Capture stamps of the blocks handed in and not yet answered, oldest first. Chromium's AudioEncoder stamps
+      // its output by counting the packets it emits from the first input's timestamp, so `chunk.timestamp` is
+      // wrong after any input gap (and, with `usedtx`, after every silence: DTX frames produce no chunk at all).
+      // With DTX off it answers every block with exactly one chunk, in order, so the oldest pending stamp is the
+      // chunk's own. Silence is kept off the link by the uplink's own gate instead (opus-uplink.ts).
+      // (Chromium runs the encoder's look-ahead in front of the first block, so a flush yields one more packet:
+      // the tail of the last block, stamped right after it.)
+      const stamps: number[] = [];
+      let lastStamp = 0;
       const encoder = new AudioEncoder({
         output: (chunk) => {
           const packet = new Uint8Array(chunk.byteLength);
           chunk.copyTo(packet);
-          cb.onPacket(packet, Math.round(chunk.timestamp / 1000));
+          lastStamp = stamps.shift() ?? lastStamp + upFrameMs;
+          cb.onPacket(packet, lastStamp);
         },
         error: (err) => cb.onError(err),
       });
-      // DTX, in-band FEC and a packet-loss hint: a phone link loses packets and spends most of its time in silence.
-      encoder.configure({ ...ENCODER_CONFIG, opus: { frameDuration: upFrameMs * 1000, usedtx: true, useinbandfec: true, packetlossperc: 5 } } as AudioEncoderConfig);
+      // In-band FEC and a packet-loss hint: a phone link loses packets. No `usedtx` (see `stamps`).
+      encoder.configure({ ...ENCODER_CONFIG, opus: { frameDuration: upFrameMs * 1000, usedtx: false, useinbandfec: true, packetlossperc: 5 } } as AudioEncoderConfig);
       return {
         engine: 'webcodecs',
+        flush: async () => {
+          if (encoder.state === 'configured') await encoder.flush();
+        },
         encode(pcm, captureMs) {
           if (encoder.state !== 'configured') return;
           const data = new AudioData({ format: 'f32', sampleRate: APP_AUDIO_SAMPLE_RATE, numberOfChannels: 1, numberOfFrames: pcm.length, timestamp: captureMs * 1000, data: pcm as Float32Array<ArrayBuffer> });
           try {
             encoder.encode(data);
+            stamps.push(captureMs);
           } finally {
             data.close();
           }
