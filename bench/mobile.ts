@@ -3,7 +3,9 @@
 // and simulator in another, every packet through the link emulator (e2e/netem). Needs root, like the tests.
 //
 // Where each figure comes from:
-// - bandwidth: IP bytes the emulator delivered each way during a hands-free conversation on good 4G / the run time;
+// - bandwidth: IP bytes the emulator delivered each way during a hands-free conversation on good 4G / the run time:
+//   the conversation's WebSocket connection (TCP/IP included) and, beside it, all traffic with the page load; where
+//   the bytes go, category by category, comes from the same packets (e2e/netem/wire-tally.ts);
 // - end of speech → first audio: the phone's clock. The fake microphone's file starts when getUserMedia opens it
 //   and loops, so the end of each utterance is known on the page's clock from the file itself; the engine's
 //   `turn-latency` event marks the first sample played. (±~30 ms: the fake device's clock is not the page's.)
@@ -22,11 +24,14 @@ import { conversationWav, speechSpans, wavSeconds } from '../e2e/netem/conversat
 import { PROFILES, type PhoneProfile } from '../e2e/netem/profiles.ts';
 import { micStarted, pageEvents, pageNow, startEngineOnPage, startPhoneLink, waitForState, type PhoneLink, type TimedEngineEvent } from '../e2e/netem/phone-link.ts';
 import type { ProviderReport } from '../e2e/netem/relay-in-namespace.ts';
+import { WireTally, wireGroup } from '../e2e/netem/wire-tally.ts';
 import { ensurePwaBuilt } from '../relay/src/testing/build-pwa.ts';
 import { percentile } from './stats.ts';
 
 /** speech_started events closer than this belong to one utterance (the fake mic speaks every ~7.6 s). */
 const SAME_UTTERANCE_MS = 3_000;
+/** The app's turn_detection.silence_duration_ms (client/src/session/worker/session-update.ts), the provider's default. */
+const VAD_SILENCE_MS = 500;
 const SECONDS = Number(process.env.BENCH_MOBILE_SECONDS ?? 60);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => (xs.length === 0 ? Number.NaN : percentile([...xs].sort((a, b) => a - b), 50));
@@ -46,6 +51,19 @@ interface SteadyRun {
   /** Phone speech start → provider speech_started, per utterance (ms). */
   uploadLag: number[];
   replies: number;
+  /** Every delivered byte of the run, by what it carried (e2e/netem/wire-tally.ts). */
+  wire: WireTally;
+  /** End of speech → first audio split at the provider's events, per reply (ms, wall clock of this machine). */
+  split: LatencySplit[];
+}
+
+interface LatencySplit {
+  /** Phone's end of speech → the provider's speech_stopped: its VAD window + how far its audio lags the phone. */
+  toSpeechStopped: number;
+  /** speech_stopped → the provider's first audio delta (the simulator's response start). */
+  toFirstDelta: number;
+  /** First audio delta leaves the provider → first sample played: relay encode, downlink, jitter buffer, worklet. */
+  toPlayed: number;
 }
 
 /** Finds a numeric field whose name matches `name` anywhere in the debug stats (their shape grows with the engine). */
@@ -87,6 +105,8 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
   const browser = await link.launchBrowser(wav);
   try {
     const page = await browser.newPage();
+    const wire = new WireTally();
+    const untap = link.emulator.tap((direction, packet) => wire.packet(direction, packet));
     const c0 = structuredClone(link.emulator.model.counters);
     const t0 = link.emulator.now();
     await startEngineOnPage(page, link.relay);
@@ -94,9 +114,10 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
     const events = await pageEvents(page);
     const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
     const mic = await micStarted(page);
-    await page.evaluate(() => window.lab.stopEngine());
     const elapsed = (link.emulator.now() - t0) / 1000;
-    const c1 = link.emulator.model.counters;
+    const c1 = structuredClone(link.emulator.model.counters);
+    untap();
+    await page.evaluate(() => window.lab.stopEngine());
     const latencies = events.flatMap((e) => (e.kind === 'turn-latency' ? [e] : []));
     const endToFirstAudio = mic
       ? latencies.map((e) => {
@@ -113,6 +134,19 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
       .flatMap((r) => (r.ev === 'server' && r.type === 'input_audio_buffer.speech_started' ? [r.wall] : []))
       .filter((wall, i, all) => i === 0 || wall - all[i - 1]! > SAME_UTTERANCE_MS);
     const uploadLag = mic ? started.map((wall, k) => wall - (mic.wall + k * loopMs + span.start * 1000)) : [];
+    // The page's performance.now() on the machine's wall clock (the relay's reports carry Date.now()).
+    const pageWall = (t: number) => (mic ? mic.wall + (t - mic.t) : Number.NaN);
+    const provider = link.relay.reports.slice(mark);
+    const split = mic
+      ? latencies.flatMap((e, k) => {
+          const played = pageWall(e.t);
+          const end = played - endToFirstAudio[k]!;
+          const stopped = provider.find((r) => r.ev === 'server' && r.type === 'input_audio_buffer.speech_stopped' && r.wall > end && r.wall < played);
+          const delta = provider.find((r) => r.ev === 'first-audio' && stopped !== undefined && r.wall >= (stopped as { wall: number }).wall && r.wall < played);
+          if (!stopped || stopped.ev !== 'server' || !delta || delta.ev !== 'first-audio') return [];
+          return [{ toSpeechStopped: stopped.wall - end, toFirstDelta: delta.wall - stopped.wall, toPlayed: played - delta.wall }];
+        })
+      : [];
     const gapsPerReply = replyGaps(events, latencies) ?? totalGaps(findCounter(stats, /underrun/i), latencies.length);
     return {
       profile,
@@ -124,6 +158,8 @@ async function steady(link: PhoneLink, profile: PhoneProfile, seconds: number): 
       gapsPerReply,
       uploadLag,
       replies: latencies.length,
+      wire,
+      split,
     };
   } finally {
     await browser.close();
@@ -224,7 +260,12 @@ function table(good: SteadyRun, poor: SteadyRun, weak: SteadyRun, outage: Disrup
       ? 'not detected in 75 s'
       : `detected ${fmt(d.recoveryMs)} ms, ${d.providerSessions === 1 ? 'same' : `${d.providerSessions}`} provider session${d.providerSessions === 1 ? '' : 's'}, sound ${d.soundAfterReconnectMs === null ? 'never' : `${fmt(d.soundAfterReconnectMs)} ms`} after reconnect`;
   const rows = [
-    ['phone-link bandwidth, hands-free, up+down average', '≤ 48 kbit/s', BEFORE.bandwidth, `${fmt(good.kbitUp + good.kbitDown)} kbit/s (up ${fmt(good.kbitUp)}, down ${fmt(good.kbitDown)}; good 4G, ${fmt(good.seconds)} s)`],
+    [
+      'phone-link bandwidth, hands-free, up+down average',
+      '≤ 48 kbit/s',
+      BEFORE.bandwidth,
+      `${fmt(conversationKbit(good, 'up') + conversationKbit(good, 'down'), 1)} kbit/s on the conversation's connection (up ${fmt(conversationKbit(good, 'up'), 1)}, down ${fmt(conversationKbit(good, 'down'), 1)}); all IP traffic incl. the page load ${fmt(good.kbitUp + good.kbitDown, 1)} (up ${fmt(good.kbitUp, 1)}, down ${fmt(good.kbitDown, 1)}); good 4G, ${fmt(good.seconds)} s`,
+    ],
     [
       'poor 4G: end of speech → first audio, median (max)',
       '≤ 900 ms',
@@ -246,16 +287,78 @@ function table(good: SteadyRun, poor: SteadyRun, weak: SteadyRun, outage: Disrup
   return ['| target | goal | before (earshot.v1) | measured now |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/** Where end of speech → first audio goes, medians of the per-reply split. */
+function splitLine(run: SteadyRun): string {
+  const m = (f: (s: LatencySplit) => number) => fmt(median(run.split.map(f)));
+  return `${run.profile.name} end of speech → first audio ${fmt(median(run.endToFirstAudio))} ms median = phone end of speech → provider speech_stopped ${m((s) => s.toSpeechStopped)} (of which the provider's VAD silence window ${VAD_SILENCE_MS}, the rest uplink network + the relay's DTX fill and coalescing) + speech_stopped → first audio delta ${m((s) => s.toFirstDelta)} (the simulator's response start) + first delta → first sample played ${m((s) => s.toPlayed)} (relay encode, downlink, jitter buffer, worklet); ${run.split.length} replies`;
+}
+
+/**
+ * kbit/s of everything but the page load: the WebSocket's bytes with its TCP/IP headers and ACKs. The page, its
+ * assets and the session check are fetched once per visit (the service worker keeps the app), so over a 40 s run
+ * they would weigh 8 kbit/s that a longer conversation does not pay; they are shown beside it, not hidden.
+ */
+function conversationKbit(run: SteadyRun, direction: 'up' | 'down'): number {
+  return ((run.wire.total(direction) - (run.wire[direction].bytes.get('http') ?? 0)) * 8) / run.seconds / 1000;
+}
+
+/** The bytes breakdown of one steady run: each group's share of the link, per direction, in kbit/s of the run. */
+function wireTable(run: SteadyRun): string {
+  const groups = new Map<string, { up: number; down: number }>();
+  for (const direction of ['up', 'down'] as const)
+    for (const [category, bytes] of run.wire[direction].bytes) {
+      const g = groups.get(wireGroup(category)) ?? { up: 0, down: 0 };
+      g[direction] += bytes;
+      groups.set(wireGroup(category), g);
+    }
+  const kbit = (bytes: number) => fmt((bytes * 8) / run.seconds / 1000, 2);
+  const upTotal = run.wire.total('up');
+  const downTotal = run.wire.total('down');
+  const rows = [...groups].sort((a, b) => b[1].up + b[1].down - (a[1].up + a[1].down));
+  const frames = (d: 'up' | 'down') => {
+    const t = run.wire[d];
+    return `${t.packets} packets; text frames ${t.textFrames} (${t.compressedTextFrames} compressed, ${t.textPlainBytes} B before), binary ${t.binaryFrames} (${t.compressedBinaryFrames} compressed)`;
+  };
+  return [
+    `bytes on the link, ${run.profile.name}, ${fmt(run.seconds)} s (IP packets delivered; kbit/s over the run):`,
+    '| what | up B | up kbit/s | down B | down kbit/s | share of up+down |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(([name, g]) => `| ${name} | ${g.up} | ${kbit(g.up)} | ${g.down} | ${kbit(g.down)} | ${fmt((100 * (g.up + g.down)) / (upTotal + downTotal), 1)} % |`),
+    `| total | ${upTotal} | ${kbit(upTotal)} | ${downTotal} | ${kbit(downTotal)} | 100 % |`,
+    `up: ${frames('up')}`,
+    `down: ${frames('down')}`,
+  ].join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   ensurePwaBuilt();
   const link = await startPhoneLink({ link: PROFILES['good-4g'].link, seed: 12 });
+  // BENCH_MOBILE_ONLY=good-4g,poor-4g: just those steady links (their bytes and latency), for trying a change.
+  const only = process.env.BENCH_MOBILE_ONLY?.split(',').filter((x) => x.length > 0);
+  if (only) {
+    try {
+      for (const name of only) {
+        const profile = PROFILES[name as keyof typeof PROFILES];
+        if (!profile || profile.event.kind !== 'none') throw new Error(`BENCH_MOBILE_ONLY: ${name} is not a steady profile`);
+        const run = await steady(link, profile, SECONDS);
+        console.log(wireTable(run));
+        console.log(splitLine(run));
+        console.log(
+          `${name}: conversation ${fmt(conversationKbit(run, 'up') + conversationKbit(run, 'down'), 1)} kbit/s (up ${fmt(conversationKbit(run, 'up'), 1)}, down ${fmt(conversationKbit(run, 'down'), 1)}), all ${fmt(run.kbitUp + run.kbitDown, 1)} kbit/s (up ${fmt(run.kbitUp, 1)}, down ${fmt(run.kbitDown, 1)}); end of speech → first audio median ${fmt(median(run.endToFirstAudio))} ms (max ${fmt(Math.max(...run.endToFirstAudio))}) over ${run.replies} replies; gaps ${JSON.stringify(run.gapsPerReply)}; upload lag ${run.uploadLag.map((x) => fmt(x)).join(' ')} ms; end → audio ${run.endToFirstAudio.map((x) => fmt(x)).join(' ')} ms`,
+        );
+      }
+    } finally {
+      await link.close();
+    }
+    process.exit(0);
+  }
   try {
     const good = await steady(link, PROFILES['good-4g'], SECONDS);
-    console.error(`good 4G: ${JSON.stringify({ ...good, profile: undefined })}`);
+    console.error(`good 4G: ${JSON.stringify({ ...good, profile: undefined, wire: undefined })}`);
     const poor = await steady(link, PROFILES['poor-4g'], SECONDS);
-    console.error(`poor 4G: ${JSON.stringify({ ...poor, profile: undefined })}`);
+    console.error(`poor 4G: ${JSON.stringify({ ...poor, profile: undefined, wire: undefined })}`);
     const weak = await steady(link, PROFILES['weak-3g'], Math.round(SECONDS * 1.5));
-    console.error(`weak 3G: ${JSON.stringify({ ...weak, profile: undefined })}`);
+    console.error(`weak 3G: ${JSON.stringify({ ...weak, profile: undefined, wire: undefined })}`);
     const outage = await disruption(link, PROFILES.outage);
     console.error(`outage: ${JSON.stringify({ ...outage, profile: undefined })}`);
     const hole = await disruption(link, PROFILES['black-hole']);
@@ -263,6 +366,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const moved = await disruption(link, PROFILES['address-change']);
     console.error(`address change: ${JSON.stringify({ ...moved, profile: undefined })}`);
     console.log(table(good, poor, weak, outage, hole, moved));
+    for (const run of [good, poor, weak]) console.log(`\n${wireTable(run)}\n${splitLine(run)}`);
     console.log(`good 4G end of speech → first audio median ${fmt(median(good.endToFirstAudio))} ms (app read-out ${fmt(median(good.readOut))} ms)`);
   } finally {
     await link.close();

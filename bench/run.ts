@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../relay/src/testing/start-relay.ts';
 import { codecTable, runCodecBench, runCodecBenchChromium } from './codec.ts';
 import { latencyTable, runLatencyBench } from './latency.ts';
 import { framePathTable, runFramePathBench } from './frame-path.ts';
-import { relayTable, relayTargets, runRelayBench, targetsTable } from './relay.ts';
+import { calibrationTable, capacityTable, relayTable, relayTargets, runRelayBench, targetsTable } from './relay.ts';
 
 const started = Date.now();
 // The codec runs in the browser's worker in production, so Chromium's table is the one that matters; Node's is
@@ -29,7 +29,12 @@ console.log('\n## Relay frame path, in process (bench:frame-path)\n');
 console.log(framePathTable(framePath));
 const relay = await runRelayBench();
 console.log(`\n## Relay (bench:relay; ${relay.pinned ? 'relay on core 0, load + upstream on core 1' : 'not pinned'}; median of ${relay.repeats})\n`);
+console.log('### Load side alone (calibration: load generator straight to the upstream)\n');
+console.log(calibrationTable(relay));
+console.log('\n### Relays\n');
 console.log(relayTable(relay));
+console.log('\n### Capacity search (sessions per core)\n');
+console.log(capacityTable(relay));
 const all = framePath.find((r) => r.feature === 'all')!;
 const targets = [
   ...relayTargets(relay),

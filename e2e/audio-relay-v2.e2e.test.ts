@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './browser.ts';
 import { speechWav } from './audio-fixtures.ts';
+import { speechSpans, wavSeconds } from './netem/conversation-wav.ts';
+import { micStarted, pageEvents, startEngineOnPage } from './netem/phone-link.ts';
 import { startV2Standin, type V2Standin } from './v2-standin.ts';
 import { startTestRelay, type TestRelay } from '../relay/src/testing/start-relay.ts';
 import type { EngineSettings } from '../client/src/session/engine-api.ts';
@@ -13,9 +15,10 @@ import type { EngineSettings } from '../client/src/session/engine-api.ts';
 let relay: TestRelay;
 let standin: V2Standin;
 let browser: Browser;
+let wav: string;
 
 beforeAll(async () => {
-  const wav = speechWav('Hello there, can you hear me?', { rate: 48_000, padSeconds: 3, name: 'audio-relay-v2-turn' });
+  wav = speechWav('Hello there, can you hear me?', { rate: 48_000, padSeconds: 3, name: 'audio-relay-v2-turn' });
   relay = await startTestRelay();
   standin = await startV2Standin(relay.url);
   browser = await launchChromium({ fakeMicWav: wav });
@@ -109,4 +112,33 @@ describe('engine on earshot.v2 against the real relay (its app link, Opus pool a
       expect(events.filter((e) => e.kind === 'notice')).toEqual([]);
     });
   }
+});
+
+describe('the turn-latency read-out on earshot.v2, turn after turn (real relay and simulator)', () => {
+  it('matches end of speech → first sample as the test measures it from the microphone file, for every reply', async () => {
+    // The fake microphone plays the file from when getUserMedia opens it and loops it, so on the page's clock the
+    // end of each spoken utterance is known from the file itself; the engine's turn-latency event marks the first
+    // sample of the reply played. Before the fix the read-out left out the provider's silence window (~500 ms too
+    // low); with capture stamps that drift it grew by seconds per reply.
+    const page = await browser.newPage();
+    await startEngineOnPage(page, { url: relay.url, token: await relay.mint('v2-readout'), reports: [] });
+    const REPLIES = 3;
+    await page.waitForFunction((n) => window.lab.events.filter((e) => e.kind === 'turn-latency').length >= n, REPLIES, { timeout: 90_000, polling: 200 });
+    const events = await pageEvents(page);
+    const mic = await micStarted(page);
+    await page.evaluate(() => window.lab.stopEngine());
+    await page.close();
+    const loopMs = wavSeconds(wav) * 1000;
+    const endMs = speechSpans(wav).at(-1)!.end * 1000;
+    const replies = events.flatMap((e) => (e.kind === 'turn-latency' ? [{ readOut: e.ms, sinceMic: e.t - mic!.t }] : [])).slice(0, REPLIES);
+    const measured = replies.map((r) => r.sinceMic - (Math.floor((r.sinceMic - endMs) / loopMs) * loopMs + endMs));
+    console.log(`turn-latency read-out ${replies.map((r) => r.readOut).join(', ')} ms; measured from the mic file ${measured.map(Math.round).join(', ')} ms`);
+    expect(replies).toHaveLength(REPLIES);
+    // Generous: the fake device's clock is not the page's (±30 ms), and the VAD's end of speech is not the file's
+    // -40 dBFS edge after echo cancelling and gain control; a missing silence window or a drifting clock is ≥ 500 ms.
+    for (const [i, r] of replies.entries()) {
+      expect(r.readOut).toBeGreaterThan(measured[i]! - 250);
+      expect(r.readOut).toBeLessThan(measured[i]! + 250);
+    }
+  });
 });

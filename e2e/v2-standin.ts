@@ -157,9 +157,24 @@ export async function startV2Standin(relayUrl: string): Promise<V2Standin> {
       toApp(encodeAudioDown({ flags, streamRef: s.ref, sampleOffset: s.offset, samples }, encoder.encode(padded)));
       s.offset += samples;
     };
+    // server_vad's audio_end_ms includes its silence window; the end of speech is that much earlier (as the relay does).
+    let silenceMs = 0;
     upstream.on('message', (data) => {
       const text = data.toString();
-      const event = JSON.parse(text) as { type: string; item_id?: string; response_id?: string; output_index?: number; content_index?: number; delta?: string; audio_end_ms?: number };
+      const event = JSON.parse(text) as {
+        type: string;
+        item_id?: string;
+        response_id?: string;
+        output_index?: number;
+        content_index?: number;
+        delta?: string;
+        audio_end_ms?: number;
+        session?: { audio?: { input?: { turn_detection?: { type?: string; silence_duration_ms?: number } | null } } };
+      };
+      if (event.type === 'session.created' || event.type === 'session.updated') {
+        const td = event.session?.audio?.input?.turn_detection;
+        silenceMs = td?.type === 'server_vad' && typeof td.silence_duration_ms === 'number' ? td.silence_duration_ms : 0;
+      }
       if (event.type === 'response.output_audio.delta' && event.item_id) {
         let s = streams.get(event.item_id);
         if (!s) {
@@ -181,7 +196,7 @@ export async function startV2Standin(relayUrl: string): Promise<V2Standin> {
       }
       toApp(text);
       if (event.type === 'input_audio_buffer.speech_stopped' && firstCaptureMs !== null && event.item_id) {
-        control({ type: 'earshot.capture_clock', event: 'input_audio_buffer.speech_stopped', item_id: event.item_id, capture_ms: firstCaptureMs + (event.audio_end_ms ?? 0) });
+        control({ type: 'earshot.capture_clock', event: 'input_audio_buffer.speech_stopped', item_id: event.item_id, capture_ms: firstCaptureMs + Math.max(0, (event.audio_end_ms ?? 0) - silenceMs) });
       }
     });
     const end = () => {

@@ -206,7 +206,17 @@ export interface LinkCaptureClock {
   capture_ms: number;
 }
 
-export type LinkControlToClient = LinkPing | LinkPong | LinkSession | LinkAudioStream | LinkCaptureClock;
+/**
+ * Relay → client: the link died while the person was speaking (the last audio was speech and nothing followed), so
+ * the relay cleared the provider's input buffer: that fragment never becomes a turn. Numbered; after a resume it
+ * arrives with the replay. The app says so ("please say that again"); the person's next words start a clean turn.
+ */
+export interface LinkInputCut {
+  type: 'earshot.input_cut';
+  reason: 'link_lost';
+}
+
+export type LinkControlToClient = LinkPing | LinkPong | LinkSession | LinkAudioStream | LinkCaptureClock | LinkInputCut;
 export type LinkControlToRelay = LinkPing | LinkPong;
 
 /** Every text frame the app may send on `earshot.v2`: GA client events except audio appends, plus link control. */

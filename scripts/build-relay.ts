@@ -13,8 +13,12 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { de
 const outfile = join(root, 'dist/relay/earshot.js');
 
 const result = await esbuild.build({
-  // The Opus worker thread (relay/src/transcode/pool.ts) is its own entry: a worker starts from a file.
-  entryPoints: { earshot: join(root, 'relay/src/cli/earshot.ts'), 'opus.worker': join(root, 'relay/src/transcode/opus.worker.ts') },
+  // Each worker thread is its own entry: a worker starts from a file (transcode/pool.ts, store/sqlite-writer.ts).
+  entryPoints: {
+    earshot: join(root, 'relay/src/cli/earshot.ts'),
+    'opus.worker': join(root, 'relay/src/transcode/opus.worker.ts'),
+    'sqlite-writer.worker': join(root, 'relay/src/store/sqlite-writer.worker.ts'),
+  },
   outdir: join(root, 'dist/relay'),
   bundle: true,
   packages: 'external',

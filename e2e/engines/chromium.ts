@@ -3,7 +3,7 @@
 // default source (the permission prompt auto-accepted) and audible playback (playwright's --mute-audio dropped).
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../browser.ts';
-import { closeOnce, gesturelessExpression, markElement, parseGestureless, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { closeOnce, gesturelessExpression, keptConsole, markElement, parseGestureless, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export async function launchChromiumEngine(options: LaunchEngineOptions = {}): Promise<Engine> {
   const autoplay = options.gestureGated ? '--autoplay-policy=document-user-activation-required' : '--autoplay-policy=no-user-gesture-required';
@@ -17,20 +17,31 @@ export async function launchChromiumEngine(options: LaunchEngineOptions = {}): P
           ignoreDefaultArgs: ['--mute-audio'],
           args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run', '--use-fake-ui-for-media-stream', autoplay],
         });
+  const crashes: string[] = [];
   return {
     name: 'chromium',
+    crashes: () => crashes,
     async newPage() {
       const context = await browser.newContext({ viewport: PHONE_VIEWPORT, deviceScaleFactor: 1, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
       const page = await context.newPage();
-      page.on('pageerror', (err) => console.error('[chromium page error]', err.message));
+      const lines: string[] = [];
+      page.on('crash', () => crashes.push(`renderer crashed at ${page.url()}`));
+      page.on('pageerror', (err) => {
+        console.error('[chromium page error]', err.message);
+        lines.push(`pageerror: ${err.message}`);
+      });
+      page.on('console', (msg) => {
+        const line = keptConsole(msg.type(), msg.text());
+        if (line) lines.push(line);
+      });
       const cdp = await context.newCDPSession(page);
-      return wrapPlaywrightPage(page, cdp, () => context.close());
+      return wrapPlaywrightPage(page, cdp, lines, () => context.close());
     },
     close: () => browser.close(),
   };
 }
 
-function wrapPlaywrightPage(page: Page, cdp: CDPSession, close: () => Promise<void>): EnginePage {
+function wrapPlaywrightPage(page: Page, cdp: CDPSession, lines: readonly string[], close: () => Promise<void>): EnginePage {
   const self: EnginePage = {
     goto: async (url) => void (await page.goto(url)),
     reload: async () => void (await page.reload()),
@@ -53,6 +64,8 @@ function wrapPlaywrightPage(page: Page, cdp: CDPSession, close: () => Promise<vo
       await self.evaluate(settlePaint);
       await page.screenshot({ path });
     },
+    consoleLines: () => lines,
+    cdp: (method, params) => cdp.send(method as 'Runtime.evaluate', params as never),
     close: closeOnce(close),
   };
   return self;

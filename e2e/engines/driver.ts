@@ -26,6 +26,12 @@ export interface Engine {
   readonly name: EngineName;
   /** A new page (a fresh browser profile per engine launch) at 390×844 CSS pixels. */
   newPage(): Promise<EnginePage>;
+  /**
+   * Crashes of the engine's page (web content) process since launch, with what the browser said. WebKitGTK's
+   * MiniBrowser prints "WebProcess CRASHED" (its driver then only says the session is gone); the other drivers
+   * report none here.
+   */
+  crashes(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -44,10 +50,17 @@ export interface EnginePage {
    * JSON. It is NOT a user gesture in any engine (only `click` and `type` are), as a script on a phone would not be.
    */
   evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<Awaited<R>>;
-  /** Polls `check` until it returns a value other than undefined/false; the error says `what` and the last value seen. */
+  /** Polls `check` until it returns a value other than undefined/false; the error says `what` and the last error (see pollFor). */
   waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
   /** The viewport as a PNG. */
   screenshot(path: string): Promise<void>;
+  /**
+   * The page's console errors and warnings and its uncaught errors, as the engine's driver reported them since the
+   * page opened (Chromium and Firefox; WebKitWebDriver reports none: page-report.ts hooks the page's console there).
+   */
+  consoleLines(): readonly string[];
+  /** Chromium only: a raw DevTools Protocol command on this page (lifecycle, input the page cannot fake). */
+  cdp?(method: string, params?: Record<string, unknown>): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -107,17 +120,37 @@ export function pickInPage({ mode, role, name, label }: PickQuery): string | str
   return `[data-engine-pick="${mark}"]`;
 }
 
-export async function pollFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+/**
+ * Polls `check` every 200 ms until it returns a value other than undefined/false. The timeout error names `what`
+ * and the last error the check threw; a check that answers only "not yet" (false) has no value to show, so waits
+ * on something the page shows use pollUntil, whose error carries the last value read.
+ */
+export function pollFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  return pollUntil(what, check, (value): value is T => value !== undefined && value !== false, timeoutMs);
+}
+
+/**
+ * Reads `read()` every 200 ms until `ok` accepts the value, and returns it. The timeout error says `what`, the last
+ * value read (unless it was only undefined/false) and the last error, so a CI log says where the page was.
+ */
+export async function pollUntil<V, T extends V = V>(what: string, read: () => Promise<V>, ok: ((value: V) => value is T) | ((value: V) => boolean), timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
+  let last: { value: V } | null = null;
   for (;;) {
     try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
+      const value = await read();
+      if (ok(value)) return value as T;
+      if (value !== undefined && value !== false) last = { value };
     } catch (e) {
+      // WebDriver's word for a browser that is gone (WebKitGTK's page process crashed): no later poll can succeed.
+      if (e instanceof Error && e.name === 'NoSuchSessionError') throw new Error(`the browser is gone while waiting for ${what}: ${e.message}`, { cause: e });
       lastError = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline) {
+      const seen = last ? `; last value seen: ${JSON.stringify(last.value)}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}${lastError ? `; last error: ${String(lastError)}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -145,6 +178,9 @@ export function markElement(page: Pick<EnginePage, 'evaluate'>, role: Role | nul
 export async function textsOf(page: Pick<EnginePage, 'evaluate'>, role: Role, name?: string | RegExp): Promise<string[]> {
   return (await page.evaluate(pickInPage, { mode: 'texts', role, name: name === undefined ? null : toPattern(name), label: false })) as string[];
 }
+
+/** The console line kept for a failure report: warnings and errors only (the app logs little else). */
+export const keptConsole = (type: string, text: string): string | null => (type === 'error' || type === 'warn' || type === 'warning' ? `${type}: ${text}` : null);
 
 /** Wraps a close function so that a second call (a test's own, then the teardown's) does nothing. */
 export function closeOnce(close: () => Promise<void>): () => Promise<void> {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Page } from 'puppeteer-core';
-import { closeOnce, gesturelessExpression, markElement, parseGestureless, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
+import { closeOnce, gesturelessExpression, keptConsole, markElement, parseGestureless, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -34,13 +34,23 @@ export async function launchFirefoxEngine(options: LaunchEngineOptions = {}): Pr
   });
   return {
     name: 'firefox',
+    // A content-process crash reaches puppeteer as a closed page or a failed call, reported as it is.
+    crashes: () => [],
     async newPage() {
       // A user context per page: its own storage, as a fresh profile would have.
       const context = await browser.createBrowserContext();
       const page = await context.newPage();
       await page.setViewport({ ...PHONE_VIEWPORT, deviceScaleFactor: 1 });
-      page.on('pageerror', (err) => console.error('[firefox page error]', String(err)));
-      return wrapPuppeteerPage(page, () => context.close());
+      const lines: string[] = [];
+      page.on('pageerror', (err) => {
+        console.error('[firefox page error]', String(err));
+        lines.push(`pageerror: ${String(err)}`);
+      });
+      page.on('console', (msg) => {
+        const line = keptConsole(msg.type(), msg.text());
+        if (line) lines.push(line);
+      });
+      return wrapPuppeteerPage(page, lines, () => context.close());
     },
     async close() {
       await browser.close();
@@ -61,7 +71,7 @@ function bidiRealm(page: Page): BidiRealm {
   return realm;
 }
 
-function wrapPuppeteerPage(page: Page, close: () => Promise<void>): EnginePage {
+function wrapPuppeteerPage(page: Page, lines: readonly string[], close: () => Promise<void>): EnginePage {
   const self: EnginePage = {
     goto: async (url) => void (await page.goto(url)),
     reload: async () => void (await page.reload()),
@@ -89,6 +99,7 @@ function wrapPuppeteerPage(page: Page, close: () => Promise<void>): EnginePage {
       await self.evaluate(settlePaint);
       await page.screenshot({ path });
     },
+    consoleLines: () => lines,
     close: closeOnce(close),
   };
   return self;

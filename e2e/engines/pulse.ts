@@ -16,12 +16,15 @@ const run = promisify(execFile);
 export interface PrivatePulse {
   /** Environment for a browser (and paplay/parecord) that should use this server. */
   env: { PULSE_SERVER: string; PULSE_RUNTIME_PATH: string };
-  /** Plays a WAV into the microphone; resolves when it has been played. */
-  speak(wav: string): Promise<void>;
+  /** Plays a WAV into the microphone (or into another sink, e.g. a headset's, see `pactl`); resolves when played. */
+  speak(wav: string, sink?: string): Promise<void>;
   /** Starts recording the speaker: `peak()` is the loudest absolute sample (0..32767) the app has played since. */
   record(): SpeakerRecording;
   /** How many playback streams are open on the speaker now (a browser that plays audio has one). */
   playbackStreams(): Promise<number>;
+  /** Runs `pactl` against this server (the hands-free tests load a headset's devices mid-test and make them
+   * default); resolves to its stdout. */
+  pactl(...args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -70,8 +73,8 @@ export async function startPrivatePulse(): Promise<PrivatePulse> {
   }
   return {
     env,
-    async speak(wav) {
-      await run('paplay', ['--device=mic', wav], { env: childEnv });
+    async speak(wav, sink = 'mic') {
+      await run('paplay', [`--device=${sink}`, wav], { env: childEnv });
     },
     record() {
       const recorder = startOwned('parecord', ['--device=speaker.monitor', '--raw', '--format=s16le', '--rate=48000', '--channels=1'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,6 +83,9 @@ export async function startPrivatePulse(): Promise<PrivatePulse> {
         for (let i = 0; i + 1 < chunk.length; i += 2) peak = Math.max(peak, Math.abs(chunk.readInt16LE(i)));
       });
       return { peak: () => peak, stop: () => recorder.stop() };
+    },
+    async pactl(...args) {
+      return (await pactl(...args)).stdout;
     },
     async playbackStreams() {
       const { stdout } = await pactl('list', 'short', 'sink-inputs');

@@ -5,6 +5,7 @@
 // (it would try to download drivers).
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Readable } from 'node:stream';
 import { Builder, By, type WebDriver } from 'selenium-webdriver';
 import { closeOnce, markElement, settlePaint, PHONE_VIEWPORT, pollFor, textsOf, type Engine, type EnginePage, type LaunchEngineOptions } from './driver.ts';
 import { startOwned } from './processes.ts';
@@ -31,6 +32,7 @@ export async function launchWebKitEngine(options: LaunchEngineOptions = {}): Pro
     env: { ...process.env, ...(options.pulse?.env ?? {}), DISPLAY: xvfb.display },
   });
   const base = `http://127.0.0.1:${port}`;
+  const crashes = countCrashes(driverProcess.child.stderr);
   const drivers = new Set<WebDriver>();
   const stopAll = async () => {
     for (const d of drivers) await d.quit().catch(() => undefined);
@@ -52,6 +54,7 @@ export async function launchWebKitEngine(options: LaunchEngineOptions = {}): Pro
   if (options.pulse === undefined) args.push('--enable-mock-capture-devices=true');
   return {
     name: 'webkit',
+    crashes: () => crashes,
     async newPage() {
       // A browser session per page: its own (ephemeral) website data, as a fresh profile would have.
       const driver = await new Builder()
@@ -60,14 +63,40 @@ export async function launchWebKitEngine(options: LaunchEngineOptions = {}): Pro
         .build();
       drivers.add(driver);
       await fitViewport(driver);
-      return wrapSeleniumDriver(driver, async () => {
-        drivers.delete(driver);
-        await driver.quit();
-      });
+      return wrapSeleniumDriver(
+        driver,
+        async () => {
+          drivers.delete(driver);
+          await driver.quit();
+        },
+        () => driverProcess.stderr(),
+      );
     },
     close: stopAll,
   };
 }
+
+/**
+ * MiniBrowser says "WebProcess CRASHED" on stderr when its page process dies (WebKitWebDriver then only answers
+ * NoSuchSessionError). Each crash is kept with the lines before it (e.g. glibc's "malloc_consolidate(): unaligned
+ * fastbin chunk detected": WebKitGTK corrupted its own heap).
+ */
+function countCrashes(stderr: Readable | null): string[] {
+  const crashes: string[] = [];
+  let recent = '';
+  stderr?.on('data', (chunk: Buffer) => {
+    const text = recent + chunk.toString();
+    let from = 0;
+    for (let at = text.indexOf(CRASH_MARK); at >= 0; at = text.indexOf(CRASH_MARK, from)) {
+      // `recent` is cut just after each crash line, so no crash is counted twice across chunks.
+      crashes.push(text.slice(Math.max(0, at - 600), at + CRASH_MARK.length).trim());
+      from = at + CRASH_MARK.length;
+    }
+    recent = text.slice(Math.max(from, text.length - 600));
+  });
+  return crashes;
+}
+const CRASH_MARK = 'WebProcess CRASHED';
 
 /** Sizes the window so the page's viewport is 390×844 CSS pixels (the window adds its own chrome). */
 async function fitViewport(driver: WebDriver): Promise<void> {
@@ -78,7 +107,21 @@ async function fitViewport(driver: WebDriver): Promise<void> {
   await win.setRect({ width: rect.width + PHONE_VIEWPORT.width - inner[0], height: rect.height + PHONE_VIEWPORT.height - inner[1] });
 }
 
-function wrapSeleniumDriver(driver: WebDriver, close: () => Promise<void>): EnginePage {
+/**
+ * A lost session means MiniBrowser (or its web process) is gone: the error carries what WebKitWebDriver and the
+ * browser it started last printed (a crash's message, a GStreamer or PulseAudio complaint).
+ */
+function explainLostSession(driverStderr: () => string): <T>(call: Promise<T>) => Promise<T> {
+  return (call) =>
+    call.catch((err: unknown) => {
+      if (!(err instanceof Error) || err.name !== 'NoSuchSessionError') throw err;
+      err.message = `${err.message} (the browser is gone; WebKitWebDriver's stderr ends: ${JSON.stringify(driverStderr().slice(-1500))})`;
+      throw err;
+    });
+}
+
+function wrapSeleniumDriver(driver: WebDriver, close: () => Promise<void>, driverStderr: () => string): EnginePage {
+  const lost = explainLostSession(driverStderr);
   const self: EnginePage = {
     goto: (url) => driver.get(url),
     reload: () => driver.navigate().refresh(),
@@ -93,12 +136,14 @@ function wrapSeleniumDriver(driver: WebDriver, close: () => Promise<void>): Engi
     },
     texts: (role, name) => textsOf(self, role, name),
     // W3C execute-script awaits a returned promise.
-    evaluate: (fn, arg) => driver.executeScript(`return (${fn.toString()})(arguments[0])`, arg) as never,
+    evaluate: (fn, arg) => lost(driver.executeScript(`return (${fn.toString()})(arguments[0])`, arg)) as never,
     waitFor: pollFor,
     async screenshot(path) {
       await self.evaluate(settlePaint);
       writeFileSync(path, Buffer.from(await driver.takeScreenshot(), 'base64'));
     },
+    // WebKitWebDriver has no log endpoint: page-report.ts hooks the page's own console instead.
+    consoleLines: () => [],
     close: closeOnce(close),
   };
   return self;

@@ -38,6 +38,8 @@ export interface LinkEmulator {
   /** The phone gets a new address; packets from or to the old one lead nowhere (connections on it die silently). */
   changeBrowserAddress(): string;
   setProfile(profile: LinkProfile): void;
+  /** Calls `listener` with every packet the link delivers (after loss and outages), until the returned function runs. */
+  tap(listener: (direction: Direction, packet: Uint8Array) => void): () => void;
   /** Starts a process inside a namespace; close() ends it by pid. */
   spawnIn(where: 'browser' | 'relay', command: string, args: string[], options?: SpawnOptions): ChildProcess;
   /** Ends every process started with spawnIn, the pump and both namespaces. Idempotent. */
@@ -148,9 +150,11 @@ export async function startLinkEmulator(options: { profile: LinkProfile; seed?: 
   let timer: NodeJS.Timeout | null = null;
   let timerAt = Infinity;
   let closed = false;
+  const taps = new Set<(direction: Direction, packet: Uint8Array) => void>();
 
   const inject = (direction: Direction, packet: Uint8Array): void => {
     if (closed || !model.arrive(direction, now(), packet)) return;
+    for (const listener of taps) listener(direction, packet);
     const frame = Buffer.allocUnsafe(3 + packet.byteLength);
     frame[0] = direction === 'up' ? SIDE.relay : SIDE.browser;
     frame.writeUInt16BE(packet.byteLength, 1);
@@ -224,6 +228,10 @@ export async function startLinkEmulator(options: { profile: LinkProfile; seed?: 
     },
     setProfile(profile) {
       model.setProfile(profile);
+    },
+    tap(listener) {
+      taps.add(listener);
+      return () => taps.delete(listener);
     },
     spawnIn(where, command, args, spawnOptions = {}) {
       const ns = where === 'browser' ? names.browserNs : names.relayNs;

@@ -15,6 +15,8 @@ export type ProviderReport =
   | { ev: 'client'; session: string; type: string; at: number }
   /** A server event the provider sent (audio and transcript deltas left out). */
   | { ev: 'server'; session: string; type: string; at: number; wall: number }
+  /** The first `response.output_audio.delta` of a response left the provider (the latency bench's split). */
+  | { ev: 'first-audio'; session: string; at: number; wall: number }
   /** Input audio the provider has received on this session so far, ms of 24 kHz pcm16, at relay time `at`. */
   | { ev: 'audio'; session: string; ms: number; at: number };
 
@@ -31,11 +33,17 @@ const recording: UpstreamFactory = (options, handlers) => {
   report({ ev: 'upstream-open', session, opened });
   let audioMs = 0;
   let lastReported = 0;
+  let audioSent = false;
   const up = sim(options, {
     onOpen: () => handlers.onOpen(),
     onMessage(frame) {
       try {
         const type = String((JSON.parse(text(frame)) as { type?: unknown }).type);
+        if (type === 'response.created') audioSent = false;
+        if (type === 'response.output_audio.delta' && !audioSent) {
+          audioSent = true;
+          report({ ev: 'first-audio', session, at: performance.now(), wall: Date.now() });
+        }
         if (!QUIET_SERVER_EVENTS.has(type)) report({ ev: 'server', session, type, at: performance.now(), wall: Date.now() });
       } catch {
         // not JSON: still forwarded

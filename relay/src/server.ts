@@ -127,7 +127,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
   const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, role: 'relay' }));
   const directory = await Directory.open(store, log);
   const secret = await loadOrCreateSecret(config.dataDir);
-  const metrics = createMetrics({ perUser: config.perUserMetrics, defaults: true });
+  const metrics = createMetrics({ perUser: config.perUserMetrics, defaults: true, eventLoop: true });
   const site = createStaticSite(config.staticDir);
   if (site.fileCount === 0) log.warn({ staticDir: config.staticDir }, 'no PWA build found: run `npm run build` (the relay still serves the API)');
   const upstreamFactory = deps.upstreamFactory ?? defaultUpstreamFactory(config);
@@ -215,7 +215,12 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     maxBackpressure: config.limits.clientBufferHardBytes * 2,
     idleTimeout: config.limits.idleTimeoutSeconds,
     sendPingsAutomatically: true,
-    compression: uWS.DISABLED,
+    // Negotiated on the app link only (the upgrade passes no extensions for the verbatim path). The relay compresses
+    // the app link's JSON text frames and never its Opus (AppLink.emit): JSON events repeat the same keys and ids,
+    // so a per-socket window (4 KB, ~32 KB of zlib state per app link) shrinks them several times, where a shared
+    // compressor (no context takeover) would not. The browser deflates everything it sends once the extension is
+    // on, so the relay inflates with the shared decompressor (client_no_context_takeover: no per-socket state).
+    compression: uWS.DEDICATED_COMPRESSOR_32KB | uWS.SHARED_DECOMPRESSOR,
     upgrade(res, req, context) {
       // `req` is only valid until the first await: read everything now.
       const query = new URLSearchParams(req.getQuery() ?? '');
@@ -288,7 +293,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
               // those bytes happened to say "close", the socket was closed right after `open` with no close frame
               // (1006 on both legs, nothing received). Uncorked, upgrade() writes the 101 itself; nothing else is
               // written to this socket here, and open handlers cork their own sends.
-              res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), extensions, context);
+              // permessage-deflate only on the app link (its JSON text frames, see AppLink.emit): the verbatim path
+              // stays as it was, so an SDK client that offers the extension is not told it was accepted.
+              res.upgrade<ConnData>(data, key, linkOffer ? APP_SUBPROTOCOL : (result.echoProtocol ?? ''), linkOffer ? extensions : '', context);
             },
             (err: unknown) => {
               releaseLocal(userId);
@@ -483,6 +490,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
         for (const session of [...sessions.values()]) session.endWith(CloseCode.GoingAway, 'relay shutting down');
         liveAccess.stop();
         retention.stop();
+        metrics.stop();
         await leases.stop();
         directory.close();
         if (ownsStore) await store.close();

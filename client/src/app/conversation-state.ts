@@ -72,6 +72,8 @@ export function reduce(view: ConversationView, event: EngineEvent): Conversation
       return { ...view, inputLevel: event.input };
     case 'link':
       return { ...view, link: event.health };
+    case 'mic':
+      return view; // Conversation.tsx acts on it (lifecycle.ts); nothing to show
     case 'audio':
       return { ...view, audioBlocked: event.blocked };
   }

@@ -15,8 +15,15 @@ describe('settings', () => {
     expect(loadSettings(s)).toMatchObject({ mode: 'hold-to-talk', theme: 'dark', voice: 'cedar' });
     s.setItem('earshot.settings', JSON.stringify({ mode: 'shout', theme: 7, echoCancellation: 'yes' }));
     expect(loadSettings(s)).toMatchObject({ mode: 'hands-free', theme: 'system', echoCancellation: true });
+    s.setItem('earshot.settings', JSON.stringify({ stopWhenHidden: 'on', keepScreenOn: 1 }));
+    expect(loadSettings(s)).toMatchObject({ stopWhenHidden: false, keepScreenOn: false });
     s.setItem('earshot.settings', '{not json');
     expect(loadSettings(s)).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('keeps talking with the screen off and lets the screen sleep unless the person asks otherwise', () => {
+    expect(DEFAULT_SETTINGS).toMatchObject({ stopWhenHidden: false, keepScreenOn: false });
+    expect(loadSettings(memory())).toMatchObject({ stopWhenHidden: false, keepScreenOn: false });
   });
 
   it('offers voice and instructions only when the policy makes them mutable', () => {

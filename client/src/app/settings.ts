@@ -5,6 +5,10 @@ export type Theme = 'system' | 'light' | 'dark';
 
 export interface AppSettings extends EngineSettings {
   theme: Theme;
+  /** "Stop when the screen locks": end the conversation when the page is hidden (lifecycle.ts). */
+  stopWhenHidden: boolean;
+  /** "Keep the screen on": hold a screen wake lock while a conversation runs (phone.ts). */
+  keepScreenOn: boolean;
 }
 
 export const DEFAULT_SETTINGS: AppSettings = {
@@ -14,6 +18,9 @@ export const DEFAULT_SETTINGS: AppSettings = {
   autoGainControl: true,
   farField: false,
   theme: 'system',
+  // Both off: a conversation goes on with the screen off like a call, and the screen sleeps as usual.
+  stopWhenHidden: false,
+  keepScreenOn: false,
 };
 
 const KEY = 'earshot.settings';
@@ -27,7 +34,7 @@ export function loadSettings(storage: Pick<Storage, 'getItem'>): AppSettings {
     // Never trust stored shapes blindly: fall back field by field.
     if (merged.mode !== 'hands-free' && merged.mode !== 'hold-to-talk') merged.mode = DEFAULT_SETTINGS.mode;
     if (!['system', 'light', 'dark'].includes(merged.theme)) merged.theme = DEFAULT_SETTINGS.theme;
-    for (const k of ['echoCancellation', 'noiseSuppression', 'autoGainControl', 'farField'] as const) {
+    for (const k of ['echoCancellation', 'noiseSuppression', 'autoGainControl', 'farField', 'stopWhenHidden', 'keepScreenOn'] as const) {
       if (typeof merged[k] !== 'boolean') merged[k] = DEFAULT_SETTINGS[k];
     }
     return merged;

@@ -41,12 +41,26 @@ function waitConnected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> 
   });
 }
 
-export async function makeLoopback(stream: MediaStream, timeoutMs = 4000): Promise<Loopback> {
+export interface LoopbackOptions {
+  /** How long the two peer connections may take to connect. */
+  timeoutMs?: number;
+  /** Aborting ends the set-up at whatever await it is in: both connections close and the promise rejects. */
+  signal?: AbortSignal;
+}
+
+export async function makeLoopback(stream: MediaStream, { timeoutMs = 4000, signal }: LoopbackOptions = {}): Promise<Loopback> {
+  signal?.throwIfAborted();
   const sender = new RTCPeerConnection();
   const receiver = new RTCPeerConnection();
   const element = new Audio();
   element.autoplay = true;
-  try {
+  const closeAll = () => {
+    element.pause();
+    element.srcObject = null;
+    sender.close();
+    receiver.close();
+  };
+  const connect = async () => {
     sender.onicecandidate = (e) => {
       if (e.candidate) receiver.addIceCandidate(e.candidate).catch(() => undefined);
     };
@@ -66,11 +80,23 @@ export async function makeLoopback(stream: MediaStream, timeoutMs = 4000): Promi
     await waitConnected(sender, timeoutMs);
     element.srcObject = await remote;
     await element.play();
+  };
+  // None of the browser's awaits above takes a signal: an abort closes everything (which ends what can be ended,
+  // e.g. pause() rejects a pending play()) and rejects at once, whatever the rest still does.
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  const connecting = connect();
+  connecting.catch(() => undefined);
+  try {
+    await Promise.race([connecting, aborted]);
   } catch (err) {
-    sender.close();
-    receiver.close();
-    element.srcObject = null;
+    closeAll();
     throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   return {
     sender,
@@ -96,11 +122,6 @@ export async function makeLoopback(stream: MediaStream, timeoutMs = 4000): Promi
       });
       return { outbound: out, inbound: inn };
     },
-    close() {
-      element.pause();
-      element.srcObject = null;
-      sender.close();
-      receiver.close();
-    },
+    close: closeAll,
   };
 }

@@ -52,6 +52,8 @@ export type EngineEvent =
   | { kind: 'notice'; error: EngineError }
   | { kind: 'session'; user: string; policy: ClientPolicyView; backend: 'simulator' | 'provider' }
   | { kind: 'muted'; muted: boolean }
+  /** The microphone track was muted by the system or ended (false), or runs again / was replaced (true). */
+  | { kind: 'mic'; live: boolean }
   /** Input level 0..1, ~15 Hz, for a small speech indicator (the waveform itself is drawn in a worker). */
   | { kind: 'level'; input: number; output: number };
 
@@ -105,6 +107,14 @@ export interface Engine {
   resumeAudio(): void;
   /** Stop the assistant now (flush playback, cancel response, truncate what was heard). */
   interrupt(): void;
+  /**
+   * End the person's turn because the page lost its audio (iOS screen lock): cut the reply where it was heard and
+   * drop the unfinished words (input_audio_buffer.clear), not commit them, and send no microphone audio until
+   * resumeListening(). The conversation stays connected.
+   */
+  endTurn(): void;
+  /** The page is back after endTurn(): the microphone makes turns again. */
+  resumeListening(): void;
   /** Hold-to-talk: true on press, false on release (commit + response.create). */
   setTalking(down: boolean): void;
   sendText(text: string): void;

@@ -48,6 +48,13 @@ export function unreachableError(detail?: string): EngineError {
   return { reason: 'relay_unreachable', message: `Cannot reach the Earshot server${detail ? ` (${detail})` : ''}. Check your connection; retrying automatically.`, fatal: false };
 }
 
+/** earshot.v2: the link died while the person was speaking; the relay dropped that fragment so it is never answered. */
+export const INPUT_CUT_NOTICE: EngineError = {
+  reason: 'relay_unreachable',
+  message: 'The connection dropped while you were speaking, so that part was not heard. Please say it again.',
+  fatal: false,
+};
+
 /** What to do after the socket closed with `code`. */
 export type CloseAction =
   | { kind: 'stop'; error: EngineError }

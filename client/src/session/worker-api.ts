@@ -20,6 +20,10 @@ export interface SessionWorkerApi {
   stop(): void;
   configure(settings: Partial<EngineSettings>): void;
   interrupt(): void;
+  /** See Engine.endTurn. */
+  endTurn(): void;
+  /** See Engine.resumeListening. */
+  resumeListening(): void;
   sendText(text: string): void;
   setTalking(down: boolean): void;
   stats(): SessionWorkerStats;

@@ -36,6 +36,12 @@ class TestEngine implements Engine {
   interrupt() {
     this.calls.push('interrupt');
   }
+  endTurn() {
+    this.calls.push('end-turn');
+  }
+  resumeListening() {
+    this.calls.push('resume-listening');
+  }
   resumeAudio() {
     this.calls.push('resume-audio');
   }
@@ -155,5 +161,99 @@ describe('App', () => {
     fireEvent.pointerUp(hold, { pointerId: 1 });
     expect(engine.calls).toContain('talk:true');
     expect(engine.calls).toContain('talk:false');
+  });
+});
+
+describe('with the screen off', () => {
+  const realUserAgent = navigator.userAgent;
+  function hide(): void {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }
+  afterEach(() => {
+    vi.useRealTimers();
+    // Back to jsdom's own getters (on the prototype).
+    delete (document as unknown as Record<string, unknown>).visibilityState;
+    Object.defineProperty(navigator, 'userAgent', { configurable: true, get: () => realUserAgent });
+  });
+
+  async function listening(): Promise<TestEngine> {
+    const { engine } = setup(async () => ({ kind: 'ok', body: session }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Start conversation' }));
+    await waitFor(() => expect(screen.getByTestId('state-line').textContent).toBe('Listening'));
+    return engine;
+  }
+
+  it('keeps the conversation going however long the page stays hidden, where the platform allows it', async () => {
+    const engine = await listening();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    hide();
+    window.dispatchEvent(new Event('pagehide'));
+    document.dispatchEvent(new Event('freeze'));
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(engine.calls).toEqual(['start']);
+    expect(screen.getByTestId('state-line').textContent).toBe('Listening');
+  });
+
+  it('ends it at once when "Stop when the screen locks" is on, and says why on return', async () => {
+    localStorage.setItem('earshot.settings', JSON.stringify({ stopWhenHidden: true }));
+    const engine = await listening();
+    hide();
+    await waitFor(() => expect(screen.getByTestId('state-line').textContent).toMatch(/Paused while the app was in the background/));
+    expect(engine.calls).toEqual(['start', 'stop']);
+  });
+
+  it('on an iPhone ends the turn (not the conversation) as the page is hidden', async () => {
+    Object.defineProperty(navigator, 'userAgent', { configurable: true, get: () => 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1' });
+    const engine = await listening();
+    hide();
+    window.dispatchEvent(new Event('pagehide'));
+    document.dispatchEvent(new Event('freeze'));
+    engine.emit({ kind: 'audio', blocked: true });
+    expect(engine.calls).toEqual(['start', 'end-turn']);
+  });
+
+  it('ends the turn when the audio is suspended while hidden, listens again on return, and offers Tap to resume', async () => {
+    const engine = await listening();
+    hide();
+    engine.emit({ kind: 'audio', blocked: true });
+    expect(engine.calls).toEqual(['start', 'end-turn']);
+    delete (document as unknown as Record<string, unknown>).visibilityState;
+    document.dispatchEvent(new Event('visibilitychange'));
+    expect(engine.calls).toEqual(['start', 'end-turn', 'resume-listening']);
+    fireEvent.click(await screen.findByRole('button', { name: 'Tap to resume' }));
+    expect(engine.calls).toEqual(['start', 'end-turn', 'resume-listening', 'resume-audio']);
+  });
+
+  it('with the screen off, a headset swapped under the conversation ends the turn and then listens on the new microphone', async () => {
+    const engine = await listening();
+    hide();
+    engine.emit({ kind: 'mic', live: false });
+    engine.emit({ kind: 'mic', live: true });
+    expect(engine.calls).toEqual(['start', 'end-turn', 'resume-listening']);
+  });
+
+  it('keeps the screen awake only when the person asked for it', async () => {
+    const requests: string[] = [];
+    const wakeLock = { request: async (type: string) => (requests.push(type), { release: async () => undefined }) };
+    Object.defineProperty(navigator, 'wakeLock', { configurable: true, value: wakeLock });
+    try {
+      await listening();
+      expect(requests).toEqual([]);
+      cleanup();
+      localStorage.setItem('earshot.settings', JSON.stringify({ keepScreenOn: true }));
+      await listening();
+      await waitFor(() => expect(requests).toEqual(['screen']));
+    } finally {
+      delete (navigator as unknown as Record<string, unknown>).wakeLock;
+    }
+  });
+
+  it('says in settings what this platform does with the screen off', async () => {
+    await listening();
+    fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
+    expect(screen.getByLabelText('Stop when the screen locks')).toBeTruthy();
+    expect((screen.getByLabelText('Keep the screen on while talking') as HTMLInputElement).checked).toBe(false);
+    expect(screen.getByRole('dialog').textContent).toMatch(/keeps going with the screen off/);
   });
 });

@@ -8,7 +8,8 @@ import { healthText, initialView, isActive, reduce, statusText, type Conversatio
 import type { AppSettings } from '../app/settings.ts';
 import { needsNewToken } from '../app/sentences.ts';
 import { detectBrowser, micHelp } from '../app/mic-help.ts';
-import { bindMediaSession, holdWakeLock, type WakeLockHandle } from '../app/phone.ts';
+import { bindMediaSession, holdWakeLock, showMediaStatus, type WakeLockHandle } from '../app/phone.ts';
+import { detectLifecyclePlatform, lifecycleAction, type LifecycleEvent } from '../app/lifecycle.ts';
 import { newConversationId, type HistoryStore } from '../history/history-store.ts';
 import { Settings } from './Settings.tsx';
 import { HistoryPanel } from './HistoryPanel.tsx';
@@ -28,8 +29,6 @@ export interface ConversationProps {
   onSignOut(): void;
 }
 
-/** After this long in the background a running conversation is stopped (mic released); Start resumes it. */
-const BACKGROUND_GRACE_MS = 30_000;
 /** How close to the bottom (px) still counts as "at the newest line". */
 const FOLLOW_SLACK_PX = 32;
 
@@ -47,10 +46,12 @@ export function Conversation(props: ConversationProps) {
   let canvas!: HTMLCanvasElement;
   let transcript!: HTMLElement;
   let wakeLock: WakeLockHandle | null = null;
-  let backgroundTimer: ReturnType<typeof setTimeout> | undefined;
 
   const unsubscribe = props.engine.subscribe((event: EngineEvent) => {
     setView((v) => reduce(v, event));
+    if (event.kind === 'audio' && event.blocked) onLifecycle({ kind: 'audio-suspended' });
+    if (event.kind === 'mic' && !event.live) onLifecycle({ kind: 'mic-lost' });
+    if ((event.kind === 'audio' && !event.blocked) || (event.kind === 'mic' && event.live)) onLifecycle({ kind: 'audio-back' });
     if (event.kind === 'state' && event.state.kind === 'error' && (needsNewToken(event.state.error.reason) || event.state.error.reason === 'quota_exhausted')) {
       props.onRefused(event.state.error.reason, event.state.error.message);
     }
@@ -101,33 +102,69 @@ export function Conversation(props: ConversationProps) {
     await props.engine.stop();
   };
 
-  // Keep the screen on and the headset buttons bound only while a conversation runs.
+  // The headset buttons are bound, and the screen kept on if the person asked, only while a conversation runs.
   createEffect(() => {
     if (active()) {
-      wakeLock ??= holdWakeLock(navigator, document);
-      bindMediaSession(navigator, { toggleMute: () => props.engine.setMuted(!view().muted), stop: () => void stop() });
+      bindMediaSession(navigator, { toggleMute: () => props.engine.setMuted(!view().muted), interrupt: () => props.engine.interrupt(), stop: () => void stop() });
     } else {
-      wakeLock?.release();
-      wakeLock = null;
       bindMediaSession(navigator, null);
     }
   });
-
-  // Backgrounded (screen locked, app switched): keep talking for a grace period — a call with the screen off —
-  // then stop cleanly. Coming back does NOT restart audio by itself: visibilitychange is not a user gesture (iOS
-  // would refuse the AudioContext), so the state line asks for a tap on Start.
-  const onVisibility = () => {
-    clearTimeout(backgroundTimer);
-    if (document.visibilityState === 'hidden' && active()) {
-      backgroundTimer = setTimeout(() => {
-        if (active()) {
-          setPausedInBackground(true);
-          void props.engine.stop();
-        }
-      }, BACKGROUND_GRACE_MS);
+  createEffect(() => {
+    if (active()) showMediaStatus(navigator, { state: statusText(view(), now(), { pausedInBackground: false }), muted: view().muted });
+  });
+  createEffect(() => {
+    if (active() && props.settings.keepScreenOn) wakeLock ??= holdWakeLock(navigator, document);
+    else {
+      wakeLock?.release();
+      wakeLock = null;
     }
-  };
-  onMount(() => document.addEventListener('visibilitychange', onVisibility));
+  });
+
+  // Screen locked, app switched (lifecycle.ts decides): where the platform keeps a capturing page running the
+  // conversation simply goes on, like a call; "Stop when the screen locks" ends it; where the platform takes the
+  // audio away (iOS) the turn is ended cleanly and Tap to resume brings it back on return. Coming back never
+  // restarts audio by itself: visibilitychange is not a user gesture (iOS would refuse the AudioContext).
+  let turnEndedWhileHidden = false;
+  function onLifecycle(event: LifecycleEvent): void {
+    const action = lifecycleAction(event, {
+      // Read at each event, not once: cheap, and a test may emulate a platform before Start.
+      platform: detectLifecyclePlatform(navigator.userAgent, navigator.maxTouchPoints ?? 0),
+      stopWhenHidden: props.settings.stopWhenHidden,
+      active: active(),
+      hidden: document.visibilityState === 'hidden',
+      turnEnded: turnEndedWhileHidden,
+    });
+    if (action.kind === 'resume-listening') turnEndedWhileHidden = false;
+    switch (action.kind) {
+      case 'none':
+        return;
+      case 'stop':
+        setPausedInBackground(true);
+        void stop();
+        return;
+      case 'end-turn':
+        turnEndedWhileHidden = true;
+        setTalking(false);
+        props.engine.endTurn();
+        return;
+      case 'resume-listening':
+        props.engine.resumeListening();
+        return;
+      default: {
+        const never: never = action;
+        return never;
+      }
+    }
+  }
+  const onVisibility = () => onLifecycle({ kind: document.visibilityState === 'hidden' ? 'hidden' : 'visible' });
+  const onPageHide = () => onLifecycle({ kind: 'hidden' });
+  const onFreeze = () => onLifecycle({ kind: 'frozen' });
+  onMount(() => {
+    document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('pagehide', onPageHide);
+    document.addEventListener('freeze', onFreeze);
+  });
 
   // Hold-to-talk with the keyboard: Space held down (outside text fields).
   const onKey = (e: KeyboardEvent) => {
@@ -147,8 +184,9 @@ export function Conversation(props: ConversationProps) {
   onCleanup(() => {
     unsubscribe();
     clearInterval(tick);
-    clearTimeout(backgroundTimer);
     document.removeEventListener('visibilitychange', onVisibility);
+    window.removeEventListener('pagehide', onPageHide);
+    document.removeEventListener('freeze', onFreeze);
     window.removeEventListener('keydown', onKey);
     window.removeEventListener('keyup', onKey);
     wakeLock?.release();

@@ -3,6 +3,7 @@
 import { createResource, For, Show } from 'solid-js';
 import type { ClientPolicyView } from '../../../protocol/relay-http.ts';
 import { editable, type AppSettings } from '../app/settings.ts';
+import { detectLifecyclePlatform, HEADSET_HELP, lifecycleHelp } from '../app/lifecycle.ts';
 
 async function microphones(): Promise<MediaDeviceInfo[]> {
   if (!navigator.mediaDevices?.enumerateDevices) return [];
@@ -15,7 +16,7 @@ export function Settings(props: { settings: AppSettings; policy: ClientPolicyVie
   const [mics] = createResource(microphones);
   const can = () => editable(props.policy.mutableFields);
   const set = <K extends keyof AppSettings>(key: K, value: AppSettings[K]) => props.onChange({ ...props.settings, [key]: value });
-  const toggle = (key: 'echoCancellation' | 'noiseSuppression' | 'autoGainControl' | 'farField', label: string) => (
+  const toggle = (key: 'echoCancellation' | 'noiseSuppression' | 'autoGainControl' | 'farField' | 'stopWhenHidden' | 'keepScreenOn', label: string) => (
     <label class="check">
       <input type="checkbox" checked={props.settings[key]} onChange={(e) => set(key, e.currentTarget.checked)} /> {label}
     </label>
@@ -73,6 +74,14 @@ export function Settings(props: { settings: AppSettings; policy: ClientPolicyVie
         {toggle('noiseSuppression', 'Noise suppression')}
         {toggle('autoGainControl', 'Automatic gain')}
         {toggle('farField', 'Speakerphone mode (far-field noise reduction)')}
+      </fieldset>
+
+      <fieldset>
+        <legend>Screen off</legend>
+        {toggle('stopWhenHidden', 'Stop when the screen locks')}
+        {toggle('keepScreenOn', 'Keep the screen on while talking')}
+        <p class="muted small-note">{lifecycleHelp(detectLifecyclePlatform(navigator.userAgent, navigator.maxTouchPoints ?? 0))}</p>
+        <p class="muted small-note">{HEADSET_HELP}</p>
       </fieldset>
 
       <fieldset>

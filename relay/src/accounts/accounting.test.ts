@@ -64,6 +64,32 @@ async function harness(dataDir: string, start = Date.UTC(2026, 10, 24, 10), stor
 }
 
 describe('accounting', () => {
+  it('counts a batch once when a quota read lands between its commit on the writer thread and the reply', async () => {
+    const dir = tempDir();
+    const h = await harness(dir, undefined, { writer: 'worker' });
+    await h.store.upsertUser({ id: 'alice', dailyMinutes: 600 });
+    await h.store.appendUsage([{ at: h.clock.t, userId: 'warm-up', sessionId: 'w', first: true, end: true, counters: { connectedMs: 0, inputAudioBytes: 0, outputAudioBytes: 0, textInputTokens: 0, textOutputTokens: 0, audioInputTokens: 0, audioOutputTokens: 0 } }]);
+    const s = h.open('alice', 's1');
+    s.hooks.onClientFrame('input_audio_buffer.append', append(10));
+    h.clock.t += 1_000;
+    const flushed = h.acc.flush(); // the batch goes to the writer thread
+    // Hold this thread until the writer thread has committed: its reply cannot be handled meanwhile, so the
+    // read below starts inside the window where the store has the batch and accounting still holds it in flight.
+    const probe = new Database(sqlitePath(dir), { readonly: true });
+    const committed = probe.prepare("SELECT count(*) AS n FROM usage_records WHERE session_id = 's1'");
+    const giveUp = Date.now() + 10_000;
+    while ((committed.get() as { n: number }).n === 0) if (Date.now() > giveUp) throw new Error('the writer thread never committed');
+    probe.close();
+    const during = h.acc.totals('alice');
+    const exceeded = h.acc.quotaExceeded('alice');
+    expect((await during).today.inputAudioBytes).toBe(10 * PCM16_BYTES_PER_SECOND);
+    expect(await exceeded).toBe(false);
+    await flushed;
+    expect((await h.acc.totals('alice')).today.inputAudioBytes).toBe(10 * PCM16_BYTES_PER_SECOND);
+    await h.acc.close();
+    await h.store.close();
+  });
+
   it('stores each session durably and rebuilds the same totals after a restart', async () => {
     const dir = tempDir();
     const h = await harness(dir);
@@ -206,6 +232,24 @@ describe('accounting', () => {
     h.clock.t += 1_000;
     await h.acc.flush();
     expect([a.terminated.length, b.terminated.length, c.terminated.length]).toEqual([1, 1, 0]);
+    await h.acc.close();
+  });
+
+  it('judges many users in one tick, each on their own sessions and queued records only', async () => {
+    const h = await harness(tempDir());
+    const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    for (const id of users) await h.store.upsertUser({ id, dailyMinutes: 1, maxSessions: 2 });
+    // Even users speak 35 s in each of two sessions (70 s: over the minute), odd users 20 s in each (40 s).
+    const sessions = users.flatMap((id, i) =>
+      ['a', 'b'].map((s) => {
+        const opened = h.open(id, `${id}-${s}`);
+        opened.hooks.onClientFrame('input_audio_buffer.append', append(i % 2 === 0 ? 35 : 20));
+        return { over: i % 2 === 0, ...opened };
+      }),
+    );
+    h.clock.t += 1_000;
+    await h.acc.flush();
+    expect(sessions.map((s) => s.terminated.length)).toEqual(sessions.map((s) => (s.over ? 1 : 0)));
     await h.acc.close();
   });
 

@@ -9,6 +9,9 @@
 // CloseCode.QuotaExhausted if past it — so is a user again right after each `response.done` or input
 // transcription bill (tokens arrive in lumps), and a user no longer in the store is cut off too (nothing left to enforce).
 // A session's end queues its last record and asks for a write at once (coalesced with others).
+// The store may commit on another thread or connection (SQLite's writer thread, a PostgreSQL pool) before the
+// relay hears so: a totals read from outside the batch waits for the batch in flight and is redone if one
+// started under it, so cached totals plus the records in flight count each record once.
 // Crash bound: a committed batch survives `kill -9` (SQLite WAL; PostgreSQL commit), so a crash loses at most
 // the records of one batch window — the current tick's deltas, plus the batch in flight.
 // The store failing (locked, full, unreachable): the batch stays queued (bounded, MAX_PENDING) and is retried
@@ -82,13 +85,27 @@ function emptyPeriod(): PeriodUsage {
   return { ...zeroCounters(), sessions: 0 };
 }
 
-function addRecord(into: QuotaTotals, r: UsageRecord, at: number): void {
-  if (utcDay(r.at).slice(0, 7) !== utcDay(at).slice(0, 7)) return;
+/** Adds `r` to the totals of the UTC `day` (YYYY-MM-DD) being judged and of its month. */
+function addRecord(into: QuotaTotals, r: UsageRecord, day: string): void {
+  const recordDay = utcDay(r.at);
+  if (recordDay.slice(0, 7) !== day.slice(0, 7)) return;
   addCounters(into.month, r.counters);
   if (r.first) into.month.sessions++;
-  if (utcDay(r.at) !== utcDay(at)) return;
+  if (recordDay !== day) return;
   addCounters(into.day, r.counters);
   if (r.first) into.day.sessions++;
+}
+
+/** `items` by user id, in their order: one pass, so a tick judging U users costs O(U + S), not O(U × S). */
+function byUser<T>(items: Iterable<T>, userOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const id = userOf(item);
+    const group = groups.get(id);
+    if (group) group.push(item);
+    else groups.set(id, [item]);
+  }
+  return groups;
 }
 
 export async function createAccounting(options: AccountingOptions): Promise<Accounting> {
@@ -121,11 +138,32 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
 
   const liveUsers = (): string[] => [...new Set([...live.values()].map((l) => l.info.userId))];
 
+  /** Batch writes started so far: a read that saw this change under it may or may not include that batch. */
+  let batchesStarted = 0;
+
   /** Stored totals of `userIds` into the cache. Throws a StoreError when the store cannot answer. */
   const readTotals = async (userIds: string[], t: number): Promise<void> => {
     if (!store || userIds.length === 0) return;
     const totals = await store.quotaTotals(userIds, t);
     for (const [id, value] of totals) stored.set(id, { day: utcDay(t), totals: value });
+  };
+
+  /**
+   * readTotals for callers outside the batch (an upgrade's quota check, `totals`): read only while no batch is
+   * being written. The cache plus `inFlight` must count each record once, and a read overlapping a commit may
+   * already see the batch that `inFlight` still holds — the store commits on another thread or connection
+   * (the SQLite writer thread, a PostgreSQL pool) before the relay hears so. Such a read is done again.
+   */
+  const readTotalsBetweenBatches = async (userIds: string[], t: number): Promise<void> => {
+    for (;;) {
+      await writing?.catch(() => undefined);
+      const seen = batchesStarted;
+      if (!store || userIds.length === 0) return;
+      const totals = await store.quotaTotals(userIds, t);
+      if (writing || batchesStarted !== seen) continue;
+      for (const [id, value] of totals) stored.set(id, { day: utcDay(t), totals: value });
+      return;
+    }
   };
 
   /** One batch to the store (all or nothing); the totals of live users are re-read in the same turn. */
@@ -134,6 +172,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     const batch = pending;
     pending = [];
     inFlight = batch;
+    batchesStarted++;
     try {
       await store.appendUsage(batch);
     } catch (err) {
@@ -176,33 +215,47 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
     });
   };
 
-  /** Stored totals (as last read) + queued records + what live meters counted since: the usage quotas judge. */
-  const usageOf = (userId: string, t: number): { totals: QuotaTotals; live: UsageCounters; count: number } => {
+  /**
+   * Stored totals (as last read) + queued records + what live meters counted since: the usage quotas judge.
+   * `records` and `sessions` are the user's own (byUser) when the caller judges many users at once; by default
+   * every queued record and live session is scanned for this user.
+   */
+  const usageOf = (
+    userId: string,
+    t: number,
+    records: Iterable<UsageRecord> = [...inFlight, ...pending].filter((r) => r.userId === userId),
+    sessions: Iterable<Live> = [...live.values()].filter((l) => l.info.userId === userId),
+  ): { totals: QuotaTotals; live: UsageCounters; count: number } => {
+    const day = utcDay(t);
     const cached = stored.get(userId);
-    const totals: QuotaTotals = cached && cached.day === utcDay(t) ? { day: { ...cached.totals.day }, month: { ...cached.totals.month } } : { day: emptyPeriod(), month: emptyPeriod() };
-    for (const r of inFlight) if (r.userId === userId) addRecord(totals, r, t);
-    for (const r of pending) if (r.userId === userId) addRecord(totals, r, t);
+    const totals: QuotaTotals = cached && cached.day === day ? { day: { ...cached.totals.day }, month: { ...cached.totals.month } } : { day: emptyPeriod(), month: emptyPeriod() };
+    for (const r of records) addRecord(totals, r, day);
     const pendingLive = zeroCounters();
     let count = 0;
-    for (const l of live.values()) {
-      if (l.info.userId !== userId) continue;
+    for (const l of sessions) {
       addCounters(pendingLive, l.meter.pending(t));
       count++;
     }
     return { totals, live: pendingLive, count };
   };
 
-  const verdictFor = (user: UserRecord, t: number): QuotaVerdict => {
+  const verdictFor = (user: UserRecord, t: number, records?: Iterable<UsageRecord>, sessions?: Iterable<Live>): QuotaVerdict => {
     if (!hasQuota(user)) return { ok: true, remainingSeconds: null, remainingTokens: null };
-    const { totals, live: l } = usageOf(user.id, t);
+    const { totals, live: l } = usageOf(user.id, t, records, sessions);
     return evaluateQuota(user, totals.day, totals.month, l);
   };
 
   /** Ends the sessions the store no longer allows (quota, user gone). `users` from the store, read this turn. */
   const enforce = (t: number, users: Map<string, UserRecord | undefined>): void => {
+    // Grouped once per tick (issue 17): scanning every live session and queued record once per user made the
+    // tick quadratic in users. Ending one user's sessions only adds that user's final records, so the groups
+    // stay right for every other user.
+    const sessionsOf = byUser(live.values(), (l) => l.info.userId);
+    let recordsOf: Map<string, UsageRecord[]> | null = null;
     for (const [userId, user] of users) {
+      const sessions = sessionsOf.get(userId) ?? [];
       // Collect first: terminate() ends the session synchronously, and its onEnd edits `live`.
-      const victims = [...live.values()].filter((l) => l.info.userId === userId && !l.terminated);
+      const victims = sessions.filter((l) => !l.terminated);
       if (!user) {
         // Removed from the store: there is no quota left to enforce, so the session must not go on unmetered.
         const { close, errorCode, message } = ACCESS_ENDED.user_removed;
@@ -213,7 +266,9 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
         }
         continue;
       }
-      const verdict = verdictFor(user, t);
+      if (!hasQuota(user)) continue;
+      recordsOf ??= byUser([...inFlight, ...pending], (r) => r.userId);
+      const verdict = verdictFor(user, t, recordsOf.get(userId) ?? [], sessions);
       if (verdict.ok) continue;
       for (const l of victims) {
         l.terminated = true;
@@ -288,14 +343,14 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
       const u = user ?? (await store?.getUser(userId));
       if (!u || !hasQuota(u)) return false;
       const t = now();
-      await readTotals([userId], t); // throws StoreError when unreadable: the caller refuses (fail closed)
+      await readTotalsBetweenBatches([userId], t); // throws StoreError when unreadable: the caller refuses (fail closed)
       return !verdictFor(u, t).ok;
     },
     async quotaRenewsAt(userId, user) {
       const u = user ?? (await store?.getUser(userId));
       if (!u || !hasQuota(u)) return null;
       const t = now();
-      await readTotals([userId], t);
+      await readTotalsBetweenBatches([userId], t);
       const verdict = verdictFor(u, t);
       return verdict.ok ? null : quotaRenewsAt(verdict, t);
     },
@@ -304,7 +359,7 @@ export async function createAccounting(options: AccountingOptions): Promise<Acco
       if (deps.metrics) metrics = deps.metrics;
     },
     async totals(userId, at = now()) {
-      await readTotals([userId], at).catch(() => undefined);
+      await readTotalsBetweenBatches([userId], at).catch(() => undefined);
       const { totals: t, live: l, count } = usageOf(userId, at);
       addCounters(t.day, l);
       addCounters(t.month, l);

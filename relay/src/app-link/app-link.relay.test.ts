@@ -108,13 +108,16 @@ describe('earshot.v2: a spoken turn', () => {
     await v1.close();
 
     const c = await v2('v2-turn');
-    await c.waitFor('session.updated');
+    const updated = await c.waitFor('session.updated');
+    const silenceMs = (updated.session as { audio: { input: { turn_detection: { silence_duration_ms: number } } } }).audio.input.turn_detection.silence_duration_ms;
     sendAll(c);
     const stopped = await c.waitFor('input_audio_buffer.speech_stopped');
     const clock = await c.waitFor('earshot.capture_clock', { where: (e) => e.event === 'input_audio_buffer.speech_stopped' });
     expect(clock.item_id).toBe(stopped.item_id);
-    // The provider's audio clock maps back to the capture clock of the packets sent (they start at 0).
-    expect(clock.capture_ms).toBe(stopped.audio_end_ms);
+    // The provider's audio clock maps back to the capture clock of the packets sent (they start at 0); its
+    // audio_end_ms includes the silence window that confirmed the end, the capture stamp is where the voice stopped.
+    expect(silenceMs).toBeGreaterThan(0);
+    expect(clock.capture_ms).toBe((stopped.audio_end_ms as number) - silenceMs);
     const done = await c.waitFor('response.done');
     expect((done.response as { status: string }).status).toBe('completed');
     const announced = c.of('earshot.audio.stream');

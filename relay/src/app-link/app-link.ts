@@ -24,6 +24,7 @@ import {
   encodeAudioDown,
   type LinkAudioStream,
   type LinkCaptureClock,
+  type LinkInputCut,
   type LinkPing,
   type LinkPong,
   type LinkSession,
@@ -64,6 +65,8 @@ const MAX_CONTROL_PER_SECOND = 20;
 const TICK_MS = 50;
 const GAP_FILL_LAG_MS = 100;
 const MAX_GAP_FILL_MS = 2_000;
+/** Covers the provider's VAD silence window (500 ms by default) after the last word, with room for a slower one. */
+const QUIET_FLUSH_MS = 1_000;
 const enc = new TextEncoder();
 
 export class AppLink implements ClientSide {
@@ -88,6 +91,14 @@ export class AppLink implements ClientSide {
   private controlCount = 0;
   private ended = false;
   private readonly now: () => number;
+  /** The socket went: once the audio it sent has been decoded, decide whether it died mid-word (settleDetach). */
+  private settling = false;
+  /**
+   * The provider's turn detection as its session.created/updated last said: null = off (the app commits). Its
+   * `silence_duration_ms` is inside every `audio_end_ms` (GA: "includes the min_silence_duration_ms"), so the end of
+   * speech on the capture clock is that much earlier. semantic_vad has no fixed silence: 0.
+   */
+  private turnDetection: { silenceMs: number } | null = { silenceMs: 0 };
 
   constructor(
     ws: uWS.WebSocket<ConnData>,
@@ -117,7 +128,7 @@ export class AppLink implements ClientSide {
         },
         clear: () => this.session?.forwardTrusted('input_audio_buffer.clear', enc.encode(JSON.stringify({ type: 'input_audio_buffer.clear' } satisfies ClientEvent))),
       },
-      { appendMs: deps.config.appendMs, gapFillLagMs: GAP_FILL_LAG_MS, maxGapFillMs: MAX_GAP_FILL_MS, now: this.now },
+      { appendMs: deps.config.appendMs, gapFillLagMs: GAP_FILL_LAG_MS, maxGapFillMs: MAX_GAP_FILL_MS, quietFlushMs: QUIET_FLUSH_MS, now: this.now },
     );
     this.up = new InOrder<UpStep>(
       (step) => this.deliverUp(step),
@@ -154,6 +165,7 @@ export class AppLink implements ClientSide {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     this.ws = ws;
+    this.settling = false;
     const data = ws.getUserData();
     data.link = this;
     data.session = session;
@@ -163,7 +175,7 @@ export class AppLink implements ClientSide {
     this.replay.ack(received);
     this.sendUnnumbered(JSON.stringify(this.sessionEvent(true, undefined)));
     ws.cork(() => {
-      for (const m of missed) ws.send(m.frame, m.binary);
+      for (const m of missed) ws.send(m.frame, m.binary, !m.binary);
     });
     this.deps.log.info({ session: session.info.sessionId, replayed: missed.length }, 'app link resumed');
     this.attached();
@@ -217,6 +229,7 @@ export class AppLink implements ClientSide {
 
   private message(session: RelaySession, message: ArrayBuffer, isBinary: boolean): void {
     this.heartbeat.heard();
+    if (!isBinary) this.uplink.heard();
     if (message.byteLength > this.deps.maxFrameBytes) {
       session.terminate(CloseCode.MessageTooBig, 'frame_too_large', `A message of ${message.byteLength} bytes is over this relay's limit of ${this.deps.maxFrameBytes} bytes.`);
       return;
@@ -281,6 +294,7 @@ export class AppLink implements ClientSide {
     if (this.ended || !this.session) return;
     try {
       this.applyUp(step);
+      this.settleDetach();
     } catch (err) {
       this.broke(err, 'audio up');
     }
@@ -370,11 +384,17 @@ export class AppLink implements ClientSide {
     this.emit(frame, false);
     if (type === 'input_audio_buffer.speech_started' || type === 'input_audio_buffer.speech_stopped') {
       const e = this.parse<{ item_id?: unknown; audio_start_ms?: unknown; audio_end_ms?: unknown }>(frame);
-      const ms = type === 'input_audio_buffer.speech_started' ? e?.audio_start_ms : e?.audio_end_ms;
+      // The end of speech is where the voice stopped, not where the provider's silence window confirmed it.
+      const ms = type === 'input_audio_buffer.speech_started' ? e?.audio_start_ms : typeof e?.audio_end_ms === 'number' ? Math.max(0, e.audio_end_ms - (this.turnDetection?.silenceMs ?? 0)) : null;
       const captureMs = typeof ms === 'number' ? this.uplink.captureAt(ms) : null;
       if (captureMs !== null && typeof e?.item_id === 'string') {
         this.emit(JSON.stringify({ type: 'earshot.capture_clock', event: type, item_id: e.item_id, capture_ms: captureMs } satisfies LinkCaptureClock), false);
       }
+    } else if (type === 'session.created' || type === 'session.updated') {
+      const e = this.parse<{ session?: { audio?: { input?: { turn_detection?: { type?: unknown; silence_duration_ms?: unknown } | null } } } }>(frame);
+      const td = e?.session?.audio?.input?.turn_detection;
+      if (td === null) this.turnDetection = null;
+      else if (td) this.turnDetection = { silenceMs: td.type === 'server_vad' && typeof td.silence_duration_ms === 'number' ? td.silence_duration_ms : 0 };
     } else if (type === 'response.done') {
       // A cancelled response may never send output_audio.done: end its streams so their encoders are freed.
       const e = this.parse<{ response?: { id?: unknown } }>(frame);
@@ -389,9 +409,11 @@ export class AppLink implements ClientSide {
     this.replay.push(frame, binary);
     const ws = this.ws;
     if (ws) {
+      // Text frames compressed (permessage-deflate, when the app negotiated it), Opus never: it does not shrink.
       ws.cork(() => {
-        ws.send(frame, binary);
+        ws.send(frame, binary, !binary);
       });
+      this.heartbeat.sent();
     } else if (this.replay.overflowedSince(this.acked)) {
       this.deps.log.info({ session: this.session?.info.sessionId, bytes: this.deps.config.resumeBufferBytes }, 'app link: resume buffer full while away; session ends');
       this.endSession('buffer_overflow');
@@ -403,8 +425,9 @@ export class AppLink implements ClientSide {
     const ws = this.ws;
     if (!ws) return;
     ws.cork(() => {
-      ws.send(text, false);
+      ws.send(text, false, true);
     });
+    this.heartbeat.sent();
   }
 
   private emitError(code: RelayErrorCode, message: string): void {
@@ -438,16 +461,18 @@ export class AppLink implements ClientSide {
 
   /**
    * Keeps the provider's audio clock running: DTX silence is filled in real time while the app is here *and* while
-   * it is away (issue 12: "the provider still receives continuous audio for its VAD"). A link that drops while the
-   * person is talking then ends with silence, as a pause would: the provider's VAD closes the turn on what was
-   * said while the link was up, and its reply waits in the replay buffer for the resume — instead of the VAD
-   * sitting in "speech" until the grace period ends. Silence outside a turn is never committed, so it bills no
+   * it is away (issue 12: "the provider still receives continuous audio for its VAD"). A link that drops after the
+   * person paused (the app's quiet hangover packets came last) ends like the pause it is: the provider's VAD closes
+   * the turn and its reply waits in the replay buffer for the resume. A link that drops mid-word gets no fill (the
+   * uplink holds it) and is cut instead (settleDetach). Silence outside a turn is never committed, so it bills no
    * input tokens. Runs until the link ends (grace over) or is replaced by a resume (which restarts it).
    */
   private startFill(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = setInterval(() => {
-      if (this.up.pending === 0 && !this.ended) this.uplink.tick();
+      if (this.up.pending > 0 || this.ended) return;
+      this.settleDetach(); // also when the last job of the dead socket failed (no delivery to settle it)
+      this.uplink.tick();
     }, TICK_MS);
     this.tickTimer.unref();
   }
@@ -470,13 +495,32 @@ export class AppLink implements ClientSide {
     if (this.ended || this.graceTimer) return;
     const graceMs = Math.round(this.deps.config.resumeGraceSeconds * 1000);
     this.deps.log.info({ session: this.session?.info.sessionId, why, graceMs }, 'app link detached; provider session kept for resume');
-    // What the app said before it went is sent now; the silence fill goes on from there (startFill).
-    this.uplink.flush();
+    this.settling = true;
+    this.settleDetach();
     this.graceTimer = setTimeout(() => {
       this.deps.log.info({ session: this.session?.info.sessionId }, 'app link: resume grace period over; session ends');
       this.endSession('expired');
     }, graceMs);
     this.graceTimer.unref();
+  }
+
+  /**
+   * After a detach, once everything the dead socket sent has been decoded and pushed (no fill runs meanwhile: the
+   * tick waits for the up queue): did it die mid-word? Then the provider's VAD must not end the fragment as a turn
+   * and answer half a sentence. Its input is cleared, no silence follows, and the app hears of it (numbered, so it
+   * arrives with the resume's replay). Otherwise what the app said is sent now and the fill goes on (startFill).
+   */
+  private settleDetach(): void {
+    if (!this.settling || this.up.pending > 0 || this.ended) return;
+    this.settling = false;
+    if (this.ws) return; // resumed already
+    if (this.turnDetection !== null && this.uplink.midWord) {
+      this.deps.log.info({ session: this.session?.info.sessionId }, 'app link died mid-word; the fragment is cleared');
+      this.uplink.cut();
+      this.emit(JSON.stringify({ type: 'earshot.input_cut', reason: 'link_lost' } satisfies LinkInputCut), false);
+    } else {
+      this.uplink.flush();
+    }
   }
 
   /** Ends the provider session from the link's side (grace over, buffer full, unusable resume). */

@@ -28,6 +28,20 @@ describe('Heartbeat', () => {
     hb.stop();
   });
 
+  it('sends no ping while other frames go out at least once a period, and pings again a period after the last', () => {
+    const { hb, pings } = make();
+    hb.start();
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(900);
+      hb.sent(); // e.g. the pong to the client's own ping, or reply audio
+      hb.heard();
+    }
+    expect(pings).toEqual([]);
+    vi.advanceTimersByTime(1000); // the tick at +1000 ms: one full period with nothing sent
+    expect(pings).toEqual([1]);
+    hb.stop();
+  });
+
   it('declares a link that stops answering dead within deadMs + half a period, once', () => {
     const { hb, dead } = make();
     hb.start();

@@ -54,4 +54,23 @@ describe('relay metrics on /metrics', () => {
     expect(sample(again, 'earshot_messages_total', 'client_to_upstream')).toBe(sample(after, 'earshot_messages_total', 'client_to_upstream'));
     await c.close();
   });
+
+  it('show on earshot_event_loop_delay_seconds how long something synchronous held the relay\'s event loop', async () => {
+    const bucket = (page: string, le: string) => Number(page.split('\n').find((l) => l.startsWith(`earshot_event_loop_delay_seconds_bucket{le="${le}"}`))?.split(' ')[1]);
+    const count = (page: string) => Number(/^earshot_event_loop_delay_seconds_count (\S+)$/m.exec(page)?.[1]);
+    const before = await (await fetchMetrics(relay.url)).text();
+    // This test runs in the relay's process: a 120 ms busy wait is a synchronous block on the relay's own loop.
+    const until = performance.now() + 120;
+    while (performance.now() < until) {
+      // hold the loop
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the sampler runs once the loop is free
+    const after = await (await fetchMetrics(relay.url)).text();
+    expect(count(after)).toBeGreaterThan(count(before));
+    // The block is counted beyond the 100 ms bucket: the sample due during it ran at least ~110 ms late. (At
+    // least one: on a loaded machine the scheduler can add another late sample of its own between the scrapes.)
+    const longBefore = count(before) - bucket(before, '0.1');
+    const longAfter = count(after) - bucket(after, '0.1');
+    expect(longAfter - longBefore).toBeGreaterThanOrEqual(1);
+  });
 });

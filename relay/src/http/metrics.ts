@@ -1,8 +1,13 @@
 // Prometheus metrics on a registry of their own (not prom-client's global), so every relay — including the
 // several a test file may start — counts only itself.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EVENT_LOOP_DELAY_BUCKETS, EVENT_LOOP_SAMPLE_MS, startEventLoopDelay, type EventLoopDelayMonitor } from './event-loop-delay.ts';
 
-export function createMetrics(options: { perUser?: boolean; defaults?: boolean } = {}) {
+/**
+ * `eventLoop`: sample this thread's event-loop delay into `earshot_event_loop_delay_seconds` (the relay turns it
+ * on; call `stop()` when done so the sampling timer goes away with the relay).
+ */
+export function createMetrics(options: { perUser?: boolean; defaults?: boolean; eventLoop?: boolean } = {}) {
   const registry = new Registry();
   const hot = new HotCounters();
   const collect = () => hot.fold();
@@ -33,10 +38,17 @@ export function createMetrics(options: { perUser?: boolean; defaults?: boolean }
       collect,
     }),
     userSeconds: new Counter({ name: 'earshot_user_audio_seconds_total', help: 'Audio seconds per user (PER_USER_METRICS only)', labelNames: ['user', 'direction'] as const, registers: [registry] }),
+    eventLoopDelay: new Histogram({
+      name: 'earshot_event_loop_delay_seconds',
+      help: `How late a timer due every ${EVENT_LOOP_SAMPLE_MS} ms ran on the relay's event loop: how long synchronous work held it (each frame waits behind it)`,
+      buckets: EVENT_LOOP_DELAY_BUCKETS,
+      registers: [registry],
+    }),
     render: () => registry.metrics(),
   };
   hot.attach(metrics);
-  return { ...metrics, hot };
+  const monitor: EventLoopDelayMonitor | null = options.eventLoop ? startEventLoopDelay({ observe: (s) => metrics.eventLoopDelay.observe(s) }) : null;
+  return { ...metrics, hot, stop: () => monitor?.stop() };
 }
 
 /** Latency samples kept between scrapes; a full buffer is folded in at once (one batch per 4096 samples). */

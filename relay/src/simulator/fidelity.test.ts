@@ -227,6 +227,29 @@ describe('simulator fidelity to the GA service', () => {
     await c.close();
   });
 
+  it('input_audio_buffer.clear during speech: cleared, the fragment dropped, no commit and no speech_stopped for it; the next words are a turn of their own', async () => {
+    const c = await connect();
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'gpt-4o-mini-transcribe' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500, create_response: false } } } } });
+    await c.waitFor('session.updated');
+    const bytesPerSecond = 48_000;
+    // speechPcm16 pads 0.8 s of silence on both sides: 1.6 s in is mid-word.
+    c.appendAudio(speech.subarray(0, Math.round(1.6 * bytesPerSecond) & ~1));
+    await c.waitFor('input_audio_buffer.speech_started');
+    c.send({ type: 'input_audio_buffer.clear' });
+    await c.waitFor('input_audio_buffer.cleared');
+    c.appendAudio(new Uint8Array(2 * bytesPerSecond)); // 2 s of silence: would end a turn still in progress
+    c.appendAudio(speech);
+    const committed = await c.waitFor('input_audio_buffer.committed');
+    const types = c.events.map((e) => e.type).filter((t) => t.startsWith('input_audio_buffer.'));
+    expect(types).toEqual(['input_audio_buffer.speech_started', 'input_audio_buffer.cleared', 'input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped', 'input_audio_buffer.committed']);
+    // The turn holds the new words only (prefix padding included), not the cleared fragment or the silence.
+    const done = await c.waitFor('conversation.item.input_audio_transcription.completed', { where: (e) => e.type === 'conversation.item.input_audio_transcription.completed' && e.item_id === committed.item_id });
+    const seconds = Number(/\(([\d.]+) s of speech\)/.exec(done.transcript)?.[1]);
+    expect(seconds).toBeGreaterThan(0.5);
+    expect(seconds).toBeLessThan(speech.byteLength / bytesPerSecond - 0.8 + 0.1);
+    await c.close();
+  });
+
   it('answers a binary frame with invalid_event and goes on', async () => {
     const c = await connect();
     c.socket.send(Buffer.from([1, 2, 3]), { binary: true });

@@ -31,5 +31,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     const feedPollMs = Number(process.env.EARSHOT_FEED_POLL_MS) || undefined;
     return PostgresStore.open(options.databaseUrl, { maxConnections: options.role === 'relay' ? 6 : 2, ...(feedPollMs ? { feedPollMs } : {}) });
   }
-  return SqliteStore.open(options.dataDir, { busyTimeoutMs: options.role === 'relay' ? RELAY_BUSY_TIMEOUT_MS : CLI_BUSY_TIMEOUT_MS });
+  if (options.role === 'cli') return SqliteStore.open(options.dataDir, { busyTimeoutMs: CLI_BUSY_TIMEOUT_MS });
+  // The relay's session-time writes on a writer thread (sqlite-writer.ts). EARSHOT_BENCH_STORE_ON_LOOP=1 puts
+  // them back on the event loop: bench:event-loop only, to show the difference side by side.
+  const writer = process.env.EARSHOT_BENCH_STORE_ON_LOOP === '1' ? 'inline' : 'worker';
+  return SqliteStore.open(options.dataDir, { busyTimeoutMs: RELAY_BUSY_TIMEOUT_MS, writer });
 }

@@ -18,6 +18,15 @@ storeConformance('SqliteStore', async () => {
   };
 });
 
+// The relay's configuration: usage and lease writes on the writer thread, with its own connection.
+storeConformance('SqliteStore (writer thread)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'earshot-sqlite-'));
+  return {
+    open: () => SqliteStore.open(dir, { writer: 'worker' }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 describe('SqliteStore file', () => {
   const dirs: string[] = [];
   const tempDir = async (): Promise<string> => {

@@ -13,9 +13,11 @@
 //   file until a checkpoint, and an mtime cannot say what changed. Writes through this connection notify its
 //   watchers directly (data_version does not move for one's own commits).
 //
-// THREADING: better-sqlite3 is synchronous and runs on the caller's thread (the relay's event loop). Every
-// statement here is a point lookup or a small batch; the only long wait is busy_timeout when another process
-// holds the write lock, which is why the relay opens it with a short one (open-store.ts).
+// THREADING: better-sqlite3 is synchronous and runs on the caller's thread. Reads are point lookups or small
+// batches. The relay opens it with `writer: 'worker'`: the writes sessions cause (a usage batch every 500 ms,
+// lease heartbeats, a lease per upgrade) run on a writer thread with its own connection (sqlite-writer.ts), because
+// a commit — and the WAL auto-checkpoint SQLite runs inside one — held the event loop every session's frames
+// share (bench:event-loop). Operator edits (users, tokens) stay on this connection; they are rare.
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +45,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from './store.ts';
+import { SqliteWriter } from './sqlite-writer.ts';
 import { changeFromRow, periodFromRow, sumCounters, tokenFromRow, userFromRow, type ChangeRow, type CounterRow, type TokenRow, type UserRow } from './store-rows.ts';
 
 /** How often a watcher checks `PRAGMA data_version`: the bound on how late a CLI's change reaches the relay. */
@@ -55,6 +58,12 @@ export interface SqliteStoreOptions {
   feedPollMs?: number;
   /** Open an existing database read-only (doctor, usage report); never creates or migrates. */
   readonly?: boolean;
+  /**
+   * Where the writes made while sessions run (usage batches, leases) happen: 'inline' on the caller's thread
+   * (CLIs, tests), or 'worker' on a writer thread with its own connection (the relay: sqlite-writer.ts), so a
+   * commit never blocks the event loop the sessions' frames run on. Other writes (users, tokens) stay inline.
+   */
+  writer?: 'inline' | 'worker';
 }
 
 
@@ -152,6 +161,62 @@ export function insertUsage(db: Database.Database, records: readonly UsageRecord
   }
 }
 
+/** Takes a lease seat under the user's limit; the caller holds the (IMMEDIATE) transaction. */
+export function acquireLeaseIn(db: Database.Database, request: LeaseRequest): LeaseResult {
+  const { n } = db.prepare('SELECT count(*) AS n FROM leases WHERE user_id = ? AND expires_at_ms > ? AND session_id != ?').get(request.userId, request.now, request.replacesSessionId ?? '') as { n: number };
+  if (n >= request.maxSessions) return { ok: false, live: n };
+  if (request.replacesSessionId !== undefined) db.prepare('DELETE FROM leases WHERE session_id = ?').run(request.replacesSessionId);
+  db.prepare(
+    'INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms, acquired_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms',
+  ).run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs, request.now);
+  return { ok: true };
+}
+
+/** Renews this relay's leases and drops expired ones (dead relays' sessions); the caller holds the transaction. */
+export function renewLeasesIn(db: Database.Database, relayId: string, sessionIds: readonly string[], now: number, ttlMs: number): void {
+  const stmt = db.prepare('UPDATE leases SET expires_at_ms = ? WHERE session_id = ? AND relay_id = ?');
+  for (const id of sessionIds) stmt.run(now + ttlMs, id, relayId);
+  // Expired leases are dead relays' sessions: drop them while holding the lock anyway.
+  db.prepare('DELETE FROM leases WHERE expires_at_ms <= ?').run(now);
+}
+
+export function releaseLeaseIn(db: Database.Database, sessionId: string): void {
+  db.prepare('DELETE FROM leases WHERE session_id = ?').run(sessionId);
+}
+
+/**
+ * Retention's deletes (Store.prune): the rows the policy no longer keeps, a batch per BEGIN IMMEDIATE
+ * transaction, awaiting `between` after each full batch so other work runs in the gaps (the event loop inline;
+ * usage and lease writes on the writer thread). A year of a busy relay's raw records is millions of rows.
+ */
+export async function pruneIn(db: Database.Database, policy: RetentionPolicy, between: () => Promise<unknown>): Promise<PruneResult> {
+  const batch = policy.batchRows ?? DEFAULT_PRUNE_BATCH_ROWS;
+  const write = <T>(fn: () => T): T => db.transaction(fn).immediate();
+  /** Deletes the rows `select` picks (an id subquery ending in LIMIT ?), a batch per transaction. */
+  const deleteInBatches = async (table: string, select: string, params: Array<string | number>): Promise<number> => {
+    const stmt = db.prepare(`DELETE FROM ${table} WHERE id IN (${select})`);
+    let total = 0;
+    for (;;) {
+      const n = write(() => stmt.run(...params, batch).changes);
+      total += n;
+      if (n < batch) return total;
+      await between();
+    }
+  };
+  const firstDay = firstKeptUsageDay(policy);
+  const usageRecords = firstDay === null ? 0 : await deleteInBatches('usage_records', 'SELECT id FROM usage_records WHERE day < ? LIMIT ?', [firstDay]);
+  const liveSince = policy.now - policy.readerTtlMs;
+  const horizon = (db.prepare('SELECT MIN(change_id) AS id FROM feed_readers WHERE seen_at_ms > ?').get(liveSince) as { id: number | null }).id;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const changes = await deleteInBatches('changes', 'SELECT id FROM changes WHERE (id <= ? AND at < ?) OR at < ? LIMIT ?', [
+    horizon ?? Number.MAX_SAFE_INTEGER,
+    iso(policy.now - policy.changesGraceMs),
+    iso(policy.now - policy.changesMaxAgeMs),
+  ]);
+  const readers = write(() => db.prepare('DELETE FROM feed_readers WHERE seen_at_ms <= ?').run(liveSince).changes);
+  return { usageRecords, changes, readers };
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly location: string;
@@ -160,13 +225,17 @@ export class SqliteStore implements Store {
   private feedTimer: NodeJS.Timeout | undefined;
   private dataVersion = -1;
   private notifyQueued = false;
+  private dataVersionStmt: Database.Statement | undefined;
   private closed = false;
   private readonly feedPollMs: number;
+  /** The writer thread, when opened with `writer: 'worker'` (tests reach it to kill it mid-batch). */
+  readonly writer: SqliteWriter | null;
 
-  private constructor(path: string, db: Database.Database, feedPollMs: number) {
+  private constructor(path: string, db: Database.Database, feedPollMs: number, writer: SqliteWriter | null) {
     this.location = path;
     this.db = db;
     this.feedPollMs = feedPollMs;
+    this.writer = writer;
   }
 
   /** Opens (creating if needed, unless readonly) `<dataDir>/earshot.db`. StoreError on a file that is not ours or newer. */
@@ -177,7 +246,9 @@ export class SqliteStore implements Store {
 
   /** Opens a database at an explicit path (backup files, restore checks). */
   static async openFile(path: string, options: SqliteStoreOptions = {}, dataDir?: string): Promise<SqliteStore> {
-    return new SqliteStore(path, openSqliteDatabase(path, options, dataDir), options.feedPollMs ?? FEED_POLL_MS);
+    const db = openSqliteDatabase(path, options, dataDir);
+    const writer = options.writer === 'worker' && !options.readonly ? new SqliteWriter({ path, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS }) : null;
+    return new SqliteStore(path, db, options.feedPollMs ?? FEED_POLL_MS, writer);
   }
 
   /** Runs `fn` in one BEGIN IMMEDIATE transaction, mapping SQLite failures to StoreErrors; wakes this connection's watchers after a commit. */
@@ -321,6 +392,7 @@ export class SqliteStore implements Store {
 
   async appendUsage(records: readonly UsageRecord[]): Promise<void> {
     if (records.length === 0) return;
+    if (this.writer) return void (await this.writer.request({ kind: 'appendUsage', records: [...records] }));
     this.write(() => insertUsage(this.db, records));
   }
 
@@ -359,33 +431,19 @@ export class SqliteStore implements Store {
   // --- leases ------------------------------------------------------------------------------------------------
 
   async acquireLease(request: LeaseRequest): Promise<LeaseResult> {
-    return this.write(() => {
-      const { n } = this.db
-        .prepare('SELECT count(*) AS n FROM leases WHERE user_id = ? AND expires_at_ms > ? AND session_id != ?')
-        .get(request.userId, request.now, request.replacesSessionId ?? '') as { n: number };
-      if (n >= request.maxSessions) return { ok: false, live: n };
-      if (request.replacesSessionId !== undefined) this.db.prepare('DELETE FROM leases WHERE session_id = ?').run(request.replacesSessionId);
-      this.db
-        .prepare(
-          'INSERT INTO leases (session_id, user_id, relay_id, expires_at_ms, acquired_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET relay_id = excluded.relay_id, expires_at_ms = excluded.expires_at_ms',
-        )
-        .run(request.sessionId, request.userId, request.relayId, request.now + request.ttlMs, request.now);
-      return { ok: true };
-    });
+    if (this.writer) return this.writer.request({ kind: 'acquireLease', request }) as Promise<LeaseResult>;
+    return this.write(() => acquireLeaseIn(this.db, request));
   }
 
   async renewLeases(relayId: string, sessionIds: readonly string[], now: number, ttlMs: number): Promise<void> {
     if (sessionIds.length === 0) return;
-    this.write(() => {
-      const stmt = this.db.prepare('UPDATE leases SET expires_at_ms = ? WHERE session_id = ? AND relay_id = ?');
-      for (const id of sessionIds) stmt.run(now + ttlMs, id, relayId);
-      // Expired leases are dead relays' sessions: drop them while holding the lock anyway.
-      this.db.prepare('DELETE FROM leases WHERE expires_at_ms <= ?').run(now);
-    });
+    if (this.writer) return void (await this.writer.request({ kind: 'renewLeases', relayId, sessionIds: [...sessionIds], now, ttlMs }));
+    this.write(() => renewLeasesIn(this.db, relayId, sessionIds, now, ttlMs));
   }
 
   async releaseLease(sessionId: string): Promise<void> {
-    this.write(() => void this.db.prepare('DELETE FROM leases WHERE session_id = ?').run(sessionId));
+    if (this.writer) return void (await this.writer.request({ kind: 'releaseLease', sessionId }));
+    this.write(() => releaseLeaseIn(this.db, sessionId));
   }
 
   async liveLeases(userId: string, now: number): Promise<number> {
@@ -415,30 +473,15 @@ export class SqliteStore implements Store {
   // --- retention ---------------------------------------------------------------------------------------------
 
   async prune(policy: RetentionPolicy): Promise<PruneResult> {
-    const batch = policy.batchRows ?? DEFAULT_PRUNE_BATCH_ROWS;
-    /** Deletes the rows `select` picks (an id subquery ending in LIMIT ?), a batch per transaction, yielding the event loop between. */
-    const deleteInBatches = async (table: string, select: string, params: Array<string | number>): Promise<number> => {
-      const stmt = this.db.prepare(`DELETE FROM ${table} WHERE id IN (${select})`);
-      let total = 0;
-      for (;;) {
-        const n = this.write(() => stmt.run(...params, batch).changes);
-        total += n;
-        if (n < batch) return total;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    };
-    const firstDay = firstKeptUsageDay(policy);
-    const usageRecords = firstDay === null ? 0 : await deleteInBatches('usage_records', 'SELECT id FROM usage_records WHERE day < ? LIMIT ?', [firstDay]);
-    const liveSince = policy.now - policy.readerTtlMs;
-    const horizon = this.read(() => (this.db.prepare('SELECT MIN(change_id) AS id FROM feed_readers WHERE seen_at_ms > ?').get(liveSince) as { id: number | null }).id);
-    const iso = (ms: number) => new Date(ms).toISOString();
-    const changes = await deleteInBatches('changes', 'SELECT id FROM changes WHERE (id <= ? AND at < ?) OR at < ? LIMIT ?', [
-      horizon ?? Number.MAX_SAFE_INTEGER,
-      iso(policy.now - policy.changesGraceMs),
-      iso(policy.now - policy.changesMaxAgeMs),
-    ]);
-    const readers = this.write(() => this.db.prepare('DELETE FROM feed_readers WHERE seen_at_ms <= ?').run(liveSince).changes);
-    return { usageRecords, changes, readers };
+    if (this.writer) return this.writer.request({ kind: 'prune', policy });
+    this.assertOpen();
+    try {
+      const result = await pruneIn(this.db, policy, () => new Promise((resolve) => setImmediate(resolve)));
+      this.queueNotify();
+      return result;
+    } catch (err) {
+      throw storeErrorFrom(err, this.location);
+    }
   }
 
   async changesSince(afterId: number): Promise<StoreChange[]> {
@@ -471,7 +514,9 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     let version: number;
     try {
-      version = this.db.pragma('data_version', { simple: true }) as number;
+      // Prepared once: db.pragma() compiles the statement on every call, ten times a second.
+      this.dataVersionStmt ??= this.db.prepare('PRAGMA data_version').pluck();
+      version = this.dataVersionStmt.get() as number;
     } catch (err) {
       this.feedFailed(err);
       return;
@@ -553,6 +598,8 @@ export class SqliteStore implements Store {
     clearInterval(this.feedTimer);
     this.feedTimer = undefined;
     this.watchers.clear();
+    // Writes already posted to the writer thread are committed first (a graceful shutdown's last usage batch).
+    await this.writer?.close();
     this.db.close();
   }
 }

@@ -24,6 +24,9 @@ export function upstreamUrlFor(base: string, open: Pick<UpstreamOpenOptions, 'mo
   return url.toString();
 }
 
+/** One options object for every send: the hot path allocates none per frame (ws copies it into its own). */
+const TEXT_FRAME = Object.freeze({ binary: false });
+
 export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFactory {
   return (open, handlers) => {
     const headers: Record<string, string> = { ...options.extraHeaders };
@@ -62,7 +65,7 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
 
     socket.on('open', () => {
       opened = true;
-      for (const frame of queue.splice(0)) socket.send(frame, { binary: false });
+      for (const frame of queue.splice(0)) socket.send(frame, TEXT_FRAME);
       handlers.onOpen();
     });
     socket.on('message', (data, isBinary) => {
@@ -105,7 +108,7 @@ export function createWsUpstreamFactory(options: WsUpstreamOptions): UpstreamFac
       send(frame) {
         if (finished) return;
         if (!opened) queue.push(frame);
-        else socket.send(frame, { binary: false });
+        else socket.send(frame, TEXT_FRAME);
       },
       bufferedAmount: () => socket.bufferedAmount,
       pause() {

@@ -12,6 +12,7 @@ import type { SessionWorkerApi } from '../worker-api.ts';
 import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions } from '../engine-api.ts';
 import { micError } from '../errors.ts';
 import { resumeOrWaitForTap, StartAborted, StartAttempt, STEP_TIMEOUT_MS } from './start-attempt.ts';
+import { makeEngineLifecycle } from './engine-lifecycle.ts';
 import { setAudioSessionType } from '../../app/ios-audio.ts';
 
 /** What a failed Start tells the person. */
@@ -23,6 +24,7 @@ function startError(err: unknown): EngineError {
         return { reason: 'mic_missing', message: 'The microphone did not start. Close other apps that use it, check that one is connected, then tap Start again.', fatal: true };
       case 'worklet':
       case 'resume':
+      case 'loopback':
         return { reason: 'audio_failed', message: 'The browser did not start its audio engine. Tap Start again; if it keeps failing, reload the page.', fatal: true };
       case 'session':
         return { reason: 'audio_failed', message: 'The app’s background worker did not start. Reload the page and tap Start again.', fatal: true };
@@ -101,16 +103,12 @@ const waveWorkers = new WeakMap<HTMLCanvasElement, Worker>();
 
 export function createEngine(engineOptions: EngineOptions = {}): Engine & Required<Pick<Engine, 'debugStats'>> {
   const listeners = new Set<(event: EngineEvent) => void>();
-  let graph: Graph | null = null;
   let settings: EngineSettings | null = null;
-  /** The Start in progress: Stop cancels its attempt (start-attempt.ts) instead of waiting on the browser. */
-  let current: { attempt: StartAttempt; run: Promise<void> } | null = null;
   /** Start is waiting for a tap to resume this context (set while the "Tap to resume" button shows). */
   let tapWaiter: { ctx: AudioContext; resolve: () => void } | null = null;
 
-  // State ownership: this thread announces `connecting` when start is called, `error` when the audio graph cannot be
-  // built, and `idle` once it is torn down; everything in between (link and conversation) comes from the session
-  // worker, its one owner. So no state is announced twice and nothing here needs deduplicating.
+  // State ownership: engine-lifecycle.ts announces `connecting`, `error` and `idle`; everything in between (link and
+  // conversation) comes from the session worker, its one owner, through the lifecycle's gate.
   const emit = (event: EngineEvent) => {
     for (const listener of listeners) {
       try {
@@ -121,23 +119,41 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     }
   };
 
+  // A headset in or out (devicechange), or the track ended: a new microphone under the same session — the socket,
+  // the worklets and the conversation stay; only the source node is replaced. Playback needs nothing here: it goes
+  // to the system's default output, and every engine tested moves a default-device stream when the default
+  // changes (hands-free-engines.e2e.test.ts watches it move in PulseAudio).
   async function swapMic(g: Graph, next: EngineSettings): Promise<void> {
     const stream = await getMic(next);
+    if (lifecycle.graph !== g) {
+      // Stopped while the new microphone was opening.
+      for (const track of stream.getTracks()) track.stop();
+      return;
+    }
     const source = g.ctx.createMediaStreamSource(stream);
     g.source.disconnect();
-    for (const track of g.stream.getTracks()) track.stop();
+    for (const track of g.stream.getTracks()) {
+      track.onended = track.onmute = track.onunmute = null;
+      track.stop();
+    }
     source.connect(g.capture);
     g.stream = stream;
     g.source = source;
     watchTrack(g);
+    emit({ kind: 'mic', live: true });
   }
 
   function watchTrack(g: Graph): void {
     const track = g.stream.getAudioTracks()[0];
     if (!track) return;
+    // The system took the microphone (iOS in the background, a call) or gave it back: Conversation decides.
+    track.onmute = () => lifecycle.graph === g && emit({ kind: 'mic', live: false });
+    track.onunmute = () => lifecycle.graph === g && emit({ kind: 'mic', live: true });
     // Headset unplugged / device revoked: re-acquire the default (or chosen) mic without touching the session.
     track.onended = () => {
-      if (graph === g && settings) swapMic(g, settings).catch((err) => reportMicError(err));
+      if (lifecycle.graph !== g) return;
+      emit({ kind: 'mic', live: false });
+      if (settings) swapMic(g, settings).catch((err) => reportMicError(err));
     };
   }
 
@@ -146,7 +162,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     emit({ kind: 'notice', error: { ...error, fatal: false } });
   }
 
-  async function build(options: EngineStartOptions, attempt: StartAttempt): Promise<Graph> {
+  async function build(options: EngineStartOptions, attempt: StartAttempt, sessionEmit: (event: EngineEvent) => void): Promise<Graph> {
     const cleanups: Array<() => void> = [];
     let released = false;
     // iOS: declare a call-like session before the mic starts, so output stays on the speaker (not the earpiece).
@@ -166,11 +182,14 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       );
       const stream = await attempt.step('microphone', mic);
       await worklets;
-      await resumeOrWaitForTap(attempt, ctx, {
-        blocked: () => emit({ kind: 'audio', blocked: true }),
-        waitForTap: () => new Promise<void>((resolve) => (tapWaiter = { ctx, resolve })),
-      });
-      tapWaiter = null;
+      try {
+        await resumeOrWaitForTap(attempt, ctx, {
+          blocked: () => emit({ kind: 'audio', blocked: true }),
+          waitForTap: () => new Promise<void>((resolve) => (tapWaiter = { ctx, resolve })),
+        });
+      } finally {
+        tapWaiter = null;
+      }
       const source = ctx.createMediaStreamSource(stream);
       const capture = new AudioWorkletNode(ctx, 'capture.worklet', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
       const playback = new AudioWorkletNode(ctx, 'playback.worklet', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
@@ -185,10 +204,17 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       if (engineOptions.echoLoopback !== false && typeof RTCPeerConnection === 'function') {
         destination = ctx.createMediaStreamDestination();
         playback.connect(destination);
+        // Under the attempt like every browser await: Stop closes the half-made loopback, and one that takes too
+        // long is given up (playing directly), and closed should it connect after all.
+        let abandoned = false;
+        const making = makeLoopback(destination.stream, { signal: attempt.signal });
+        making.then((made) => abandoned && made.close(), () => undefined);
         try {
-          loopback = await makeLoopback(destination.stream);
+          loopback = await attempt.step('loopback', making);
           cleanups.push(() => loopback?.close());
         } catch (err) {
+          abandoned = true;
+          if (err instanceof StartAborted && err.abort.kind === 'cancelled') throw err;
           console.warn('[engine] echo loopback unavailable, playing directly', err);
           playback.disconnect();
           destination = null;
@@ -207,7 +233,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       const session = Comlink.wrap<SessionWorkerApi>(worker);
       await attempt.step('session', session.init(
         Comlink.transfer({ contextRate: ctx.sampleRate, capture: captureToCodec.port2, playback: playbackToCodec.port2 }, [captureToCodec.port2, playbackToCodec.port2]),
-        Comlink.proxy((event: EngineEvent) => emit(event)),
+        Comlink.proxy((event: EngineEvent) => sessionEmit(event)),
       ));
       const connectCapture: MainToCapture = { kind: 'connect', session: captureToCodec.port1, waveform: captureWave?.port1 ?? null };
       capture.port.postMessage(connectCapture, [captureToCodec.port1, ...(captureWave ? [captureWave.port1] : [])]);
@@ -261,16 +287,16 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       // Suspended or interrupted mid-conversation (an iOS call, the autoplay policy): say so and resume on the next
       // tap. Never resume from visibilitychange or a timer: that is not a gesture, and iOS refuses it.
       const resume = () => {
-        if (graph === g && ctx.state !== 'running' && ctx.state !== 'closed') void ctx.resume().catch(() => undefined);
+        if (lifecycle.graph === g && ctx.state !== 'running' && ctx.state !== 'closed') void ctx.resume().catch(() => undefined);
       };
       let blocked = false;
       ctx.onstatechange = () => {
-        if (graph !== g) return;
+        if (lifecycle.graph !== g) return;
         const nowBlocked = ctx.state !== 'running' && ctx.state !== 'closed';
         if (nowBlocked !== blocked) emit({ kind: 'audio', blocked: (blocked = nowBlocked) });
       };
       const onDeviceChange = () => {
-        if (graph === g && settings && !settings.deviceId) swapMic(g, settings).catch((err) => reportMicError(err));
+        if (lifecycle.graph === g && settings && !settings.deviceId) swapMic(g, settings).catch((err) => reportMicError(err));
       };
       document.addEventListener('pointerdown', resume, true);
       document.addEventListener('keydown', resume, true);
@@ -291,7 +317,10 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
 
   async function teardown(g: Graph): Promise<void> {
     try {
-      await Promise.race([g.session.dispose(), new Promise((r) => setTimeout(r, 500))]);
+      // dispose() closes the socket with 1000 (the relay ends the provider session at once); a worker terminated
+      // before it ran aborts the socket instead, which the relay takes for a dropped link and keeps for the resume
+      // grace period. A busy phone can take a while to run it: wait up to 2 s before giving up on it.
+      await Promise.race([g.session.dispose(), new Promise((r) => setTimeout(r, 2000))]);
     } catch {
       // worker already gone
     }
@@ -311,57 +340,26 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     for (const cleanup of g.cleanups.reverse()) cleanup();
   }
 
+  const lifecycle = makeEngineLifecycle<EngineStartOptions, Graph>({
+    newAttempt: () => new StartAttempt(globalThis),
+    build,
+    startSession: (g, options, attempt) => attempt.step('session', g.session.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings })),
+    teardown,
+    startError,
+    emit,
+  });
+
   const engine: Engine & Required<Pick<Engine, 'debugStats'>> = {
     async start(options) {
-      if (graph || current) await engine.stop();
       settings = { ...options.settings };
-      emit({ kind: 'state', state: { kind: 'connecting' } });
-      const attempt = new StartAttempt(globalThis);
-      const run = (async () => {
-        let built: Graph | null = null;
-        try {
-          built = await build(options, attempt);
-          if (attempt.cancelled) throw new StartAborted({ kind: 'cancelled' });
-          graph = built;
-          emit({ kind: 'audio', blocked: false });
-          await attempt.step('session', built.session.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings }));
-        } catch (err) {
-          tapWaiter = null;
-          if (built) await teardown(built).catch(() => undefined);
-          if (graph === built) graph = null;
-          // Stop pressed: stop() announces idle. Anything else is an error the person can act on.
-          if (err instanceof StartAborted && err.abort.kind === 'cancelled') return;
-          emit({ kind: 'audio', blocked: false });
-          emit({ kind: 'state', state: { kind: 'error', error: startError(err) } });
-        }
-      })();
-      current = { attempt, run };
-      try {
-        await run;
-      } finally {
-        if (current?.run === run) current = null;
-      }
+      await lifecycle.start(options);
     },
-    async stop() {
-      // Stop always works: a pending Start is cancelled (every browser await in it ends now), not awaited.
-      const pending = current;
-      current = null;
-      if (pending) {
-        pending.attempt.cancel();
-        await pending.run.catch(() => undefined);
-      }
-      const g = graph;
-      graph = null;
-      if (g) await teardown(g);
-      if (g || pending) {
-        emit({ kind: 'audio', blocked: false });
-        emit({ kind: 'state', state: { kind: 'idle' } });
-      }
-    },
+    // Stop always works: a pending Start is cancelled (every browser await in it ends now), not awaited.
+    stop: () => lifecycle.stop(),
     resumeAudio() {
       // Runs inside the tap's handler: resume() must be called synchronously here for the gesture to count.
       const waiter = tapWaiter;
-      const ctx = waiter?.ctx ?? graph?.ctx;
+      const ctx = waiter?.ctx ?? lifecycle.graph?.ctx;
       if (!ctx || ctx.state === 'closed') return;
       const resumed = ctx.resume();
       if (waiter) {
@@ -371,25 +369,32 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       } else resumed.catch(() => undefined);
     },
     setMuted(muted) {
+      const graph = lifecycle.graph;
       if (!graph) return;
       // The capture worklet is the one owner of mute: no frame leaves the audio thread while muted.
       graph.capture.port.postMessage({ kind: 'mute', muted } satisfies MainToCapture);
       emit({ kind: 'muted', muted });
     },
     interrupt() {
-      void graph?.session.interrupt();
+      void lifecycle.graph?.session.interrupt();
+    },
+    endTurn() {
+      void lifecycle.graph?.session.endTurn();
+    },
+    resumeListening() {
+      void lifecycle.graph?.session.resumeListening();
     },
     setTalking(down) {
-      void graph?.session.setTalking(down);
+      void lifecycle.graph?.session.setTalking(down);
     },
     sendText(text) {
-      void graph?.session.sendText(text);
+      void lifecycle.graph?.session.sendText(text);
     },
     async updateSettings(patch) {
       if (!settings) return;
       const prev = settings;
       settings = { ...settings, ...patch };
-      const g = graph;
+      const g = lifecycle.graph;
       if (!g) return;
       const micChanged =
         prev.deviceId !== settings.deviceId ||
@@ -404,7 +409,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
       return () => listeners.delete(listener);
     },
     async debugStats(): Promise<EngineDebugStats> {
-      const g = graph;
+      const g = lifecycle.graph;
       if (!g) return { context: null, output: 'none', loopback: null, session: null, waveform: 'none' };
       return {
         context: { sampleRate: g.ctx.sampleRate, state: g.ctx.state, baseLatency: g.ctx.baseLatency ?? 0, outputLatency: g.ctx.outputLatency ?? 0 },

@@ -50,6 +50,23 @@ describe('StartAttempt', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('cancel aborts the attempt’s signal, so work that can be ended (the echo loopback) is closed, not only abandoned', async () => {
+    const attempt = new StartAttempt(clock);
+    const aborted = vi.fn();
+    attempt.signal.addEventListener('abort', aborted);
+    attempt.cancel();
+    attempt.cancel();
+    expect(aborted).toHaveBeenCalledTimes(1);
+    expect((attempt.signal.reason as StartAborted).abort).toEqual({ kind: 'cancelled' });
+  });
+
+  it('gives the echo loopback set-up a deadline of its own', async () => {
+    const attempt = new StartAttempt(clock);
+    const result = settle(attempt.step('loopback', never()));
+    await vi.advanceTimersByTimeAsync(STEP_TIMEOUT_MS.loopback);
+    expect(((await result) as { err: StartAborted }).err.abort).toEqual({ kind: 'timeout', step: 'loopback', ms: STEP_TIMEOUT_MS.loopback });
+  });
+
   it('refuses any step after a cancel without waiting for it', async () => {
     const attempt = new StartAttempt(clock);
     attempt.cancel();

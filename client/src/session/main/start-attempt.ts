@@ -1,10 +1,11 @@
 // One Start, as a cancellable sequence of browser steps (main thread). Every await that depends on the browser —
-// loading the worklets, getUserMedia, resuming the AudioContext, the session worker — goes through `step`, which
+// loading the worklets, getUserMedia, resuming the AudioContext, the echo loopback, the session worker — goes
+// through `step`, which
 // gives it a deadline and lets Stop end the whole attempt at once: a browser promise that never settles (WebKit
 // with a gesture-only autoplay policy, Firefox without an audio device) can then never hang Start or Stop.
 // Pure apart from the injected clock, so the state machine is tested with fake timers (start-attempt.test.ts).
 
-export type StartStep = 'worklet' | 'microphone' | 'resume' | 'session';
+export type StartStep = 'worklet' | 'microphone' | 'resume' | 'loopback' | 'session';
 
 /** Why an attempt ended early. `cancelled`: Stop was pressed; `timeout`: a step passed its deadline. */
 export type StartAbort = { kind: 'cancelled' } | { kind: 'timeout'; step: StartStep; ms: number };
@@ -26,11 +27,14 @@ export const STEP_TIMEOUT_MS: Readonly<Record<StartStep, number>> = {
   microphone: 60_000,
   // How long resume() may take before the app assumes it needs a tap (then it waits for the tap, with no deadline).
   resume: 1_500,
+  // The WebRTC echo loopback (offer/answer, ICE on loopback, play()): past this the app plays directly instead.
+  loopback: 5_000,
   session: 15_000,
 };
 
 export class StartAttempt {
   private aborted: StartAbort | null = null;
+  private readonly controller = new AbortController();
   /** Pending steps: each clears its own deadline and rejects. */
   private readonly pending = new Set<(err: StartAborted) => void>();
 
@@ -43,11 +47,17 @@ export class StartAttempt {
     return this.aborted !== null;
   }
 
+  /** Aborted by cancel(): for work that can be ended, not only abandoned (the loopback closes its connections). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
   /** Ends every pending step now (their promises reject with StartAborted{cancelled}); later steps reject at once. */
   cancel(): void {
     if (this.aborted) return;
     this.aborted = { kind: 'cancelled' };
     const err = new StartAborted(this.aborted);
+    this.controller.abort(err);
     for (const abort of [...this.pending]) abort(err);
     this.pending.clear();
   }

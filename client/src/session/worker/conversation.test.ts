@@ -129,6 +129,30 @@ describe('Conversation', () => {
     expect(h.states()).toEqual(['listening', 'hearing', 'thinking']);
   });
 
+  it('ends the turn when the page loses its audio: the reply is cut and truncated, the unfinished words are cleared, not committed', () => {
+    const h = harness();
+    assistantSpeaking(h, 2000, 500);
+    h.server({ type: 'input_audio_buffer.speech_started', audio_start_ms: 3000, item_id: 'u2' }); // the person talks over it
+    h.play({ kind: 'flushed', items: [{ itemId: 'a1', played: 48_000 * 0.5 }], rate: 48_000 });
+    h.convo.endTurn();
+    expect(h.sentTypes()).toEqual(['response.cancel', 'conversation.item.truncate', 'input_audio_buffer.clear']);
+    expect(h.states().at(-1)).toBe('listening');
+    // Until the page is back, what the microphone still hears is not sent: it would start a turn nobody means.
+    expect(h.convo.wantsAudio).toBe(false);
+    h.convo.resumeListening();
+    expect(h.convo.wantsAudio).toBe(true);
+  });
+
+  it('ends a held hold-to-talk turn without committing it, and the next press starts afresh', () => {
+    const h = harness('hold-to-talk');
+    h.convo.setTalking(true);
+    h.convo.endTurn();
+    expect(h.convo.wantsAudio).toBe(false);
+    h.convo.setTalking(false); // the finger comes up after the lock: nothing to commit
+    expect(h.sentTypes()).toEqual(['input_audio_buffer.clear', 'input_audio_buffer.clear']);
+    expect(h.states().at(-1)).toBe('listening');
+  });
+
   it('ignores hold-to-talk presses in hands-free mode', () => {
     const h = harness();
     h.convo.setTalking(true);

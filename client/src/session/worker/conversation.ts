@@ -7,7 +7,7 @@ import type { ClientEvent, ServerEvent } from '../../../../protocol/realtime.ts'
 import { WIRE_SAMPLE_RATE } from '../../../../protocol/constants.ts';
 import type { ConversationMode, EngineEvent } from '../engine-api.ts';
 import { carryPreamble, type CarryReason } from './link/resume.ts';
-import { isBenignProviderError, isSessionExpired, providerError } from '../errors.ts';
+import { INPUT_CUT_NOTICE, isBenignProviderError, isSessionExpired, providerError } from '../errors.ts';
 
 export interface PlaybackControl {
   /** Queue 24 kHz samples of `itemId` (the worker resamples them for the playback worklet). */
@@ -67,6 +67,8 @@ export class Conversation {
   private mode: ConversationMode;
   private connected = false;
   private userSpeaking = false;
+  /** endTurn() until resumeListening(): the page is away, so what the microphone still hears is no new turn. */
+  private listeningHeld = false;
   private pendingTurn = false;
   private responseInFlight: string | null = null;
   /** Assistant item whose audio is queued or playing. */
@@ -91,7 +93,7 @@ export class Conversation {
    * whether there is a link to send it on.
    */
   get wantsAudio(): boolean {
-    return this.mode === 'hands-free' || this.userSpeaking;
+    return !this.listeningHeld && (this.mode === 'hands-free' || this.userSpeaking);
   }
 
   /**
@@ -159,6 +161,18 @@ export class Conversation {
     if (this.pendingTurn && this.turnEndedAt !== null) this.turnEndedAt = Math.min(this.turnEndedAt, workerMs);
   }
 
+  /**
+   * earshot.v2 (`earshot.input_cut`): the link died mid-word and the relay cleared the provider's input, so what the
+   * person was saying will never become a turn. Say so (nothing is lost silently) and stop showing "hearing": the
+   * provider will send no speech_stopped for it. Their next words start a clean turn.
+   */
+  inputCut(): void {
+    this.userSpeaking = false;
+    this.turnEndedAt = null;
+    this.deps.emit({ kind: 'notice', error: INPUT_CUT_NOTICE });
+    this.publishState();
+  }
+
   setMode(mode: ConversationMode): void {
     this.mode = mode;
     this.userSpeaking = false;
@@ -171,6 +185,36 @@ export class Conversation {
     this.bargeIn();
     this.pendingTurn = false;
     this.publishState();
+  }
+
+  /**
+   * The page lost its audio under the turn (iOS locked the screen, the system took the microphone while hidden):
+   * the reply is cut where it was heard and the unfinished words are dropped, not committed — a half sentence
+   * would get an answer nobody hears (playback is suspended too) or one that plays, stale, on return. The person
+   * says it again after Tap to resume. A turn the provider already committed is left alone; only its reply goes.
+   * No microphone audio is sent from here until resumeListening(): between the screen lock and the suspension (or
+   * for good where the system keeps the microphone), whatever it hears would start a turn nobody means.
+   */
+  endTurn(): void {
+    // Held even without a link: a reconnect while away must not start a turn either.
+    this.listeningHeld = true;
+    if (!this.connected) return;
+    this.bargeIn();
+    this.deps.send({ type: 'input_audio_buffer.clear' });
+    this.userSpeaking = false; // hold-to-talk: the hold ends with nothing to commit
+    this.pendingTurn = false;
+    this.turnEndedAt = null;
+    this.publishState();
+  }
+
+  /** Between endTurn() and resumeListening(): nothing the microphone heard may go upstream. */
+  get isListeningHeld(): boolean {
+    return this.listeningHeld;
+  }
+
+  /** The page is back: the microphone's audio makes turns again. */
+  resumeListening(): void {
+    this.listeningHeld = false;
   }
 
   setTalking(down: boolean): void {

@@ -333,6 +333,26 @@ describe('SessionRunner on earshot.v2', () => {
     expect(r.events.filter((e) => e.kind === 'notice')).toEqual([]);
   });
 
+  it('when the relay reports the fragment said into a dying link was cut, says so in words and stops showing "hearing"', async () => {
+    const { s, r } = await connected();
+    s.conns[0]!.sendCounted(JSON.stringify({ type: 'input_audio_buffer.speech_started', event_id: 'e1', audio_start_ms: 0, item_id: 'u1' }));
+    await until('hearing', () => states(r.events).at(-1) === 'hearing');
+    s.answerPings = false;
+    for (let t = 0; t <= LINK_DEAD_MS; t += 250) r.clock.advance(250);
+    r.clock.advance(0);
+    const second = await until('second connection', () => s.conns[1]);
+    await until('resumed', () => r.runner.stats.resumes === 1);
+    // The relay's replay on the resumed link: the cut, then the provider's confirmation.
+    second.sendCounted(JSON.stringify({ type: 'earshot.input_cut', reason: 'link_lost' }));
+    second.sendCounted(JSON.stringify({ type: 'input_audio_buffer.cleared', event_id: 'e2' }));
+    const notice = await until('a notice', () => r.events.find((e) => e.kind === 'notice'));
+    expect(notice).toMatchObject({ error: { fatal: false, message: expect.stringMatching(/dropped while you were speaking.*say it again/) } });
+    expect(states(r.events).at(-1)).toBe('listening');
+    expect(r.events.filter((e) => e.kind === 'notice')).toHaveLength(1);
+    // Counted like any relay message, so the next ack and resume present the right number.
+    expect(r.runner.stats.received).toBe(5);
+  });
+
   it('in hold-to-talk sends the whole hold, silence and the last partial block included, and commits only after it', async () => {
     const { s, r } = await connected('hold-to-talk');
     r.speak(5, 0); // not held: nothing goes
@@ -370,6 +390,18 @@ describe('SessionRunner on earshot.v2', () => {
       'input_audio_buffer.commit',
       'response.create',
     ]);
+  });
+
+  it('when the turn is ended (the screen locked on iOS), nothing heard before it follows the clear upstream', async () => {
+    const { s, r } = await connected('hands-free', answeringLater(opus));
+    r.speak(10); // 200 ms of speech: five 40 ms blocks, the encoder has answered none of them yet
+    r.runner.endTurn();
+    await new Promise((res) => setTimeout(res, 20)); // the encoder answers now, after the end of the turn
+    r.runner.sendText('marker');
+    const c = s.conns[0]!;
+    await until('marker', () => c.text.some((e) => e.type === 'conversation.item.create'));
+    const after = c.arrivals.slice(c.arrivals.lastIndexOf('input_audio_buffer.clear') + 1);
+    expect(after.filter((a) => typeof a === 'number')).toEqual([]);
   });
 
   it('keeps only the freshest 300 ms of speech while the link is down and marks it with Discontinuity', async () => {

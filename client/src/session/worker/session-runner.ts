@@ -220,6 +220,8 @@ export class SessionRunner {
     this.conversation.setMode(options.settings.mode);
     if (this.version === 'v2' && this.deps.opus) {
       this.uplink ??= new OpusUplink(this.deps.contextRate, this.deps.opus, (packet) => {
+        // Audio the encoder finishes after endTurn() was heard before it: it must not follow the clear upstream.
+        if (this.conversation.isListeningHeld) return;
         this.sendQueue.push(packet);
         this.pumpAudio();
       });
@@ -260,6 +262,18 @@ export class SessionRunner {
 
   interrupt(): void {
     this.conversation.interrupt();
+  }
+
+  resumeListening(): void {
+    this.conversation.resumeListening();
+  }
+
+  endTurn(): void {
+    // A hold-to-talk release still waiting for the encoder would commit after this clear: it is dropped too.
+    this.releasing = null;
+    // Audio still queued here would reach the provider after the clear and start the very turn being ended.
+    this.sendQueue.clear();
+    this.conversation.endTurn();
   }
 
   setTalking(down: boolean): void {
@@ -594,6 +608,9 @@ export class SessionRunner {
         return;
       case 'earshot.capture_clock':
         this.onCaptureClock(event);
+        return;
+      case 'earshot.input_cut':
+        this.conversation.inputCut();
         return;
       default:
         this.inbox.push({ kind: 'event', event: event as ServerEvent });

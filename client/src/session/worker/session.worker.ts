@@ -100,6 +100,12 @@ const api: SessionWorkerApi = {
   interrupt() {
     runner?.interrupt();
   },
+  endTurn() {
+    runner?.endTurn();
+  },
+  resumeListening() {
+    runner?.resumeListening();
+  },
   sendText(text) {
     runner?.sendText(text);
   },

@@ -19,8 +19,29 @@ describe('LinkMonitor', () => {
   it('declares the link dead after LINK_DEAD_MS with nothing received, not before', () => {
     const m = new LinkMonitor();
     m.opened(1000);
+    for (let t = 1250; t < 1000 + LINK_DEAD_MS; t += 250) expect(m.tick(t).kind).not.toBe('dead');
     expect(m.tick(1000 + LINK_DEAD_MS - 1).kind).not.toBe('dead');
     expect(m.tick(1000 + LINK_DEAD_MS)).toEqual({ kind: 'dead', silentMs: LINK_DEAD_MS });
+  });
+
+  it('does not judge on a tick that comes late: the worker stalled, and what the relay sent is still queued behind it', () => {
+    const m = new LinkMonitor();
+    m.opened(0);
+    for (let t = 250; t <= 1000; t += 250) {
+      m.received(t);
+      m.tick(t);
+    }
+    // Nothing ran in the worker for 3 s (a busy phone); the relay's frames of those 3 s wait in the socket's queue.
+    expect(m.tick(4000).kind).not.toBe('dead');
+    m.received(4001);
+    expect(m.tick(4250).kind).not.toBe('dead');
+  });
+
+  it('still declares a dead link dead on the next tick that comes on time after a stall', () => {
+    const m = new LinkMonitor();
+    m.opened(0);
+    expect(m.tick(4000).kind).not.toBe('dead');
+    expect(m.tick(4250)).toEqual({ kind: 'dead', silentMs: 4250 });
   });
 
   it('any frame received keeps the link alive', () => {

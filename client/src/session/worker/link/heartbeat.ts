@@ -21,6 +21,8 @@ export class LinkMonitor {
   private readonly config: HeartbeatConfig;
   private lastReceivedAt = 0;
   private lastPingAt = Number.NEGATIVE_INFINITY;
+  /** When `tick` last ran (or the link opened): a tick far later than its period means the worker stalled. */
+  private lastTickAt = 0;
   private nextId = 1;
   /** Recent pings, oldest first: answered or not. */
   private readonly recent: Array<{ id: number; t: number; answered: boolean }> = [];
@@ -34,6 +36,7 @@ export class LinkMonitor {
   /** A link (re)opened at `now`: it counts as alive from here. Loss history is kept across links. */
   opened(now: number): void {
     this.lastReceivedAt = now;
+    this.lastTickAt = now;
     this.lastPingAt = Number.NEGATIVE_INFINITY;
   }
 
@@ -53,8 +56,13 @@ export class LinkMonitor {
 
   /** Call often (every ~250 ms): says whether to send a ping now, or that the link is dead. */
   tick(now: number): HeartbeatTick {
+    // A tick that comes a whole heartbeat period late means this worker stalled (a starved CPU, a throttled or
+    // frozen page): what the relay sent meanwhile is still queued behind this timer, unread, so silence measured
+    // now proves nothing. The next tick, on time, judges (a dead link is declared one tick later, no more).
+    const stalled = now - this.lastTickAt > this.config.heartbeatMs;
+    this.lastTickAt = now;
     const silentMs = now - this.lastReceivedAt;
-    if (silentMs >= this.config.deadMs) return { kind: 'dead', silentMs };
+    if (silentMs >= this.config.deadMs && !stalled) return { kind: 'dead', silentMs };
     if (now - this.lastPingAt < this.config.heartbeatMs) return { kind: 'idle' };
     this.lastPingAt = now;
     const id = this.nextId++;
