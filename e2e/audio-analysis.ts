@@ -84,17 +84,37 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return sab / Math.sqrt(saa * sbb);
 }
 
-/** Start index of the loudest `length`-sample window (step `step`). */
-export function loudestWindow(x: ArrayLike<number>, length: number, step = 480): number {
-  let best = 0;
-  let bestEnergy = -1;
-  for (let start = 0; start + length <= x.length; start += step) {
+export interface WindowFit {
+  /** First sample of the window in the capture. */
+  start: number;
+  /** Root mean square of the window (full scale 1). */
+  rms: number;
+  /** The window's own best cyclic lag into the reference. */
+  lag: number;
+  /** Pearson correlation with the reference at that lag. */
+  r: number;
+}
+
+/**
+ * Aligns each `length`-sample window of `captured` on its own and correlates it with `reference`. A browser
+ * whose audio thread glitches under load (dropped or repeated input) shifts every later sample: one window over
+ * the glitch fits badly while the others still fit exactly, where a single long window would fit badly as a whole.
+ * Only windows with speech in them (at least `minRelativeRms` of the loudest) are returned: a pause correlates noise.
+ */
+export function windowFits(captured: ArrayLike<number>, reference: ArrayLike<number>, length: number, minRelativeRms = 0.25): WindowFit[] {
+  const windows: { start: number; rms: number }[] = [];
+  for (let start = 0; start + length <= captured.length; start += length) {
     let e = 0;
-    for (let i = start; i < start + length; i++) e += x[i]! * x[i]!;
-    if (e > bestEnergy) {
-      bestEnergy = e;
-      best = start;
-    }
+    for (let i = start; i < start + length; i++) e += captured[i]! * captured[i]!;
+    windows.push({ start, rms: Math.sqrt(e / length) });
   }
-  return best;
+  const loudest = Math.max(0, ...windows.map((w) => w.rms));
+  return windows
+    .filter((w) => loudest > 0 && w.rms >= loudest * minRelativeRms)
+    .map(({ start, rms }) => {
+      const segment = Array.prototype.slice.call(captured, start, start + length) as number[];
+      const lag = bestCyclicLag(segment, reference);
+      const aligned = segment.map((_, k) => reference[(lag + k) % reference.length]!);
+      return { start, rms, lag, r: pearson(segment, aligned) };
+    });
 }

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium } from './browser.ts';
 import { speechWav, soxToRawPcm16 } from './audio-fixtures.ts';
-import { bestCyclicLag, loudestWindow, pearson } from './audio-analysis.ts';
+import { windowFits } from './audio-analysis.ts';
 import { startLabServer, type LabConnection, type LabServer } from './audio-lab-server.ts';
 import { until } from '../relay/src/testing/until.ts';
 
@@ -86,19 +86,24 @@ describe('capture path (production build, fake microphone)', () => {
         const captured = Float64Array.from(pcm, (v) => v / 32768);
         const refBytes = readFileSync(soxToRawPcm16(wav, 24_000));
         const reference = Float64Array.from(new Int16Array(refBytes.buffer, refBytes.byteOffset, refBytes.length / 2), (v) => v / 32768);
-        // A 1.5 s window of speech from the capture (skip the first 0.5 s while the graph settles).
-        const usable = captured.subarray(12_000);
-        const start = loudestWindow(usable, 36_000);
-        const segment = usable.subarray(start, start + 36_000);
-        const lag = bestCyclicLag(segment, reference);
-        const aligned = Float64Array.from(segment, (_, k) => reference[(lag + k) % reference.length]!);
-        const r = pearson(segment, aligned);
+        // Half-second windows of speech, each aligned on its own (skip the first 0.5 s while the graph settles).
+        // Chromium's fake microphone and audio thread glitch on a loaded machine (CI once saw one window over a
+        // dropout fit at 0.70 while the rest fit at 0.99); the app's own path loses nothing, and says so below.
+        const fits = windowFits(captured.subarray(12_000), reference, 12_000);
+        const rs = fits.map((f) => f.r).sort((a, b) => a - b);
+        const median = rs[Math.floor(rs.length / 2)] ?? 0;
+        const good = rs.filter((r) => r >= 0.95).length;
         const stats = await page.evaluate(() => window.lab.engine()!.debugStats());
         console.log(
-          `capture ${rate} Hz -> wire: correlation with sox ${r.toFixed(4)} at lag ${lag} samples; appends ${appends.length}; ` +
+          `capture ${rate} Hz -> wire: correlation with sox per 0.5 s window ${fits.map((f) => `${f.r.toFixed(3)}@${f.lag}`).join(' ')}; ` +
+            `appends ${appends.length}, dropped ${stats.session?.framesDropped}; ` +
             `codec frame handling ${stats.session?.meanFrameHandlingMs.toFixed(3)} ms/frame; baseLatency ${(stats.context!.baseLatency * 1000).toFixed(1)} ms`,
         );
-        expect(r).toBeGreaterThanOrEqual(0.95);
+        expect(stats.session?.framesDropped).toBe(0);
+        expect(fits.length).toBeGreaterThanOrEqual(4);
+        // A wrong rate, a broken resampler or lost frames in the app fail every window, not one.
+        expect(median).toBeGreaterThanOrEqual(0.95);
+        expect(good / fits.length).toBeGreaterThanOrEqual(0.75);
         await page.evaluate(() => window.lab.stopEngine());
       });
     });
