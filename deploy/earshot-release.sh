@@ -5,7 +5,8 @@
 #   <root>/current  -> releases/<version>    what the systemd unit runs (deploy/earshot.service)
 #   <root>/previous -> releases/<version>    what `rollback` goes back to
 #
-# usage: earshot-release.sh install <earshot-X.Y.Z.tgz> [--root /opt/earshot]   unpack, npm ci --omit=dev, switch
+# usage: earshot-release.sh install <earshot-X.Y.Z.tgz> [--root /opt/earshot]   unpack, npm ci --omit=dev (or reuse
+#                                      the current release's node_modules when its lockfile and Node ABI match), switch
 #        earshot-release.sh rollback [--root /opt/earshot]                       current <-> previous
 #        earshot-release.sh switch <version> [--root /opt/earshot]
 #        earshot-release.sh list [--root /opt/earshot]
@@ -51,7 +52,22 @@ case "$cmd" in
     version=$(node -p 'require(process.argv[1]).version' "$staging/package.json")
     [ -e "$root/releases/$version" ] && die "release $version is already installed (earshot-release.sh switch $version)"
     [ -f "$staging/npm-shrinkwrap.json" ] || die "$tarball has no npm-shrinkwrap.json: make it with npm run release"
-    (cd "$staging" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) || die "npm ci failed; nothing was switched"
+    # The same dependency tree for the same Node ABI as the current release: copy its node_modules instead of
+    # running npm ci again (an upgrade then needs no registry and no compiler, and takes seconds, not minutes of
+    # building better-sqlite3). The key is the lockfile's packages minus the release's own entry, plus the ABI.
+    key=$(node -e '
+      const lock = require(process.argv[1]); const packages = { ...lock.packages }; delete packages[""];
+      const abi = `${process.platform}-${process.arch}-${process.versions.modules}`;
+      process.stdout.write(require("node:crypto").createHash("sha256").update(JSON.stringify({ abi, packages })).digest("hex"));
+    ' "$staging/npm-shrinkwrap.json")
+    cur=$(target_of current)
+    if [ -n "$cur" ] && [ -f "$root/releases/$cur/.dependencies-key" ] && [ "$(cat "$root/releases/$cur/.dependencies-key")" = "$key" ] && [ -d "$root/releases/$cur/node_modules" ]; then
+      cp -a "$root/releases/$cur/node_modules" "$staging/node_modules" || die "copying $cur's node_modules failed; nothing was switched"
+      echo "dependencies unchanged from $cur: reused its node_modules"
+    else
+      (cd "$staging" && npm ci --omit=dev --no-audit --no-fund --loglevel=error) || die "npm ci failed; nothing was switched"
+    fi
+    printf '%s\n' "$key" > "$staging/.dependencies-key"
     # uWebSockets.js ships its native binding for every platform and Node ABI (~90 MB); keep this machine's.
     # (After changing the Node major version, install the release again: the relay refuses a missing binding.)
     keep=$(node -p '`uws_${process.platform}_${process.arch}_${process.versions.modules}.node`')
@@ -76,6 +92,6 @@ case "$cmd" in
       echo "$v$mark"
     done
     ;;
-  help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1 ;;
+  help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1 ;;
 esac

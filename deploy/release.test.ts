@@ -40,15 +40,21 @@ async function releaseCli(...args: string[]): Promise<string> {
   }
 }
 
-/** A tarball like `tarball` but with another version, and optionally its built code edited (a fabricated release). */
-function repack(tarball: string, newVersion: string, edit?: (earshotJs: string) => string): string {
+type Lockfile = { version: string; packages?: Record<string, { version?: string }> };
+
+/**
+ * A tarball like `tarball` but with another version, and optionally its built code or its lockfile edited (a
+ * fabricated release).
+ */
+function repack(tarball: string, newVersion: string, edit?: (earshotJs: string) => string, editLock?: (lock: Lockfile) => void): string {
   const dir = mkdtempSync(join(work, 'repack-'));
   execFileSync('tar', ['-xzf', tarball, '-C', dir]);
   for (const name of ['package.json', 'npm-shrinkwrap.json']) {
     const path = join(dir, 'package', name);
-    const json = JSON.parse(readFileSync(path, 'utf8')) as { version: string; packages?: Record<string, { version?: string }> };
+    const json = JSON.parse(readFileSync(path, 'utf8')) as Lockfile;
     json.version = newVersion;
     if (json.packages?.['']) json.packages[''].version = newVersion;
+    if (name === 'npm-shrinkwrap.json') editLock?.(json);
     writeFileSync(path, JSON.stringify(json, null, 2));
   }
   if (edit) {
@@ -84,14 +90,14 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const relay of running) await relay.stop();
-  rmSync(work, { recursive: true, force: true }); // three installs: ~100 MiB
+  rmSync(work, { recursive: true, force: true }); // three releases: ~100 MiB
 }, 120_000);
 
 describe('a release installed with production dependencies only', () => {
   let alice: string;
 
   it('installs from the tarball with no dev dependency, starts from the build, passes doctor and carries a spoken turn', async () => {
-    await releaseCli('install', tarballA);
+    expect(await releaseCli('install', tarballA)).not.toContain('reused');
     expect(readlinkSync(join(root, 'current'))).toBe(`releases/${version}`);
     const modules = readdirSync(join(root, 'current/node_modules'));
     expect(modules).toContain('uWebSockets.js');
@@ -132,9 +138,26 @@ describe('a release installed with production dependencies only', () => {
     await relay.stop();
   }, TEST_DEADLINE_MS);
 
+  it('installs a release with another dependency tree with npm ci, not with a copy of the current one', async () => {
+    // The lockfile pins ws to a version package.json does not allow: npm ci refuses at once, offline. A copy of the
+    // current release's node_modules would have "installed" it.
+    const tarballX = repack(tarballA, `${version}-other-deps`, undefined, (lock) => {
+      lock.packages!['node_modules/ws']!.version = '7.0.0';
+    });
+    const failed = await releaseCli('install', tarballX).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).toContain('npm ci failed; nothing was switched');
+    expect(failed).not.toContain('reused');
+    expect(readlinkSync(join(root, 'current'))).toBe(`releases/${version}`);
+    expect(readdirSync(join(root, 'releases'))).toEqual([version]); // no half-installed release, no staging left
+  }, TEST_DEADLINE_MS);
+
   it('upgrades to a new release and rolls back to the previous one, data intact', async () => {
     const tarballB = repack(tarballA, `${version}-next`);
-    await releaseCli('install', tarballB);
+    // Same dependencies, same Node: the upgrade copies the current release's node_modules (seconds, no compiler).
+    expect(await releaseCli('install', tarballB)).toContain(`dependencies unchanged from ${version}: reused its node_modules`);
     expect(readlinkSync(join(root, 'current'))).toBe(`releases/${version}-next`);
     expect(readlinkSync(join(root, 'previous'))).toBe(`releases/${version}`);
     expect((await runEarshot(['version'], {}, bin)).stdout.trim()).toBe(`${version}-next`);
