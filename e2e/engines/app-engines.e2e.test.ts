@@ -9,7 +9,7 @@
 // engine, see driver.ts).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { REPO_ROOT, startTestRelay, type TestRelay } from '../../relay/src/testing/start-relay.ts';
 import { createSimulatorUpstreamFactory } from '../../relay/src/simulator/in-process.ts';
 import type { UpstreamFactory } from '../../relay/src/upstream/upstream.ts';
@@ -18,8 +18,8 @@ import { createAccounting, type Accounting } from '../../relay/src/accounts/acco
 import pino from 'pino';
 import { speechWav } from '../audio-fixtures.ts';
 import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy.ts';
-import { ENGINES, pollUntil, type Engine, type EngineName, type EnginePage } from './driver.ts';
-import { rerunAfterEngineCrash } from './crash-retry.ts';
+import { ENGINES, type Engine, type EngineName, type EnginePage } from './driver.ts';
+import { observeAudioContexts, statusLine, testPages, transcript, untilStatus } from './app-page.ts';
 import { launchEngine } from './launch.ts';
 import { pageReport, statesSeen, watchPage } from './page-report.ts';
 import { startPrivatePulse, type PrivatePulse } from './pulse.ts';
@@ -55,10 +55,6 @@ const GATED_BY: Record<EngineName, string> = {
   webkit: 'WebKitGTK keeps a bare context suspended',
 };
 
-const statusLine = async (page: EnginePage) => (await page.texts('status'))[0] ?? '';
-/** Waits for the status line to match; a timeout says the line it last showed. */
-const untilStatus = (page: EnginePage, what: string, line: RegExp, timeoutMs: number) => pollUntil(what, () => statusLine(page), (s) => line.test(s), timeoutMs);
-const transcript = (page: EnginePage) => page.evaluate(() => document.querySelector('[aria-label=Transcript]')?.textContent ?? '');
 
 describe.each(chosen)('the app in %s', (engineName) => {
   let pulse: PrivatePulse;
@@ -110,15 +106,7 @@ describe.each(chosen)('the app in %s', (engineName) => {
     await pulse?.stop();
   });
 
-  // WebKitWebDriver drives one session at a time: every page a test opens is closed after it, passed or not.
-  const pages = new Set<EnginePage>();
-  /** `it`, with one rerun on fresh pages if the browser itself crashed during the test (crash-retry.ts). */
-  const test = (name: string, body: () => Promise<void>, timeout?: number) =>
-    it(name, rerunAfterEngineCrash({ engine: () => engine, closePages, warn: (line) => console.warn(line) }, name, body), timeout);
-  async function closePages(): Promise<void> {
-    for (const page of pages) await page.close().catch(() => undefined);
-    pages.clear();
-  }
+  const { pages, test } = testPages(() => engine);
   async function newPage(): Promise<EnginePage> {
     const page = await engine.newPage();
     pages.add(page);
@@ -278,18 +266,7 @@ describe.each(chosen)('the app in %s', (engineName) => {
   // resume, resume on that real tap (never on its own), and carry a hands-free turn after it.
   test('shows Tap to resume when the system suspends the audio mid-conversation, resumes on the tap, and the next spoken turn works', async () => {
     const page = await onboard('interrupted');
-    // Keep a handle on the contexts the app makes (the app's code is unchanged; only the constructor is observed).
-    await page.evaluate(() => {
-      const w = window as unknown as { AudioContext: typeof AudioContext; __contexts: AudioContext[] };
-      const Base = w.AudioContext;
-      w.__contexts = [];
-      w.AudioContext = class extends Base {
-        constructor(options?: AudioContextOptions) {
-          super(options);
-          w.__contexts.push(this);
-        }
-      };
-    });
+    await observeAudioContexts(page);
     await page.click('button', 'Start conversation');
     await untilStatus(page, 'Listening', /^Listening$/, 30_000);
     await page.evaluate(() => (window as unknown as { __contexts: AudioContext[] }).__contexts.at(-1)!.suspend());

@@ -10,13 +10,13 @@
 // emulated by its user agent; the suspension iOS applies to a hidden page by suspending the app's own AudioContext.
 // Media Session actions are invoked by calling the handlers the app registered (recorded by wrapping
 // setActionHandler in the page before Start): no engine here delivers media keys to a headless page.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { startTestRelay, type TestRelay } from '../../relay/src/testing/start-relay.ts';
 import { createSimulatorUpstreamFactory } from '../../relay/src/simulator/in-process.ts';
 import type { UpstreamFactory } from '../../relay/src/upstream/upstream.ts';
 import { speechWav } from '../audio-fixtures.ts';
 import { ENGINES, pollUntil, type Engine, type EngineName, type EnginePage } from './driver.ts';
-import { rerunAfterEngineCrash } from './crash-retry.ts';
+import { observeAudioContexts, statusLine, testPages, transcript, untilStatus } from './app-page.ts';
 import { launchEngine } from './launch.ts';
 import { pageReport, watchPage } from './page-report.ts';
 import { startPrivatePulse, type PrivatePulse } from './pulse.ts';
@@ -30,10 +30,6 @@ const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleW
 /** A 24 kHz PCM16 append louder than this is speech (the null-sink microphone is digital silence otherwise). */
 const VOICED_PEAK = 1000;
 
-const statusLine = async (page: EnginePage) => (await page.texts('status'))[0] ?? '';
-/** Waits for the status line to match; a timeout says the line it last showed. */
-const untilStatus = (page: EnginePage, what: string, line: RegExp, timeoutMs: number) => pollUntil(what, () => statusLine(page), (s) => line.test(s), timeoutMs);
-const transcript = (page: EnginePage) => page.evaluate(() => document.querySelector('[aria-label=Transcript]')?.textContent ?? '');
 const replies = async (page: EnginePage) => ((await transcript(page)).match(/Echo: \d+\.\d s of speech heard/g) ?? []).length;
 
 /** Emulates the screen going off (hidden: visibilitychange, pagehide, freeze) or coming back (visible). */
@@ -51,22 +47,6 @@ function setLifecycle(page: EnginePage, state: 'hidden' | 'visible'): Promise<vo
     }
   }, state);
 }
-
-/** Keeps a handle on the AudioContexts the app makes (the app is unchanged; only the constructor is observed). */
-function observeAudioContexts(page: EnginePage): Promise<void> {
-  return page.evaluate(() => {
-    const w = window as unknown as { AudioContext: typeof AudioContext; __contexts: AudioContext[] };
-    const Base = w.AudioContext;
-    w.__contexts = [];
-    w.AudioContext = class extends Base {
-      constructor(options?: AudioContextOptions) {
-        super(options);
-        w.__contexts.push(this);
-      }
-    };
-  });
-}
-
 
 describe.each(chosen)('hands-free in %s', (engineName) => {
   let pulse: PrivatePulse;
@@ -135,19 +115,12 @@ describe.each(chosen)('hands-free in %s', (engineName) => {
     await pulse?.stop();
   });
 
-  const pages = new Set<EnginePage>();
-  /** `it`, with one rerun on fresh pages if the browser itself crashed during the test (crash-retry.ts). */
-  const test = (name: string, body: () => Promise<void>, timeout?: number) =>
-    it(name, rerunAfterEngineCrash({ engine: () => engine, closePages, warn: (line) => console.warn(line) }, name, body), timeout);
+  const { pages, test } = testPages(() => engine);
   /**
    * A test of something an engine does not have is not registered for that engine at all (it has nothing to test
    * there), instead of being reported as skipped; the comment above each such test says why.
    */
   const onlyIn = (applies: boolean): typeof test => (applies ? test : () => undefined);
-  async function closePages(): Promise<void> {
-    for (const page of pages) await page.close().catch(() => undefined);
-    pages.clear();
-  }
   /** Where this test's client events start in `received` (the list spans the file). */
   let receivedFrom = 0;
   beforeEach(() => {
