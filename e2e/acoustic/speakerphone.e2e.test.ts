@@ -1,0 +1,52 @@
+// Issue 15, the short form of the acoustic bench (the sweep is `npm run bench:echo`): Chromium on a software
+// speakerphone (echo-rig.ts) — its output comes back into its microphone as loud as the user's voice and ~40 ms late,
+// and it captures that for real with its echo canceller on. At that normal speaker level, with the app as it ships
+// (playback through the WebRTC loopback, the barge-in guard on), the assistant must not interrupt itself, and the
+// user must still be able to interrupt it.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEchoRig, type Conversation, type EchoRig } from './echo-rig.ts';
+import { pageReport } from '../engines/page-report.ts';
+
+/** Normal speaker level: the echo at the microphone as loud as the user, 40 ms after it was played. */
+const NORMAL = { gainDb: 0, delayMs: 40 };
+
+describe('a speakerphone in Chromium (echo as loud as the user, 40 ms late)', () => {
+  let rig: EchoRig;
+  let conversation: Conversation | null = null;
+
+  beforeAll(async () => {
+    rig = await startEchoRig();
+    await rig.speakerphone.set(NORMAL);
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && conversation) {
+      console.error(`"${ctx.task.name}" failed; the page showed:\n${await pageReport(conversation.page, rig.log().filter((l) => l.dir === 'up').map((l) => l.type))}`);
+      console.error(rig.log().map((l) => `${l.at} ${l.dir} ${l.type}`).join('\n'));
+    }
+  });
+
+  it('answers each spoken turn exactly once, never cut by its own voice, and a user talking over a reply cuts it', async () => {
+    const from = rig.now();
+    conversation = await rig.open({ playback: 'loopback', guard: true });
+    // Two spoken turns: one reply each, heard to the end.
+    expect((await conversation.turn()).replies).toBe(1);
+    expect((await conversation.turn()).replies).toBe(1);
+    const turns = rig.summarize(from, rig.now(), NORMAL);
+    console.log(`[speakerphone] 2 turns: ${JSON.stringify(turns)}`);
+    // The echo really was there, as loud as the user (±3 dB: Chromium's gain control moves both).
+    expect(turns.assistantOnlyMs).toBeGreaterThan(3000);
+    expect(turns.echoToUserDb).not.toBeNull();
+    expect(Math.abs(turns.echoToUserDb!)).toBeLessThan(3);
+    // The assistant's voice opened no turn at the provider and cut no reply.
+    expect(turns.falseTurns).toBe(0);
+    expect(turns.selfCuts).toBe(0);
+    // The user talks over a long reply: it is cut.
+    const barge = await conversation.bargeIn();
+    console.log(`[speakerphone] barge-in: ${JSON.stringify(barge)}`);
+    expect(barge.caught).toBe(true);
+    await conversation.stop();
+  }, 150_000);
+});
