@@ -32,6 +32,8 @@ export interface AppSwitches {
   playback: Playback;
   /** The barge-in guard (off only to measure the canceller alone). */
   guard: boolean;
+  /** The app's Echo cancellation setting (default on; off is the bench's control: what reaches the mic, unremoved). */
+  canceller?: boolean;
 }
 
 /** Speaker blocks louder than this (PCM16 RMS) are the assistant talking; pauses under MERGE_MS are within a reply. */
@@ -151,8 +153,15 @@ export async function startEchoRig(): Promise<EchoRig> {
   async function open(switches: AppSwitches): Promise<Conversation> {
     const page = await eng.newPage();
     const query = new URLSearchParams({ ...(switches.playback === 'direct' ? { playback: 'direct' } : {}), ...(switches.guard ? {} : { guard: 'off' }) }).toString();
-    await page.goto(`${r.url}/${query ? `?${query}` : ''}#token=${await r.mint(`echo-${switches.playback}-${switches.guard ? 'guard' : 'noguard'}`)}`);
-    await page.waitFor('the Start button', async () => (await page.texts('button', 'Start conversation')).length > 0);
+    await page.goto(`${r.url}/${query ? `?${query}` : ''}#token=${await r.mint(`echo-${switches.playback}-${switches.guard ? 'guard' : 'noguard'}${switches.canceller === false ? '-noaec' : ''}`)}`);
+    const startShown = () => page.waitFor('the Start button', async () => (await page.texts('button', 'Start conversation')).length > 0);
+    await startShown();
+    if (switches.canceller === false) {
+      // As the Settings switch stores it (each page has its own browser context, so no other page sees it).
+      await page.evaluate(() => localStorage.setItem('earshot.settings', JSON.stringify({ echoCancellation: false })));
+      await page.reload();
+      await startShown();
+    }
     await watchPage(page);
     const status = async () => (await page.texts('status'))[0] ?? '';
     const untilStatus = (what: string, line: RegExp, timeoutMs: number) => pollUntil(what, status, (s) => line.test(s), timeoutMs);
