@@ -66,8 +66,17 @@ export interface Conversation {
    * The user asks a long question, then talks over its reply (up to three times, as a person who is not heard at
    * once does) until the app cuts it; returns whether it was cut and how long after the user began talking over it.
    */
-  bargeIn(): Promise<{ caught: boolean; cutMs: number | null }>;
+  bargeIn(): Promise<BargeIn>;
   stop(): Promise<void>;
+}
+
+export interface BargeIn {
+  caught: boolean;
+  /** From the user starting to talk over the reply to the cut (cancel or truncate) reaching the provider. */
+  cutMs: number | null;
+  /** Interruptions spoken (one more each time the reply went on), and the status line after. */
+  said: number;
+  statusAfter: string;
 }
 
 export interface Summary {
@@ -89,7 +98,7 @@ export interface Summary {
   selfCuts: number;
   /** Responses the provider started. */
   responses: number;
-  bargeIns: Array<{ caught: boolean; cutMs: number | null }>;
+  bargeIns: BargeIn[];
 }
 
 export async function startEchoRig(): Promise<EchoRig> {
@@ -99,7 +108,7 @@ export async function startEchoRig(): Promise<EchoRig> {
   const appends: UpAppend[] = [];
   /** When the user was speaking (from paplay's start to its end). */
   const userWindows: Interval[] = [];
-  const bargeIns: Array<{ at: number; caught: boolean; cutMs: number | null }> = [];
+  const bargeIns: Array<BargeIn & { at: number }> = [];
   const now = () => Date.now();
   const sim = createSimulatorUpstreamFactory();
   const recording: UpstreamFactory = (o, h) => {
@@ -211,9 +220,13 @@ export async function startEchoRig(): Promise<EchoRig> {
         const speaking = now();
         await pollUntil('a second of the reply', async () => now() - speaking, (ms) => ms >= 1000, 5_000);
         const from = now();
-        for (let said = 0; said < 3 && cuts(from).length === 0 && /^Speaking/.test(await status()); said++) await speak(INTERRUPTION);
+        let said = 0;
+        while (said < 3 && cuts(from).length === 0 && /^Speaking/.test(await status())) {
+          await speak(INTERRUPTION);
+          said++;
+        }
         const cut = await pollUntil('a cut', async () => cuts(from)[0] ?? null, (c) => c !== null, 5_000).catch(() => null);
-        const result = { caught: cut !== null, cutMs: cut ? cut.at - from : null };
+        const result = { caught: cut !== null, cutMs: cut ? cut.at - from : null, said, statusAfter: await status() };
         bargeIns.push({ at: from, ...result });
         await settled();
         return result;
@@ -256,7 +269,7 @@ export async function startEchoRig(): Promise<EchoRig> {
       falseTurns: logged.filter((l) => inRange(l) && l.dir === 'down' && l.type === 'input_audio_buffer.speech_started' && !inUserTail(l.at)).length,
       selfCuts: logged.filter((l) => inRange(l) && l.dir === 'up' && (l.type === 'response.cancel' || l.type === 'conversation.item.truncate') && !inUserTail(l.at)).length,
       responses: logged.filter((l) => inRange(l) && l.dir === 'down' && l.type === 'response.created').length,
-      bargeIns: bargeIns.filter((b) => b.at >= from && b.at < to).map(({ caught, cutMs }) => ({ caught, cutMs })),
+      bargeIns: bargeIns.filter((b) => b.at >= from && b.at < to).map(({ at: _at, ...b }) => b),
     };
   }
 
