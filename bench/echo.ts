@@ -12,7 +12,8 @@
 // try, and the time from the user starting to talk over the reply to the cut reaching the provider.
 //
 // Run: `npm run bench:echo` (~25 min on 2 cores). Narrow it with ECHO_GAINS=-6,0 ECHO_DELAYS=40
-// ECHO_MODES=shipped,direct (names below); EARSHOT_SKIP_BUILD=1 reuses dist/client.
+// ECHO_MODES=shipped,direct (names below); ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
+// EARSHOT_SKIP_BUILD=1 reuses dist/client.
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
 import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
@@ -61,7 +62,9 @@ const line = (c: string[]) => `| ${c.join(' | ')} |`;
 
 async function main(): Promise<void> {
   if (process.env.EARSHOT_SKIP_BUILD !== '1') buildPwa();
-  const rig = await startEchoRig();
+  const engineName = process.env.ECHO_ENGINE === 'firefox' ? 'firefox' : 'chromium';
+  console.log(`${engineName}: gains ${gains.join(', ')} dB; delays ${delays.join(', ')} ms; ${modes.map((m) => m.name).join(', ')}\n`);
+  const rig = await startEchoRig(engineName);
   const rows: Array<{ row: Row; path: EchoPath }> = [];
   console.log(line(HEADER));
   console.log(line(HEADER.map(() => '---')));
