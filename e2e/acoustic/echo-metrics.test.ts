@@ -54,3 +54,11 @@ describe('echo-metrics', () => {
     expect(silent.db).toBeCloseTo(66.02, 1);
   });
 });
+
+describe('echo-metrics on a tape with lost audio (NaN blocks)', () => {
+  it('skips the unknown blocks instead of counting them as silence or speech', () => {
+    const t: Tape = { startMs: 0, blockMs: 10, power: [1e6, Number.NaN, 1e6, 1, 1] };
+    expect(activeIntervals(t, 1000, 15)).toEqual([{ from: 0, to: 30 }]);
+    expect(tapePower(t, [{ from: 0, to: 30 }])).toBe(1e6);
+  });
+});

@@ -11,7 +11,7 @@
 export interface Tape {
   startMs: number;
   blockMs: number;
-  /** Mean square of the samples in each block. */
+  /** Mean square of the samples in each block; NaN where the recording lost audio (skipped everywhere). */
   power: readonly number[];
 }
 
@@ -40,7 +40,7 @@ export function activeIntervals(tape: Tape, threshold: number, mergeGapMs: numbe
   tape.power.forEach((p, k) => {
     const from = tape.startMs + k * tape.blockMs;
     const to = from + tape.blockMs;
-    if (p < threshold || to <= within.from || from >= within.to) return;
+    if (!(p >= threshold) || to <= within.from || from >= within.to) return;
     const last = out.at(-1);
     if (last && from - last.to <= mergeGapMs) last.to = to;
     else out.push({ from, to });
@@ -74,7 +74,7 @@ export function tapePower(tape: Tape, intervals: readonly Interval[], lagMs = 0,
   let n = 0;
   tape.power.forEach((p, k) => {
     const mid = tape.startMs + (k + 0.5) * tape.blockMs - lagMs;
-    if (p >= floor && intervals.some((i) => mid >= i.from && mid < i.to)) {
+    if (!Number.isNaN(p) && p >= floor && intervals.some((i) => mid >= i.from && mid < i.to)) {
       sum += p;
       n++;
     }
@@ -119,7 +119,7 @@ export function estimateLagMs(earlier: Tape, later: Tape, within: Interval, maxL
   const env = (tape: Tape, t: number) => {
     const k = Math.floor((t - tape.startMs) / tape.blockMs);
     const p = tape.power[k];
-    return p === undefined ? null : Math.log10(p + 1);
+    return p === undefined || Number.isNaN(p) ? null : Math.log10(p + 1);
   };
   let best = { lag: 0, score: -Infinity };
   for (let lag = 0; lag <= maxLagMs; lag += stepMs) {

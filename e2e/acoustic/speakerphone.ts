@@ -86,8 +86,13 @@ export function recordTape(pulse: PrivatePulse, device: string): TapeRecorder {
     const chunk = odd ? Buffer.concat([odd, data]) : data;
     const whole = chunk.length & ~1;
     odd = whole < chunk.length ? chunk.subarray(whole) : null;
-    // The first chunk ends now: the tape began its length earlier. After that the sample count is the clock.
-    startMs ??= Date.now() - (whole / 2 / RATE) * 1000;
+    // The first chunk ends now: the tape began its length earlier. After that the sample count is the clock,
+    // except where parecord lost audio (an overrun on a loaded machine): a chunk that ends well after the sample
+    // clock says gets unknown blocks (NaN) before it, so later blocks keep their place on the wall clock.
+    const arrived = Date.now();
+    startMs ??= arrived - (whole / 2 / RATE) * 1000;
+    const behindMs = arrived - (startMs + ((power.length * BLOCK + n + whole / 2) / RATE) * 1000);
+    for (let missing = Math.floor(behindMs / BLOCK_MS) - 3; missing > 0; missing--) power.push(NaN);
     for (let i = 0; i < whole; i += 2) {
       const s = chunk.readInt16LE(i);
       sum += s * s;
