@@ -12,7 +12,7 @@
 // try, and the time from the user starting to talk over the reply to the cut reaching the provider.
 //
 // Run: `npm run bench:echo` (~25 min on 2 cores). Narrow it with ECHO_GAINS=-6,0 ECHO_DELAYS=40
-// ECHO_MODES=shipped,direct (names below); ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
+// ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
 // EARSHOT_SKIP_BUILD=1 reuses dist/client.
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
@@ -45,6 +45,8 @@ const modes = process.env.ECHO_MODES ? MODES.filter((m) => process.env.ECHO_MODE
 
 interface Row {
   mode: Mode;
+  /** Responses the provider started for each spoken turn, in order (1 each is right). */
+  perTurn: number[];
   summary: Summary | null;
   error: string | null;
 }
@@ -53,11 +55,11 @@ const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(di
 function cells(row: Row, path: EchoPath): string[] {
   const s = row.summary;
   const head = [row.mode.label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`];
-  if (!s) return [...head, '—', '—', '—', '—', '—', `failed: ${row.error}`];
+  if (!s) return [...head, '—', '—', '—', '—', '—', row.perTurn.join(',') || '—', `failed: ${row.error}`];
   const barge = s.bargeIns.length === 0 ? '—' : s.bargeIns.map((b) => (b.caught ? `yes, ${((b.cutMs ?? 0) / 1000).toFixed(1)} s` : `missed (${b.said} said, then "${b.statusAfter}")`)).join('; ');
-  return [...head, formatErle(s.erle), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), barge + (row.error ? ` (${row.error})` : '')];
+  return [...head, formatErle(s.erle), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), row.perTurn.join(',') || '—', barge + (row.error ? ` (${row.error})` : '')];
 }
-const HEADER = ['app set-up', 'gain', 'delay asked', 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'barge-in cut'];
+const HEADER = ['app set-up', 'gain', 'delay asked', 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
 const line = (c: string[]) => `| ${c.join(' | ')} |`;
 
 async function main(): Promise<void> {
@@ -74,13 +76,13 @@ async function main(): Promise<void> {
       for (const delayMs of delays) {
         for (const gainDb of gains) {
           const path = { gainDb, delayMs };
-          const row: Row = { mode, summary: null, error: null };
+          const row: Row = { mode, perTurn: [], summary: null, error: null };
           // The route changes while nothing plays; a cell begins with the app listening and settled.
           await rig.speakerphone.set(path);
           const from = rig.now();
           try {
             conversation ??= await rig.open(mode.switches);
-            for (let t = 0; t < mode.turns; t++) await conversation.turn();
+            for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) row.perTurn.push((await conversation.turn()).replies);
             if (mode.bargeIn) await conversation.bargeIn();
           } catch (e) {
             // A conversation that never settles (the assistant answering its own echo) is a result, not a crash:
@@ -91,6 +93,12 @@ async function main(): Promise<void> {
             conversation = null;
           }
           row.summary = rig.summarize(from, rig.now(), path);
+          // ECHO_FRESH=1: every cell on a new page, so every cell has a conversation's first reply (the canceller
+          // starts unconverged there).
+          if (process.env.ECHO_FRESH === '1' && conversation) {
+            await conversation.stop().catch(() => undefined);
+            conversation = null;
+          }
           rows.push({ row, path });
           console.log(line(cells(row, path)));
         }

@@ -39,8 +39,12 @@ export interface AppSwitches {
 /** Speaker blocks louder than this (PCM16 RMS) are the assistant talking; pauses under MERGE_MS are within a reply. */
 const SPEAKER_ACTIVE_RMS = 150;
 const MERGE_MS = 800;
-/** The provider's VAD reports speech this long after the user's audio ends, at most (its silence window + path). */
-const USER_TAIL_MS = 1500;
+/**
+ * A turn opened (speech_started) or a reply cut this long after the user's WAV ended is still the user's doing
+ * (the path's lag); later, it is not: every WAV ends in ≥ 0.3 s of silence, so the user has been quiet for longer.
+ * (A first version allowed 1.5 s, the VAD's silence window, and missed a false turn opened 1 s after the user.)
+ */
+const USER_TAIL_MS = 300;
 
 export type Logged = { at: number; dir: 'up' | 'down'; type: string };
 
