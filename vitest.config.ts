@@ -10,7 +10,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['relay/**/*.test.ts', 'protocol/**/*.test.ts', 'client/src/**/*.test.ts', 'bench/**/*.test.ts', 'deploy/**/*.test.ts', 'e2e/netem/**/*.test.ts'],
+          include: ['relay/**/*.test.ts', 'protocol/**/*.test.ts', 'client/src/**/*.test.ts', 'bench/**/*.test.ts', 'deploy/**/*.test.ts', 'e2e/netem/**/*.test.ts', 'e2e/acoustic/**/*.test.ts'],
           exclude: ['**/*.e2e.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,

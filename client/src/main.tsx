@@ -3,6 +3,7 @@ import { render } from 'solid-js/web';
 import { useRegisterSW } from 'virtual:pwa-register/solid';
 import { App } from './ui/App.tsx';
 import { createEngine } from './session/main/engine.ts';
+import { benchSwitches } from './app/bench-switches.ts';
 import { adoptTokenFromLocation, makeTokenStore } from './app/token-store.ts';
 import { checkToken } from './app/session-check.ts';
 import { openHistory } from './history/history-store.ts';
@@ -13,7 +14,8 @@ const tokens = makeTokenStore(localStorage);
 adoptTokenFromLocation(tokens, location, history);
 const relayUrl = location.origin;
 followVisualViewport(window, document.documentElement);
-const engine = createEngine();
+// The acoustic bench's switches (direct playback, guard off) from the address; none in normal use.
+const engine = createEngine(benchSwitches(location.search));
 // History stays on this device; a browser without IndexedDB (some private modes) just keeps none.
 const conversations = openHistory().catch((err: unknown) => {
   console.warn('[history] IndexedDB unavailable', err);

@@ -162,7 +162,9 @@ export async function pollUntil<V, T extends V = V>(what: string, read: () => Pr
  * the gesture-gated paths could never be reached. Chromium and Firefox send this with the activation off instead.
  */
 export function gesturelessExpression(fn: (arg: never) => unknown, arg: unknown): string {
-  return `(async () => JSON.stringify({ v: await (${fn.toString()})(${arg === undefined ? 'undefined' : JSON.stringify(arg)}) }))()`;
+  // `__name`: run under tsx (the benches, not vitest), esbuild's keepNames wraps a function's inner named functions
+  // in __name(fn, "name"), a helper the page does not have; here it is the identity.
+  return `(async () => { const __name = (f) => f; return JSON.stringify({ v: await (${fn.toString()})(${arg === undefined ? 'undefined' : JSON.stringify(arg)}) }); })()`;
 }
 export const parseGestureless = (json: string): never => (JSON.parse(json) as { v: never }).v;
 

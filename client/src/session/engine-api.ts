@@ -87,6 +87,11 @@ export interface EngineSettings {
   autoGainControl: boolean;
   /** Provider-side `far_field` input noise reduction (speakerphone). */
   farField: boolean;
+  /**
+   * The barge-in guard (barge-in-guard.ts), on unless false. Not a user setting: the acoustic bench
+   * (`npm run bench:echo`) turns it off to measure what the browser's echo canceller removes on its own.
+   */
+  bargeInGuard?: boolean;
 }
 
 export interface EngineStartOptions {

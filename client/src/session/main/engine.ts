@@ -36,6 +36,8 @@ function startError(err: unknown): EngineError {
 export interface EngineOptions {
   /** Route playback through the WebRTC loopback so the browser's echo canceller sees it (default true). */
   echoLoopback?: boolean;
+  /** The barge-in guard in the session worker (default true); see EngineSettings.bargeInGuard. */
+  bargeInGuard?: boolean;
   waveTheme?: WaveTheme;
   /**
    * Tests only: force the AudioContext rate (e.g. 44100) to exercise another capture/playback resampling path.
@@ -343,7 +345,7 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
   const lifecycle = makeEngineLifecycle<EngineStartOptions, Graph>({
     newAttempt: () => new StartAttempt(globalThis),
     build,
-    startSession: (g, options, attempt) => attempt.step('session', g.session.start({ relayUrl: options.relayUrl, token: options.token, settings: options.settings })),
+    startSession: (g, options, attempt) => attempt.step('session', g.session.start({ relayUrl: options.relayUrl, token: options.token, settings: engineOptions.bargeInGuard === false ? { ...options.settings, bargeInGuard: false } : options.settings })),
     teardown,
     startError,
     emit,

@@ -334,11 +334,13 @@ export class SessionRunner {
     this.captureNowMs = (index + 1) * FRAME_MS;
     this.inputLevel = Math.max(this.inputLevel, rms);
     this.maybeEmitLevel();
+    // With the guard off (the acoustic bench only) it is told the assistant is never audible, so it passes everything.
+    const assistantAudible = this.options?.settings.bargeInGuard !== false && this.conversation.assistantAudible;
     if (this.wire === 'v2' && this.uplink) {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
-      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible: this.conversation.assistantAudible, held: this.conversation.holding });
+      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, held: this.conversation.holding });
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
@@ -346,7 +348,7 @@ export class SessionRunner {
       return;
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;
-    const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible: this.conversation.assistantAudible });
+    const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible });
     for (const e of events) {
       if ((this.socket?.bufferedAmount ?? 0) > MAX_SOCKET_BUFFERED_BYTES) {
         this.stats.framesDropped++;

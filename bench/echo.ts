@@ -1,0 +1,115 @@
+// Issue 15's speakerphone bench: real Chromium on a software speakerphone (e2e/acoustic/), swept over
+// speaker-to-mic gains and delays, for each way the app can be set up — playback through the WebRTC loopback or
+// straight to the output, the barge-in guard on or off, Chromium's echo canceller on or off (the control) — with a
+// short scripted conversation per cell: two spoken turns, and where the guard is on a barge-in over a long reply.
+// The same rig and arithmetic as the CI test (e2e/acoustic/speakerphone.e2e.test.ts).
+//
+// Columns: ERLE = dB of the assistant's voice at the microphone gone from what the relay forwarded to the
+// provider, over the stretches where only the assistant was audible ("≥": the upstream was digital silence there);
+// echo/user = the echo's level at the microphone relative to the user's voice (voiced blocks of each); delay = the
+// loopback's measured delay; false = turns the provider's VAD opened while the user was silent, per user turn
+// spoken; self-cuts = replies the app cut while the user was silent; barge-in = caught within 5 s of the third
+// try, and the time from the user starting to talk over the reply to the cut reaching the provider.
+//
+// Run: `npm run bench:echo` (~25 min on 2 cores). Narrow it with ECHO_GAINS=-6,0 ECHO_DELAYS=40
+// ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
+// EARSHOT_SKIP_BUILD=1 reuses dist/client.
+import { buildPwa } from '../relay/src/testing/build-pwa.ts';
+import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
+import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
+import type { EchoPath } from '../e2e/acoustic/speakerphone.ts';
+
+interface Mode {
+  name: string;
+  label: string;
+  switches: AppSwitches;
+  /** Whether the cell also has a barge-in (pointless with the guard off: nothing holds the user back). */
+  bargeIn: boolean;
+  /** Spoken turns per cell. */
+  turns: number;
+}
+
+const MODES: Mode[] = [
+  { name: 'shipped', label: 'loopback + guard (as shipped)', switches: { playback: 'loopback', guard: true }, bargeIn: true, turns: 2 },
+  { name: 'direct', label: 'direct + guard', switches: { playback: 'direct', guard: true }, bargeIn: true, turns: 2 },
+  { name: 'loopback-noguard', label: 'loopback, guard off (canceller alone)', switches: { playback: 'loopback', guard: false }, bargeIn: false, turns: 2 },
+  { name: 'direct-noguard', label: 'direct, guard off (canceller alone)', switches: { playback: 'direct', guard: false }, bargeIn: false, turns: 2 },
+  { name: 'noaec', label: 'canceller off + guard (guard alone)', switches: { playback: 'loopback', guard: true, canceller: false }, bargeIn: true, turns: 2 },
+  { name: 'noaec-noguard', label: 'canceller off, guard off (control)', switches: { playback: 'loopback', guard: false, canceller: false }, bargeIn: false, turns: 1 },
+];
+
+const list = (v: string | undefined, fallback: number[]) => (v ? v.split(',').map(Number) : fallback);
+const gains = list(process.env.ECHO_GAINS, [-12, -6, 0, 6]);
+const delays = list(process.env.ECHO_DELAYS, [40, 150]);
+const modes = process.env.ECHO_MODES ? MODES.filter((m) => process.env.ECHO_MODES!.split(',').includes(m.name)) : MODES;
+
+interface Row {
+  mode: Mode;
+  /** Responses the provider started for each spoken turn, in order (1 each is right). */
+  perTurn: number[];
+  summary: Summary | null;
+  error: string | null;
+}
+
+const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
+function cells(row: Row, path: EchoPath): string[] {
+  const s = row.summary;
+  const head = [row.mode.label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`];
+  if (!s) return [...head, '—', '—', '—', '—', '—', row.perTurn.join(',') || '—', `failed: ${row.error}`];
+  const barge = s.bargeIns.length === 0 ? '—' : s.bargeIns.map((b) => (b.caught ? `yes, ${((b.cutMs ?? 0) / 1000).toFixed(1)} s` : `missed (${b.said} said, then "${b.statusAfter}")`)).join('; ');
+  return [...head, formatErle(s.erle), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), row.perTurn.join(',') || '—', barge + (row.error ? ` (${row.error})` : '')];
+}
+const HEADER = ['app set-up', 'gain', 'delay asked', 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
+const line = (c: string[]) => `| ${c.join(' | ')} |`;
+
+async function main(): Promise<void> {
+  if (process.env.EARSHOT_SKIP_BUILD !== '1') buildPwa();
+  const engineName = process.env.ECHO_ENGINE === 'firefox' ? 'firefox' : 'chromium';
+  console.log(`${engineName}: gains ${gains.join(', ')} dB; delays ${delays.join(', ')} ms; ${modes.map((m) => m.name).join(', ')}\n`);
+  const rig = await startEchoRig(engineName);
+  const rows: Array<{ row: Row; path: EchoPath }> = [];
+  console.log(line(HEADER));
+  console.log(line(HEADER.map(() => '---')));
+  try {
+    for (const mode of modes) {
+      let conversation: Awaited<ReturnType<typeof rig.open>> | null = null;
+      for (const delayMs of delays) {
+        for (const gainDb of gains) {
+          const path = { gainDb, delayMs };
+          const row: Row = { mode, perTurn: [], summary: null, error: null };
+          // The route changes while nothing plays; a cell begins with the app listening and settled.
+          await rig.speakerphone.set(path);
+          const from = rig.now();
+          try {
+            conversation ??= await rig.open(mode.switches);
+            for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) row.perTurn.push((await conversation.turn()).replies);
+            if (mode.bargeIn) await conversation.bargeIn();
+          } catch (e) {
+            // A conversation that never settles (the assistant answering its own echo) is a result, not a crash:
+            // the row keeps what was counted, and the next cell starts on a fresh page.
+            row.error = String((e as Error).message ?? e).slice(0, 80);
+            if (process.env.ECHO_VERBOSE) console.error(e);
+            await conversation?.page.close().catch(() => undefined);
+            conversation = null;
+          }
+          row.summary = rig.summarize(from, rig.now(), path);
+          // ECHO_FRESH=1: every cell on a new page, so every cell has a conversation's first reply (the canceller
+          // starts unconverged there).
+          if (process.env.ECHO_FRESH === '1' && conversation) {
+            await conversation.stop().catch(() => undefined);
+            conversation = null;
+          }
+          rows.push({ row, path });
+          console.log(line(cells(row, path)));
+        }
+      }
+      await rig.speakerphone.off();
+      await conversation?.stop().catch(() => undefined);
+    }
+  } finally {
+    await rig.close();
+  }
+  console.log(`\n${rows.length} cells; ERLE over assistant-only stretches, false turns per user turn spoken.`);
+}
+
+await main();
