@@ -26,6 +26,11 @@ const WINDOW_MS = Number(process.env.ALLOC_WINDOW_MS ?? 30_000);
 const SAMPLE = process.env.ALLOC_SAMPLE === '1';
 const DEOPT = process.env.ALLOC_DEOPT === '1';
 const OPT = process.env.ALLOC_OPT === '1';
+/**
+ * ALLOC_FORCE_GC=1: first what bench:relay does before each measured run — 20 sessions for 2 s, then two forced
+ * full GCs through the inspector (its live-memory reading) — so the window starts from the heap limits that leaves.
+ */
+const FORCE_GC = process.env.ALLOC_FORCE_GC === '1';
 const EXTRA = (process.env.ALLOC_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Earshot runs with its production V8 flags (relay/src/node-flags.ts) unless ALLOC_RELAY_FLAGS=0; EXTRA come after. */
 const RELAY_FLAGS = RELAY === 'earshot' && process.env.ALLOC_RELAY_FLAGS !== '0' ? [...RELAY_NODE_FLAGS] : [];
@@ -135,8 +140,17 @@ const scripts: Record<string, [string, Record<string, string>, Record<string, st
 const [script, env, headers] = scripts[RELAY] ?? (() => {
   throw new Error(`ALLOC_RELAY: one of ${Object.keys(scripts).join(', ')}`);
 })();
-const relay = await start(script, env, [...(process.env.ALLOC_NVP === '0' ? [] : ['--trace-gc-nvp']), ...(DEOPT ? ['--trace-deopt'] : []), ...(OPT ? ['--trace-opt'] : []), ...(SAMPLE ? ['--inspect=127.0.0.1:0'] : []), ...RELAY_FLAGS, ...EXTRA]);
-const inspector = SAMPLE && relay.inspectorUrl ? await cdp(relay.inspectorUrl) : null;
+const relay = await start(script, env, [...(process.env.ALLOC_NVP === '0' ? [] : ['--trace-gc-nvp']), ...(DEOPT ? ['--trace-deopt'] : []), ...(OPT ? ['--trace-opt'] : []), ...(SAMPLE || FORCE_GC ? ['--inspect=127.0.0.1:0'] : []), ...RELAY_FLAGS, ...EXTRA]);
+const session = (SAMPLE || FORCE_GC) && relay.inspectorUrl ? await cdp(relay.inspectorUrl) : null;
+const inspector = SAMPLE ? session : null;
+const wsUrl = `${relay.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`;
+if (FORCE_GC && session) {
+  const t = Date.now() + 1000;
+  await runLoadgenJobs([{ url: wsUrl, headers, sessions: 20, windowStart: t, windowEnd: t + 2000, graceMs: 500, holdMs: 0, appendMs: 20, connectGapMs: 2 }], (_core, argv) => [argv[0]!, argv.slice(1)]);
+  await new Promise((r) => setTimeout(r, 1000));
+  await session.call('HeapProfiler.collectGarbage');
+  await session.call('HeapProfiler.collectGarbage');
+}
 
 const windowStart = Date.now() + RAMP_MS + N * 2;
 const windowEnd = windowStart + WINDOW_MS;
@@ -175,7 +189,6 @@ const stopTimer = inspector
       })();
     }, windowEnd - Date.now())
   : null;
-const wsUrl = `${relay.url.replace(/^http/, 'ws')}/v1/realtime?model=gpt-realtime`;
 const result = await runLoadgenJobs([{ url: wsUrl, headers, sessions: N, windowStart, windowEnd, graceMs: 1500, holdMs: 0, appendMs: 20, connectGapMs: 2 }], (_core, argv) => [argv[0]!, argv.slice(1)]);
 clearTimeout(samplingTimer ?? undefined);
 for (const t of threadTimers) clearTimeout(t);
@@ -231,6 +244,6 @@ if (profile) {
   for (const [site, bytes] of top.slice(0, 25)) console.log(`    ${((bytes / total) * 100).toFixed(1).padStart(5)} %  ${(bytes / pairs).toFixed(1).padStart(7)} B/pair  ${site}`);
 }
 if (process.env.ALLOC_DUMP_GC === '1') for (const l of inWindow) console.log(l.text);
-inspector?.close();
+session?.close();
 relay.child.kill('SIGKILL');
 sim.child.kill('SIGKILL');
