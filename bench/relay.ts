@@ -327,7 +327,8 @@ export async function runRelayBench(): Promise<RelayBench> {
     ['reference', 'bench/reference-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}, []],
     ['floor', 'bench/floor-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}, []],
     // The variant's flags come after the production ones, so one naming the same flag overrides it
-    // (BENCH_EARSHOT_FLAGS='--max-semi-space-size=16' is Earshot as it ran before relay/src/node-flags.ts).
+    // (BENCH_EARSHOT_FLAGS='--max-semi-space-size=16 --initial-old-space-size=0' is Earshot as it ran before
+    // relay/src/node-flags.ts: V8's defaults).
     ...(variantFlags ? [['earshot+flags', 'relay/src/main.ts', earshotEnv, auth, [...RELAY_NODE_FLAGS, ...variantFlags.split(' ')]] as Kind] : []),
   ];
   const startRelay = async ([, script, env, , nodeArgs]: Kind): Promise<RelayProc> => {
