@@ -229,9 +229,9 @@ const { a: threadsA, b: threadsB } = sampled;
 if (threadsA && threadsB) {
   console.log('  threads by CPU over the window (utime+stime, s):');
   const rows = [...threadsB].map(([tid, b]) => ({ tid, comm: b.comm, s: b.ticks - (threadsA.get(tid)?.ticks ?? 0) })).filter((r) => r.s > 0).sort((x, y) => y.s - x.s);
-  const byComm = new Map<string, number>();
-  for (const r of rows) byComm.set(r.comm, (byComm.get(r.comm) ?? 0) + r.s);
-  for (const [comm, t] of [...byComm].sort((x, y) => y[1] - x[1])) console.log(`    ${comm.padEnd(18)} ${(t / 100).toFixed(2)} s (${rows.filter((r) => r.comm === comm).length} threads)`);
+  // Node names none of its threads: the first (tid = pid) is the event loop; the rest are V8's platform workers,
+  // libuv's pool and the relay's worker threads (SQLite writer, Opus pool).
+  for (const r of rows) console.log(`    ${r.tid === String(relay.child.pid) ? 'event loop' : `thread ${r.tid}`}`.padEnd(22) + `${(r.s / 100).toFixed(2)} s`);
   const total = rows.reduce((n, r) => n + r.s, 0);
   console.log(`    all threads        ${(total / 100).toFixed(2)} s = ${(total / 100 / ((N * secs) / 60)).toFixed(4)} s per session-minute`);
 }
