@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RELAY_NODE_FLAGS } from '../relay/src/node-flags.ts';
 import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
@@ -321,10 +322,14 @@ export async function runRelayBench(): Promise<RelayBench> {
   const auth = { authorization: `Bearer ${issued.token}` };
   const variantFlags = process.env.BENCH_EARSHOT_FLAGS ?? null;
   const kinds: Kind[] = [
-    ['earshot', 'relay/src/main.ts', earshotEnv, auth, []],
+    // Started as production starts it (package.json `serve`, the Containerfile): with the relay's V8 flags.
+    ['earshot', 'relay/src/main.ts', earshotEnv, auth, [...RELAY_NODE_FLAGS]],
     ['reference', 'bench/reference-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}, []],
     ['floor', 'bench/floor-relay.ts', { UPSTREAM_URL: sim.url, PORT: '0' }, {}, []],
-    ...(variantFlags ? [['earshot+flags', 'relay/src/main.ts', earshotEnv, auth, variantFlags.split(' ')] as Kind] : []),
+    // The variant's flags come after the production ones, so one naming the same flag overrides it
+    // (BENCH_EARSHOT_FLAGS='--max-semi-space-size=16 --initial-old-space-size=0' is Earshot as it ran before
+    // relay/src/node-flags.ts: V8's defaults).
+    ...(variantFlags ? [['earshot+flags', 'relay/src/main.ts', earshotEnv, auth, [...RELAY_NODE_FLAGS, ...variantFlags.split(' ')]] as Kind] : []),
   ];
   const startRelay = async ([, script, env, , nodeArgs]: Kind): Promise<RelayProc> => {
     const saved = process.env.BENCH_NODE_ARGS;

@@ -15,6 +15,7 @@ import { RealtimeTestClient, speechPcm16 } from '../relay/src/testing/realtime-c
 import { REPO_ROOT } from '../relay/src/testing/start-relay.ts';
 import { until } from '../relay/src/testing/until.ts';
 import { freePort } from '../relay/src/testing/free-port.ts';
+import { RELAY_NODE_FLAGS } from '../relay/src/node-flags.ts';
 
 const exec = promisify(execFile);
 const env = { ...process.env, CONTAINERS_CONF: join(REPO_ROOT, '.ci/containers.conf') };
@@ -48,7 +49,7 @@ describe('the container image', () => {
     const config = inspected[0]!;
     expect(config.Config.User).toBe('earshot');
     expect(Object.keys(config.Config.Volumes)).toEqual(['/data']);
-    expect(config.Config.Entrypoint).toEqual(['node', '/app/dist/relay/earshot.js']);
+    expect(config.Config.Entrypoint).toEqual(['node', ...RELAY_NODE_FLAGS, '/app/dist/relay/earshot.js']);
     expect(config.Healthcheck?.Test.join(' ')).toContain('/healthz');
   });
 

@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { RealtimeTestClient } from '../relay/src/testing/realtime-client.ts';
 import { REPO_ROOT, startTestRelay, tempDataDir, TEST_METRICS_TOKEN, type TestRelay } from '../relay/src/testing/start-relay.ts';
 import { until } from '../relay/src/testing/until.ts';
+import { RELAY_NODE_FLAGS } from '../relay/src/node-flags.ts';
 
 const here = join(REPO_ROOT, 'deploy');
 
@@ -197,6 +198,8 @@ describe('deployment examples', () => {
     for (const line of ['KillSignal=SIGTERM', 'StateDirectory=earshot', 'Environment=EARSHOT_DATA_DIR=/var/lib/earshot', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure', 'EnvironmentFile=-/etc/earshot/env', 'Environment=TRUSTED_PROXIES=127.0.0.1,::1']) {
       expect(unit).toContain(line);
     }
+    // The relay's V8 flags (relay/src/node-flags.ts), as every other way of starting it passes them.
+    expect(unit).toContain(`ExecStart=/usr/bin/node ${RELAY_NODE_FLAGS.join(' ')} /opt/earshot/current/dist/relay/earshot.js serve`);
     execFileSync('systemd-analyze', ['verify', join(here, 'earshot.service')], { stdio: 'pipe' });
   });
 });
