@@ -72,6 +72,8 @@ export class OpusUplink {
   unmatched = 0;
   gated = 0;
   encodeErrors = 0;
+  /** The guard's verdict on the last frame (null: it was not captured); for the bench's guard trace. */
+  lastVerdict: GuardVerdict | null = null;
 
   constructor(contextRate: number, opus: OpusFactory, out: (packet: UpPacket) => void, guardConfig: GuardConfig = DEFAULT_GUARD) {
     this.resampler = new Resampler(contextRate, APP_AUDIO_SAMPLE_RATE);
@@ -96,6 +98,7 @@ export class OpusUplink {
     // Always resample so the filter's state stays continuous even while nothing is sent.
     const wire = this.resampler.process(samples);
     if (!ctx.capturing) {
+      this.lastVerdict = null;
       this.guard = initialGuard;
       this.preRoll.length = 0;
       this.filled = 0;
@@ -113,6 +116,7 @@ export class OpusUplink {
     this.blockPeakDb = Math.max(this.blockPeakDb, db);
     const step = guardStep(this.guard, db, ctx.assistantAudible, this.guardConfig);
     this.guard = step.state;
+    this.lastVerdict = step.verdict;
     // A block opens if any of its frames opened the gate, passes if any passed.
     if (step.verdict === 'open' || (step.verdict === 'pass' && this.blockVerdict === 'mute')) this.blockVerdict = step.verdict;
     const n = Math.min(wire.length, BLOCK_SAMPLES - this.filled);
