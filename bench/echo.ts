@@ -17,6 +17,7 @@
 // frames sent at the VAD's level before it, against when the assistant counted as audible), where the guard opened
 // during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts);
 // EARSHOT_SKIP_BUILD=1 reuses dist/client.
+import { writeFileSync } from 'node:fs';
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
 import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
@@ -127,7 +128,12 @@ async function main(): Promise<void> {
           }
           rows.push({ row, path });
           console.log(line(cells(row, path)));
-          if (tracing) printTrace(trace.splice(0), row.summary);
+          if (tracing) {
+            const cellTrace = trace.splice(0);
+            printTrace(cellTrace, row.summary);
+            // ECHO_TRACE_DIR: the cell's raw trace, for a closer look than the printed lines.
+            if (process.env.ECHO_TRACE_DIR) writeFileSync(`${process.env.ECHO_TRACE_DIR}/cell-${rows.length}.json`, JSON.stringify({ path, perTurn: row.perTurn, summary: row.summary, trace: cellTrace }));
+          }
         }
       }
       await rig.speakerphone.off();
