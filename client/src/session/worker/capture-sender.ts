@@ -6,7 +6,7 @@ import { toDbfs } from '../../dsp/levels.ts';
 import { floatToPcm16 } from '../../dsp/pcm16.ts';
 import { Resampler } from '../../dsp/resampler.ts';
 import type { ClientEvent } from '../../../../protocol/realtime.ts';
-import { DEFAULT_GUARD, guardStep, initialGuard, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
+import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
 
 export interface CaptureContext {
   /** Whether frames should reach the provider now (connected, not muted, hands-free or talk held). */
@@ -52,7 +52,7 @@ export class CaptureSender {
       case 'mute':
         this.gatedFrames++;
         this.preRoll.push(audio);
-        if (this.preRoll.length > this.guardConfig.openFrames) this.preRoll.shift();
+        if (this.preRoll.length > preRollFrames(this.guardConfig)) this.preRoll.shift();
         return [];
       case 'open': {
         const held = this.preRoll.splice(0);

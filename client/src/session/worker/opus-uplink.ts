@@ -14,7 +14,7 @@ import { APP_AUDIO_SAMPLE_RATE, APP_UP_FRAME_MS } from '../../../../protocol/app
 import { FRAME_MS } from '../../audio/constants.ts';
 import { toDbfs } from '../../dsp/levels.ts';
 import { Resampler } from '../../dsp/resampler.ts';
-import { DEFAULT_GUARD, guardStep, initialGuard, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
+import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
 import type { CaptureContext } from './capture-sender.ts';
 import { DTX_PACKET_MAX_BYTES, type OpusEncoderLike, type OpusFactory } from './opus/opus-codec.ts';
 import type { UpPacket } from './link/send-queue.ts';
@@ -78,7 +78,7 @@ export class OpusUplink {
   constructor(contextRate: number, opus: OpusFactory, out: (packet: UpPacket) => void, guardConfig: GuardConfig = DEFAULT_GUARD) {
     this.resampler = new Resampler(contextRate, APP_AUDIO_SAMPLE_RATE);
     this.guardConfig = guardConfig;
-    this.preRollMax = Math.ceil(guardConfig.openFrames / FRAMES_PER_BLOCK);
+    this.preRollMax = Math.ceil(preRollFrames(guardConfig) / FRAMES_PER_BLOCK);
     this.out = out;
     this.encoder = opus.createEncoder({
       onPacket: (packet, captureMs) => this.onPacket(packet, captureMs),
