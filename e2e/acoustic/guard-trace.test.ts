@@ -35,6 +35,12 @@ describe('guard-trace', () => {
     expect(openings(t)).toEqual([{ at: 340, msIntoSpan: 140, db: -25 }]);
   });
 
+  it('takes the run that opened the turn, not the user’s words before it', () => {
+    // The user spoke until 180 ms (passed, no reply yet); the echo burst at 400–460 ms opened the guard.
+    const t = trace(100, (k) => (k < 10 ? { db: -20, audible: false, verdict: 'pass' } : k >= 20 && k < 23 ? { db: -22, audible: true, verdict: k === 22 ? 'open' : 'mute' } : reply(k)));
+    expect(explainFalseTurn(t, 480).first).toMatchObject({ at: 440, verdict: 'open', phase: { kind: 'during', ms: 240 } });
+  });
+
   it('says so when nothing loud was sent before the turn (muted frames do not count)', () => {
     const t = trace(100, (k) => (k >= 20 && k < 30 ? { db: -20, audible: true, verdict: 'mute' } : reply(k)));
     expect(explainFalseTurn(t, 700).first).toBeNull();

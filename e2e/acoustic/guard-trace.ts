@@ -47,26 +47,30 @@ export function phaseOf(spans: readonly AudibleSpan[], at: number): Phase {
 export interface FalseTurnCause {
   /** When the provider's speech_started reached the relay. */
   speechStartedAt: number;
-  /** The first frame sent (pass/open) at or above the VAD's level in the window before it: what opened the turn. */
+  /** The first frame of the last run sent (pass/open) at or above the VAD's level before it: what opened the turn. */
   first: (GuardTraceFrame & { phase: Phase }) | null;
-  /** Frames sent at or above the VAD's level in the window, and the loudest of them (dBFS). */
+  /** Frames in that run, and the loudest of them (dBFS). */
   loudSent: number;
   peakDb: number | null;
 }
 
 /**
  * What the provider heard before a false turn: the frames the guard sent (pass or open) at or above `vadDb` in the
- * `windowMs` before the turn opened, the first of them placed against the assistant's audible spans.
+ * `windowMs` before the turn opened; the first frame of the last run of them (gaps under 60 ms; the user's own
+ * words, further back, are not it) placed against the assistant's audible spans.
  */
 export function explainFalseTurn(trace: readonly GuardTraceFrame[], speechStartedAt: number, { windowMs = 1500, vadDb = -40 } = {}): FalseTurnCause {
   const spans = audibleSpans(trace);
   const sent = trace.filter((f) => f.at >= speechStartedAt - windowMs && f.at <= speechStartedAt && (f.verdict === 'pass' || f.verdict === 'open') && f.db >= vadDb);
-  const first = sent[0];
+  let start = sent.length - 1;
+  while (start > 0 && sent[start]!.at - sent[start - 1]!.at < 60) start--;
+  const run = sent.slice(Math.max(0, start));
+  const first = run[0];
   return {
     speechStartedAt,
     first: first ? { ...first, phase: phaseOf(spans, first.at) } : null,
-    loudSent: sent.length,
-    peakDb: sent.length > 0 ? Math.max(...sent.map((f) => f.db)) : null,
+    loudSent: run.length,
+    peakDb: run.length > 0 ? Math.max(...run.map((f) => f.db)) : null,
   };
 }
 
