@@ -44,12 +44,12 @@ describe('a speakerphone in Chromium (echo as loud as what was played, 40 ms lat
     expect((await conversation.turn()).replies).toBe(1);
     const turns = rig.summarize(from, rig.now(), LOUD);
     console.log(`[speakerphone] 2 turns: ${JSON.stringify(turns)}`);
-    // The echo really was there, about as loud as the user (measured −2…0 dB at this gain).
+    // The echo really was there, about as loud as the user (measured −3…+1.3 dB at this gain).
     expect(turns.assistantOnlyMs).toBeGreaterThan(3000);
     expect(turns.userTurns).toBe(2);
     expect(turns.echoToUserDb).not.toBeNull();
     expect(turns.echoToUserDb!).toBeGreaterThan(-6);
-    expect(turns.echoToUserDb!).toBeLessThan(3);
+    expect(turns.echoToUserDb!).toBeLessThan(5);
     // The user talks over a long reply: it is cut; the interruption gets its reply.
     const barge = await conversation.bargeIn();
     console.log(`[speakerphone] barge-in: ${JSON.stringify(barge)}`);
