@@ -13,11 +13,16 @@
 //
 // Run: `npm run bench:echo` (~25 min on 2 cores). Narrow it with ECHO_GAINS=-6,0 ECHO_DELAYS=40
 // ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
+// ECHO_TRACE=1 keeps the session worker's guard trace and prints, per cell, what opened each false turn (the
+// frames sent at the VAD's level before it, against when the assistant counted as audible), where the guard opened
+// during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts);
 // EARSHOT_SKIP_BUILD=1 reuses dist/client.
+import { writeFileSync } from 'node:fs';
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
 import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
 import type { EchoPath } from '../e2e/acoustic/speakerphone.ts';
+import { explainFalseTurn, onsetProfile, openings, tailProfile, type GuardTraceFrame } from '../e2e/acoustic/guard-trace.ts';
 
 interface Mode {
   name: string;
@@ -41,6 +46,7 @@ const MODES: Mode[] = [
 const list = (v: string | undefined, fallback: number[]) => (v ? v.split(',').map(Number) : fallback);
 const gains = list(process.env.ECHO_GAINS, [-12, -6, 0, 6]);
 const delays = list(process.env.ECHO_DELAYS, [40, 150]);
+const tracing = process.env.ECHO_TRACE === '1';
 const modes = process.env.ECHO_MODES ? MODES.filter((m) => process.env.ECHO_MODES!.split(',').includes(m.name)) : MODES;
 
 interface Row {
@@ -62,6 +68,24 @@ function cells(row: Row, path: EchoPath): string[] {
 const HEADER = ['app set-up', 'gain', 'delay asked', 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
 const line = (c: string[]) => `| ${c.join(' | ')} |`;
 
+const ms = (n: number) => `${Math.round(n)} ms`;
+const dbList = (peaks: number[]) => peaks.map((p) => (Number.isNaN(p) ? '·' : p.toFixed(0))).join(' ');
+
+/** ECHO_TRACE: the cell's diagnosis, as lines under its table row. */
+function printTrace(trace: GuardTraceFrame[], summary: Summary): void {
+  if (trace.length === 0) return console.log('  trace: none (the page gave none)');
+  for (const at of summary.falseTurnAt) {
+    const c = explainFalseTurn(trace, at);
+    const f = c.first;
+    const where = !f ? 'nothing sent at the VAD level in the 1.5 s before' : f.phase.kind === 'during' ? `during a reply, ${ms(f.phase.ms)} after it became audible (verdict ${f.verdict})` : f.phase.kind === 'after' ? `after a reply, ${ms(f.phase.ms)} after the assistant stopped counting as audible` : 'before any reply';
+    console.log(`  false turn: opened by a frame at ${f ? `${f.db} dBFS` : '—'}, ${where}; ${c.loudSent} frames ≥ −40 dBFS sent, peak ${c.peakDb ?? '—'} dBFS`);
+  }
+  for (const o of openings(trace)) console.log(`  guard opened ${Number.isNaN(o.msIntoSpan) ? '?' : ms(o.msIntoSpan)} into a reply at ${o.db} dBFS`);
+  const onsets = onsetProfile(trace);
+  const tails = tailProfile(trace);
+  onsets.forEach((o, i) => console.log(`  reply ${i + 1}: peak dBFS per 250 ms from its start: ${dbList(o)}; per 100 ms after it: ${dbList(tails[i] ?? [])}`));
+}
+
 async function main(): Promise<void> {
   if (process.env.EARSHOT_SKIP_BUILD !== '1') buildPwa();
   const engineName = process.env.ECHO_ENGINE === 'firefox' ? 'firefox' : 'chromium';
@@ -70,6 +94,7 @@ async function main(): Promise<void> {
   const rows: Array<{ row: Row; path: EchoPath }> = [];
   console.log(line(HEADER));
   console.log(line(HEADER.map(() => '---')));
+  const trace: GuardTraceFrame[] = [];
   try {
     for (const mode of modes) {
       let conversation: Awaited<ReturnType<typeof rig.open>> | null = null;
@@ -81,7 +106,7 @@ async function main(): Promise<void> {
           await rig.speakerphone.set(path);
           const from = rig.now();
           try {
-            conversation ??= await rig.open(mode.switches);
+            conversation ??= await rig.open({ ...mode.switches, trace: tracing });
             for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) row.perTurn.push((await conversation.turn()).replies);
             if (mode.bargeIn) await conversation.bargeIn();
           } catch (e) {
@@ -89,10 +114,12 @@ async function main(): Promise<void> {
             // the row keeps what was counted, and the next cell starts on a fresh page.
             row.error = String((e as Error).message ?? e).slice(0, 80);
             if (process.env.ECHO_VERBOSE) console.error(e);
+            if (conversation) trace.push(...(await conversation.takeTrace().catch(() => [])));
             await conversation?.page.close().catch(() => undefined);
             conversation = null;
           }
           row.summary = rig.summarize(from, rig.now(), path);
+          if (conversation) trace.push(...(await conversation.takeTrace().catch(() => [])));
           // ECHO_FRESH=1: every cell on a new page, so every cell has a conversation's first reply (the canceller
           // starts unconverged there).
           if (process.env.ECHO_FRESH === '1' && conversation) {
@@ -101,6 +128,12 @@ async function main(): Promise<void> {
           }
           rows.push({ row, path });
           console.log(line(cells(row, path)));
+          if (tracing) {
+            const cellTrace = trace.splice(0);
+            printTrace(cellTrace, row.summary);
+            // ECHO_TRACE_DIR: the cell's raw trace, for a closer look than the printed lines.
+            if (process.env.ECHO_TRACE_DIR) writeFileSync(`${process.env.ECHO_TRACE_DIR}/cell-${rows.length}.json`, JSON.stringify({ path, perTurn: row.perTurn, summary: row.summary, trace: cellTrace }));
+          }
         }
       }
       await rig.speakerphone.off();

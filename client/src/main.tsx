@@ -15,7 +15,10 @@ adoptTokenFromLocation(tokens, location, history);
 const relayUrl = location.origin;
 followVisualViewport(window, document.documentElement);
 // The acoustic bench's switches (direct playback, guard off) from the address; none in normal use.
-const engine = createEngine(benchSwitches(location.search));
+const switches = benchSwitches(location.search);
+const engine = createEngine(switches);
+// The bench's guard trace (?trace=guard) is read by the bench through the page, never shown.
+if (switches.guardTrace) (window as unknown as { __earshotGuardTrace: () => Promise<unknown> }).__earshotGuardTrace = () => engine.debugGuardTrace();
 // History stays on this device; a browser without IndexedDB (some private modes) just keeps none.
 const conversations = openHistory().catch((err: unknown) => {
   console.warn('[history] IndexedDB unavailable', err);

@@ -17,6 +17,7 @@ import { launchEngine } from '../engines/launch.ts';
 import { watchPage } from '../engines/page-report.ts';
 import { startPrivatePulse, type PrivatePulse } from '../engines/pulse.ts';
 import { activeIntervals, appendsAsTape, erle, estimateLagMs, powerOfRms, subtract, tapePower, totalMs, trim, upstreamPower, db, type Interval, type UpAppend } from './echo-metrics.ts';
+import type { GuardTraceFrame } from './guard-trace.ts';
 import { makeSpeakerphone, recordTape, type EchoPath, type Speakerphone, type TapeRecorder } from './speakerphone.ts';
 
 /** A short turn (~3 s of speech): its reply is as long. */
@@ -34,6 +35,8 @@ export interface AppSwitches {
   guard: boolean;
   /** The app's Echo cancellation setting (default on; off is the bench's control: what reaches the mic, unremoved). */
   canceller?: boolean;
+  /** Keep the session worker's per-frame guard trace (`?trace=guard`), read with Conversation.takeTrace. */
+  trace?: boolean;
 }
 
 /** Speaker blocks louder than this (PCM16 RMS) are the assistant talking; pauses under MERGE_MS are within a reply. */
@@ -71,6 +74,8 @@ export interface Conversation {
    * once does) until the app cuts it; returns whether it was cut and how long after the user began talking over it.
    */
   bargeIn(): Promise<BargeIn>;
+  /** The guard trace since the last call (empty unless opened with `trace`). */
+  takeTrace(): Promise<GuardTraceFrame[]>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +103,8 @@ export interface Summary {
   userTurns: number;
   /** Turns the provider's VAD opened while the user was silent: the assistant's voice taken for the user's. */
   falseTurns: number;
+  /** When each of those turns opened (speech_started at the relay). */
+  falseTurnAt: number[];
   /** Replies the app cut (cancel/truncate) while the user was silent: the assistant interrupted by itself. */
   selfCuts: number;
   /** Responses the provider started. */
@@ -166,7 +173,7 @@ export async function startEchoRig(engineName: 'chromium' | 'firefox' = 'chromiu
 
   async function open(switches: AppSwitches): Promise<Conversation> {
     const page = await eng.newPage();
-    const query = new URLSearchParams({ ...(switches.playback === 'direct' ? { playback: 'direct' } : {}), ...(switches.guard ? {} : { guard: 'off' }) }).toString();
+    const query = new URLSearchParams({ ...(switches.playback === 'direct' ? { playback: 'direct' } : {}), ...(switches.guard ? {} : { guard: 'off' }), ...(switches.trace ? { trace: 'guard' } : {}) }).toString();
     await page.goto(`${r.url}/${query ? `?${query}` : ''}#token=${await r.mint(`echo-${switches.playback}-${switches.guard ? 'guard' : 'noguard'}${switches.canceller === false ? '-noaec' : ''}`)}`);
     const startShown = () => page.waitFor('the Start button', async () => (await page.texts('button', 'Start conversation')).length > 0);
     await startShown();
@@ -243,6 +250,10 @@ export async function startEchoRig(engineName: 'chromium' | 'firefox' = 'chromiu
         await settled();
         return result;
       },
+      async takeTrace() {
+        if (!switches.trace) return [];
+        return page.evaluate(() => (window as unknown as { __earshotGuardTrace: () => Promise<GuardTraceFrame[]> }).__earshotGuardTrace());
+      },
       async stop() {
         await page.click('button', 'Stop conversation');
         await untilStatus('Ready after Stop', /Ready/, 20_000);
@@ -270,6 +281,7 @@ export async function startEchoRig(engineName: 'chromium' | 'firefox' = 'chromiu
     const up = upstreamPower(appends, assistantOnly.map((i) => ({ from: i.from + (echoDelayMs ?? 0), to: i.to + (echoDelayMs ?? 0) })), upstreamLagMs ?? 0);
     const inUserTail = (at: number) => userTails.some((w) => at >= w.from && at < w.to);
     const inRange = (l: Logged) => l.at >= from && l.at < to;
+    const falseTurnAt = logged.filter((l) => inRange(l) && l.dir === 'down' && l.type === 'input_audio_buffer.speech_started' && !inUserTail(l.at)).map((l) => l.at);
     return {
       path,
       assistantOnlyMs: totalMs(assistantOnly),
@@ -278,7 +290,8 @@ export async function startEchoRig(engineName: 'chromium' | 'firefox' = 'chromiu
       upstreamLagMs,
       erle: assistantOnly.length > 0 && up.samples > 0 ? erle(micEcho, up.power) : null,
       userTurns: users.length,
-      falseTurns: logged.filter((l) => inRange(l) && l.dir === 'down' && l.type === 'input_audio_buffer.speech_started' && !inUserTail(l.at)).length,
+      falseTurns: falseTurnAt.length,
+      falseTurnAt,
       selfCuts: logged.filter((l) => inRange(l) && l.dir === 'up' && (l.type === 'response.cancel' || l.type === 'conversation.item.truncate') && !inUserTail(l.at)).length,
       responses: logged.filter((l) => inRange(l) && l.dir === 'down' && l.type === 'response.created').length,
       bargeIns: bargeIns.filter((b) => b.at >= from && b.at < to).map(({ at: _at, ...b }) => b),

@@ -3,24 +3,27 @@
 // with its echo canceller on. With the app as it ships (playback through the WebRTC loopback, the barge-in guard
 // on) the assistant must not interrupt itself, and the user must still be able to interrupt it.
 //
-// The level is 6 dB under what was played (the echo ~8 dB under the user's voice at the microphone), not "as loud
-// as the user": at that louder level the shipped app still opens a false turn now and then (bench:echo, README
-// "Speakerphone echo": 6 of 16 turns at 0 and +6 dB), so a test there would fail at random. Move it to 0 dB once
-// the guard is tuned: it is then the regression test for that.
+// The level is the loud case: the speaker heard at the microphone as loud as it played, so the echo is about as
+// loud as the user's voice there (bench:echo, README "Speakerphone echo"). That is where the shipped app used to
+// interrupt itself — at the onset of a reply, above all the first of a conversation, Chromium's canceller lets
+// 60–100 ms of echo through before it adapts — until the guard's onset rule (barge-in-guard.ts). So the test
+// asserts the first reply of a fresh conversation too, and the reply after a barge-in (the canceller has just
+// heard the user over the far end).
+// SPEAKERPHONE_CONTROL=1 runs the same test with the canceller and the guard off, to see that it can fail (it must).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoRig, type Conversation, type EchoRig } from './echo-rig.ts';
 import { pageReport } from '../engines/page-report.ts';
 
-/** A moderate speaker level: the speaker heard at the microphone 6 dB under what it played, 40 ms after. */
-const NORMAL = { gainDb: -6, delayMs: 40 };
+/** A loud speaker: heard at the microphone at the level it played, 40 ms after. */
+const LOUD = { gainDb: 0, delayMs: 40 };
 
-describe('a speakerphone in Chromium (echo 6 dB under what was played, 40 ms late)', () => {
+describe('a speakerphone in Chromium (echo as loud as what was played, 40 ms late)', () => {
   let rig: EchoRig;
   let conversation: Conversation | null = null;
 
   beforeAll(async () => {
     rig = await startEchoRig();
-    await rig.speakerphone.set(NORMAL);
+    await rig.speakerphone.set(LOUD);
   });
   afterAll(async () => {
     await rig?.close();
@@ -32,33 +35,31 @@ describe('a speakerphone in Chromium (echo 6 dB under what was played, 40 ms lat
     }
   });
 
-  it('after its first reply, answers each spoken turn exactly once, never cut by its own voice, and a user talking over a reply cuts it', async () => {
-    conversation = await rig.open({ playback: 'loopback', guard: true });
-    // The first reply of a conversation is where Chromium's canceller has heard no far end yet: in at least 5 of
-    // 15 fresh conversations measured its first ~0.5 s leaked upstream and the provider opened a second turn
-    // (README, "Speakerphone echo"). That known failure is logged here, not asserted, so the test guards the rest.
-    const warmUp = await conversation.turn();
-    console.log(`[speakerphone] first reply of the conversation: ${warmUp.replies} response(s) to one turn`);
+  it('answers each spoken turn exactly once from the first reply of the conversation on, never cut by its own voice, and a user talking over a reply cuts it', async () => {
     const from = rig.now();
-    // Two spoken turns: one reply each, heard to the end.
+    conversation = await rig.open(process.env.SPEAKERPHONE_CONTROL === '1' ? { playback: 'loopback', guard: false, canceller: false } : { playback: 'loopback', guard: true });
+    // Two spoken turns, the first the conversation's first reply (the canceller has heard no far end yet): one
+    // reply each, heard to the end.
     expect((await conversation.turn()).replies).toBe(1);
     expect((await conversation.turn()).replies).toBe(1);
-    const turns = rig.summarize(from, rig.now(), NORMAL);
+    const turns = rig.summarize(from, rig.now(), LOUD);
     console.log(`[speakerphone] 2 turns: ${JSON.stringify(turns)}`);
-    // The echo really was there, a few dB under the user (what was played is the user's words after Chromium's
-    // gain control, measured 7–9 dB under the user at this gain).
+    // The echo really was there, about as loud as the user (measured −3…+1.3 dB at this gain).
     expect(turns.assistantOnlyMs).toBeGreaterThan(3000);
     expect(turns.userTurns).toBe(2);
     expect(turns.echoToUserDb).not.toBeNull();
-    expect(turns.echoToUserDb!).toBeGreaterThan(-13);
-    expect(turns.echoToUserDb!).toBeLessThan(-3);
-    // The assistant's voice opened no turn at the provider and cut no reply.
-    expect(turns.falseTurns).toBe(0);
-    expect(turns.selfCuts).toBe(0);
-    // The user talks over a long reply: it is cut.
+    expect(turns.echoToUserDb!).toBeGreaterThan(-6);
+    expect(turns.echoToUserDb!).toBeLessThan(5);
+    // The user talks over a long reply: it is cut; the interruption gets its reply.
     const barge = await conversation.bargeIn();
     console.log(`[speakerphone] barge-in: ${JSON.stringify(barge)}`);
     expect(barge.caught).toBe(true);
+    // Over the whole conversation (the reply after the barge-in too) the assistant's voice opened no turn at the
+    // provider and cut no reply.
+    const all = rig.summarize(from, rig.now(), LOUD);
+    console.log(`[speakerphone] whole conversation: false turns ${all.falseTurns}, self-cuts ${all.selfCuts}, responses ${all.responses}, user turns ${all.userTurns}`);
+    expect(all.falseTurns).toBe(0);
+    expect(all.selfCuts).toBe(0);
     await conversation.stop();
   }, 150_000);
 });

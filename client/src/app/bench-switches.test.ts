@@ -12,4 +12,8 @@ describe('benchSwitches', () => {
     expect(benchSwitches('?guard=off')).toEqual({ bargeInGuard: false });
     expect(benchSwitches('?guard=off&playback=direct')).toEqual({ echoLoopback: false, bargeInGuard: false });
   });
+
+  it('keeps the guard trace with ?trace=guard', () => {
+    expect(benchSwitches('?trace=guard')).toEqual({ guardTrace: true });
+  });
 });

@@ -92,6 +92,20 @@ export interface EngineSettings {
    * (`npm run bench:echo`) turns it off to measure what the browser's echo canceller removes on its own.
    */
   bargeInGuard?: boolean;
+  /** The acoustic bench only: keep a per-frame record of the guard (GuardTraceFrame), read by debugGuardTrace. */
+  guardTrace?: boolean;
+}
+
+/** One capture frame as the barge-in guard saw it (the bench's `?trace=guard`). */
+export interface GuardTraceFrame {
+  /** Wall clock (Date.now) when the worker handled the frame. */
+  at: number;
+  /** Frame RMS, dBFS. */
+  db: number;
+  /** What the guard was told (Conversation.assistantAudible, or false with the guard off). */
+  audible: boolean;
+  /** Its verdict for the frame; 'idle' while nothing is captured (not connected, muted, held back). */
+  verdict: 'pass' | 'mute' | 'open' | 'idle';
 }
 
 export interface EngineStartOptions {
@@ -131,6 +145,8 @@ export interface Engine {
    * the echo-cancel loopback's RTP stats and the session worker's counters from here. createEngine() provides it.
    */
   debugStats?(): Promise<EngineDebugStats>;
+  /** The guard trace kept since the last call (empty unless the engine was made with guardTrace). */
+  debugGuardTrace?(): Promise<GuardTraceFrame[]>;
 }
 
 /** Snapshot of the audio graph and session worker, for tests and a debug view. */

@@ -1,7 +1,7 @@
 // The session worker's Comlink control surface. Audio never goes through these calls: it arrives on the
 // MessagePorts handed over in `init`. Events come back through the proxied `onEvent` callback.
 // Mute is not here: the capture worklet owns it (no frame leaves the audio thread while muted).
-import type { EngineEvent, EngineSettings, SessionStats } from './engine-api.ts';
+import type { EngineEvent, EngineSettings, GuardTraceFrame, SessionStats } from './engine-api.ts';
 
 export interface SessionWorkerInit {
   contextRate: number;
@@ -27,6 +27,8 @@ export interface SessionWorkerApi {
   sendText(text: string): void;
   setTalking(down: boolean): void;
   stats(): SessionWorkerStats;
+  /** The guard trace since the last call, emptied (settings.guardTrace; the acoustic bench only). */
+  takeGuardTrace(): GuardTraceFrame[];
   /** Close ports; the main thread terminates the worker after this resolves. */
   dispose(): void;
 }

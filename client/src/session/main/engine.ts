@@ -9,7 +9,7 @@ import type { MainToCapture, MainToPlayback, MainToWaveform, WaveTheme, WorkletT
 import { makeMainThreadWaveform, type WaveformView } from '../../waveform/main-thread-waveform.ts';
 import { DEFAULT_THEME } from '../../waveform/wave-history.ts';
 import type { SessionWorkerApi } from '../worker-api.ts';
-import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions } from '../engine-api.ts';
+import type { Engine, EngineDebugStats, EngineError, EngineEvent, EngineSettings, EngineStartOptions, GuardTraceFrame } from '../engine-api.ts';
 import { micError } from '../errors.ts';
 import { resumeOrWaitForTap, StartAborted, StartAttempt, STEP_TIMEOUT_MS } from './start-attempt.ts';
 import { makeEngineLifecycle } from './engine-lifecycle.ts';
@@ -38,6 +38,8 @@ export interface EngineOptions {
   echoLoopback?: boolean;
   /** The barge-in guard in the session worker (default true); see EngineSettings.bargeInGuard. */
   bargeInGuard?: boolean;
+  /** The acoustic bench only: the session worker keeps a per-frame guard trace (EngineSettings.guardTrace). */
+  guardTrace?: boolean;
   waveTheme?: WaveTheme;
   /**
    * Tests only: force the AudioContext rate (e.g. 44100) to exercise another capture/playback resampling path.
@@ -103,7 +105,7 @@ async function getMic(settings: EngineSettings): Promise<MediaStream> {
  */
 const waveWorkers = new WeakMap<HTMLCanvasElement, Worker>();
 
-export function createEngine(engineOptions: EngineOptions = {}): Engine & Required<Pick<Engine, 'debugStats'>> {
+export function createEngine(engineOptions: EngineOptions = {}): Engine & Required<Pick<Engine, 'debugStats' | 'debugGuardTrace'>> {
   const listeners = new Set<(event: EngineEvent) => void>();
   let settings: EngineSettings | null = null;
   /** Start is waiting for a tap to resume this context (set while the "Tap to resume" button shows). */
@@ -345,13 +347,13 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
   const lifecycle = makeEngineLifecycle<EngineStartOptions, Graph>({
     newAttempt: () => new StartAttempt(globalThis),
     build,
-    startSession: (g, options, attempt) => attempt.step('session', g.session.start({ relayUrl: options.relayUrl, token: options.token, settings: engineOptions.bargeInGuard === false ? { ...options.settings, bargeInGuard: false } : options.settings })),
+    startSession: (g, options, attempt) => attempt.step('session', g.session.start({ relayUrl: options.relayUrl, token: options.token, settings: { ...options.settings, ...(engineOptions.bargeInGuard === false ? { bargeInGuard: false } : {}), ...(engineOptions.guardTrace ? { guardTrace: true } : {}) } })),
     teardown,
     startError,
     emit,
   });
 
-  const engine: Engine & Required<Pick<Engine, 'debugStats'>> = {
+  const engine: Engine & Required<Pick<Engine, 'debugStats' | 'debugGuardTrace'>> = {
     async start(options) {
       settings = { ...options.settings };
       await lifecycle.start(options);
@@ -409,6 +411,9 @@ export function createEngine(engineOptions: EngineOptions = {}): Engine & Requir
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async debugGuardTrace(): Promise<GuardTraceFrame[]> {
+      return lifecycle.graph ? await lifecycle.graph.session.takeGuardTrace() : [];
     },
     async debugStats(): Promise<EngineDebugStats> {
       const g = lifecycle.graph;

@@ -28,10 +28,11 @@ describe('CaptureSender', () => {
     const s = new CaptureSender(48_000);
     const ctx = { capturing: true, assistantAudible: true };
     expect(s.onFrame(frame(48_000), quiet, ctx)).toEqual([]);
-    expect(s.onFrame(frame(48_000), loud, ctx)).toEqual([]);
-    expect(s.onFrame(frame(48_000), loud, ctx)).toEqual([]);
+    // The guard wants 7 loud frames of the last 10 (barge-in-guard.ts): six are held back…
+    for (let i = 0; i < 6; i++) expect(s.onFrame(frame(48_000), loud, ctx)).toEqual([]);
+    // …and the seventh opens it, with everything held (the quiet frame and six loud ones) going out first.
     const opened = s.onFrame(frame(48_000), loud, ctx);
-    expect(opened.length).toBe(4); // 3 held frames (the pre-roll cap) + this one
+    expect(opened.length).toBe(8);
     expect(s.onFrame(frame(48_000), loud, ctx)).toHaveLength(1);
   });
 });

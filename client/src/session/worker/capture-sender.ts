@@ -6,7 +6,7 @@ import { toDbfs } from '../../dsp/levels.ts';
 import { floatToPcm16 } from '../../dsp/pcm16.ts';
 import { Resampler } from '../../dsp/resampler.ts';
 import type { ClientEvent } from '../../../../protocol/realtime.ts';
-import { DEFAULT_GUARD, guardStep, initialGuard, type GuardConfig, type GuardState } from './barge-in-guard.ts';
+import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
 
 export interface CaptureContext {
   /** Whether frames should reach the provider now (connected, not muted, hands-free or talk held). */
@@ -22,6 +22,8 @@ export class CaptureSender {
   private readonly preRoll: string[] = [];
   sentFrames = 0;
   gatedFrames = 0;
+  /** The guard's verdict on the last frame (null: it was not captured); for the bench's guard trace. */
+  lastVerdict: GuardVerdict | null = null;
 
   constructor(contextRate: number, guardConfig: GuardConfig = DEFAULT_GUARD) {
     this.resampler = new Resampler(contextRate, WIRE_SAMPLE_RATE);
@@ -33,6 +35,7 @@ export class CaptureSender {
     // Always run the resampler so its state stays continuous even while nothing is sent.
     const wire = this.resampler.process(samples);
     if (!ctx.capturing) {
+      this.lastVerdict = null;
       this.guard = initialGuard;
       this.preRoll.length = 0;
       return [];
@@ -40,6 +43,7 @@ export class CaptureSender {
     const audio = encodeBase64(floatToPcm16(wire));
     const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig);
     this.guard = step.state;
+    this.lastVerdict = step.verdict;
     switch (step.verdict) {
       case 'pass':
         this.preRoll.length = 0;
@@ -48,7 +52,7 @@ export class CaptureSender {
       case 'mute':
         this.gatedFrames++;
         this.preRoll.push(audio);
-        if (this.preRoll.length > this.guardConfig.openFrames) this.preRoll.shift();
+        if (this.preRoll.length > preRollFrames(this.guardConfig)) this.preRoll.shift();
         return [];
       case 'open': {
         const held = this.preRoll.splice(0);

@@ -14,7 +14,7 @@ import { APP_AUDIO_SAMPLE_RATE, APP_UP_FRAME_MS } from '../../../../protocol/app
 import { FRAME_MS } from '../../audio/constants.ts';
 import { toDbfs } from '../../dsp/levels.ts';
 import { Resampler } from '../../dsp/resampler.ts';
-import { DEFAULT_GUARD, guardStep, initialGuard, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
+import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
 import type { CaptureContext } from './capture-sender.ts';
 import { DTX_PACKET_MAX_BYTES, type OpusEncoderLike, type OpusFactory } from './opus/opus-codec.ts';
 import type { UpPacket } from './link/send-queue.ts';
@@ -72,11 +72,13 @@ export class OpusUplink {
   unmatched = 0;
   gated = 0;
   encodeErrors = 0;
+  /** The guard's verdict on the last frame (null: it was not captured); for the bench's guard trace. */
+  lastVerdict: GuardVerdict | null = null;
 
   constructor(contextRate: number, opus: OpusFactory, out: (packet: UpPacket) => void, guardConfig: GuardConfig = DEFAULT_GUARD) {
     this.resampler = new Resampler(contextRate, APP_AUDIO_SAMPLE_RATE);
     this.guardConfig = guardConfig;
-    this.preRollMax = Math.ceil(guardConfig.openFrames / FRAMES_PER_BLOCK);
+    this.preRollMax = Math.ceil(preRollFrames(guardConfig) / FRAMES_PER_BLOCK);
     this.out = out;
     this.encoder = opus.createEncoder({
       onPacket: (packet, captureMs) => this.onPacket(packet, captureMs),
@@ -96,6 +98,7 @@ export class OpusUplink {
     // Always resample so the filter's state stays continuous even while nothing is sent.
     const wire = this.resampler.process(samples);
     if (!ctx.capturing) {
+      this.lastVerdict = null;
       this.guard = initialGuard;
       this.preRoll.length = 0;
       this.filled = 0;
@@ -113,6 +116,7 @@ export class OpusUplink {
     this.blockPeakDb = Math.max(this.blockPeakDb, db);
     const step = guardStep(this.guard, db, ctx.assistantAudible, this.guardConfig);
     this.guard = step.state;
+    this.lastVerdict = step.verdict;
     // A block opens if any of its frames opened the gate, passes if any passed.
     if (step.verdict === 'open' || (step.verdict === 'pass' && this.blockVerdict === 'mute')) this.blockVerdict = step.verdict;
     const n = Math.min(wire.length, BLOCK_SAMPLES - this.filled);

@@ -18,8 +18,10 @@ import { FRAME_MS, LEVEL_EVENT_HZ, MAX_SOCKET_BUFFERED_BYTES } from '../../audio
 import type { PlaybackToSession } from '../../audio/messages.ts';
 import { decodeBase64 } from '../../dsp/base64.ts';
 import { pcm16ToFloat } from '../../dsp/pcm16.ts';
-import type { EngineError, EngineEvent, EngineSettings, EngineState, SessionStats } from '../engine-api.ts';
+import { toDbfs } from '../../dsp/levels.ts';
+import type { EngineError, EngineEvent, EngineSettings, EngineState, GuardTraceFrame, SessionStats } from '../engine-api.ts';
 import { closeAction, rejectError, unreachableError } from '../errors.ts';
+import type { GuardVerdict } from './barge-in-guard.ts';
 import { CaptureSender } from './capture-sender.ts';
 import { Conversation, contextCarryEvent, type Activity } from './conversation.ts';
 import { DownStreams, trimDecoded } from './link/audio-down.ts';
@@ -166,6 +168,8 @@ export class SessionRunner {
   /** Bumped on every connect/stop so callbacks of a stale socket or check are ignored. */
   private generation = 0;
   stats: SessionStats;
+  /** settings.guardTrace (the acoustic bench): one record per capture frame, until takeGuardTrace empties it. */
+  private guardTrace: GuardTraceFrame[] = [];
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -341,6 +345,7 @@ export class SessionRunner {
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
       this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, held: this.conversation.holding });
+      this.traceGuard(rms, assistantAudible, this.uplink.lastVerdict);
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
@@ -349,6 +354,7 @@ export class SessionRunner {
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;
     const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible });
+    this.traceGuard(rms, assistantAudible, this.capture.lastVerdict);
     for (const e of events) {
       if ((this.socket?.bufferedAmount ?? 0) > MAX_SOCKET_BUFFERED_BYTES) {
         this.stats.framesDropped++;
@@ -357,6 +363,19 @@ export class SessionRunner {
       this.sendEvent(e);
       this.stats.appendsSent++;
     }
+  }
+
+  takeGuardTrace(): GuardTraceFrame[] {
+    const taken = this.guardTrace;
+    this.guardTrace = [];
+    return taken;
+  }
+
+  private traceGuard(rms: number, audible: boolean, verdict: GuardVerdict | null): void {
+    if (!this.options?.settings.guardTrace) return;
+    // Bounded (10 min of frames) in case nobody reads it.
+    if (this.guardTrace.length >= 30_000) this.guardTrace.shift();
+    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle' });
   }
 
   onPlaybackReport(report: PlaybackToSession): void {

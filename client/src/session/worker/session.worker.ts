@@ -119,6 +119,9 @@ const api: SessionWorkerApi = {
     };
     return { ...base, framesReceived, meanFrameHandlingMs: framesReceived > 0 ? handlingMsTotal / framesReceived : 0 };
   },
+  takeGuardTrace() {
+    return runner?.takeGuardTrace() ?? [];
+  },
   dispose() {
     runner?.stop();
     runner = null;
