@@ -7,7 +7,7 @@
 //   - with ALLOC_SAMPLE=1, the sampling heap profiler's allocation sites (objects later collected included), top
 //     frames by bytes: what allocates;
 //   - with ALLOC_DEOPT=1, how many deoptimisations V8 logged in the window (`--trace-deopt`).
-// Counts, not timings: it needs no quiet machine and no bench lock, and the numbers are comparable across runs.
+// Counts, not timings: it needs no quiet machine, and the numbers are comparable across runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
