@@ -6,9 +6,9 @@
 // The level is the loud case: the speaker heard at the microphone as loud as it played, so the echo is about as
 // loud as the user's voice there (bench:echo, README "Speakerphone echo"). That is where the app used to interrupt
 // itself — at the onset of a reply, Chromium's canceller lets 60–100 ms of echo through before it adapts — until
-// the guard's 7-of-10 rule (barge-in-guard.ts). The conversation's first reply still leaks now and then (0 of 5
-// fresh conversations in a bench run and 3 of 3 runs of this test on a quiet machine held it, but then it leaked in
-// a CI run and in the next run here: a ~0.5 s "turn" ~0.7 s into the reply), so the first reply, and the reply
+// the guard's 7-of-10 rule (barge-in-guard.ts). The conversation's first reply still leaks now and then (a bench run's 5
+// fresh conversations and 3 of 3 runs of this test on a quiet machine held it, but then it leaked in a CI run and
+// in the next run here: a ~0.5 s "turn" ~0.7 s into the reply), so the first reply, and the reply
 // after the barge-in, are logged here, not asserted; the test guards the turns in between and the barge-in.
 // SPEAKERPHONE_CONTROL=1 runs the same test with the canceller and the guard off, to see that it can fail (it must).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
