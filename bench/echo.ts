@@ -12,7 +12,7 @@
 // try, and the time from the user starting to talk over the reply to the cut reaching the provider.
 //
 // Run: `npm run bench:echo` (~25 min on 2 cores). Narrow it with ECHO_GAINS=-6,0 ECHO_DELAYS=40
-// ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
+// ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell (ECHO_FRESH=browser: a new browser and rig too, as the CI test starts); ECHO_BARGE=0 no barge-in; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
 // ECHO_TRACE=1 keeps the session worker's guard trace and prints, per cell, what opened each false turn (the
 // frames sent at the VAD's level before it, against when the assistant counted as audible), where the guard opened
 // during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts);
@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   if (process.env.EARSHOT_SKIP_BUILD !== '1') buildPwa();
   const engineName = process.env.ECHO_ENGINE === 'firefox' ? 'firefox' : 'chromium';
   console.log(`${engineName}: gains ${gains.join(', ')} dB; delays ${delays.join(', ')} ms; ${modes.map((m) => m.name).join(', ')}\n`);
-  const rig = await startEchoRig(engineName);
+  const freshBrowser = process.env.ECHO_FRESH === 'browser';
+  let rig = await startEchoRig(engineName);
   const rows: Array<{ row: Row; path: EchoPath }> = [];
   console.log(line(HEADER));
   console.log(line(HEADER.map(() => '---')));
@@ -102,13 +103,18 @@ async function main(): Promise<void> {
         for (const gainDb of gains) {
           const path = { gainDb, delayMs };
           const row: Row = { mode, perTurn: [], summary: null, error: null };
+          // ECHO_FRESH=browser: the CI test's start — a browser whose audio service has never heard a far end.
+          if (freshBrowser && rows.length > 0) {
+            await rig.close();
+            rig = await startEchoRig(engineName);
+          }
           // The route changes while nothing plays; a cell begins with the app listening and settled.
           await rig.speakerphone.set(path);
           const from = rig.now();
           try {
             conversation ??= await rig.open({ ...mode.switches, trace: tracing });
             for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) row.perTurn.push((await conversation.turn()).replies);
-            if (mode.bargeIn) await conversation.bargeIn();
+            if (mode.bargeIn && process.env.ECHO_BARGE !== '0') await conversation.bargeIn();
           } catch (e) {
             // A conversation that never settles (the assistant answering its own echo) is a result, not a crash:
             // the row keeps what was counted, and the next cell starts on a fresh page.
@@ -122,7 +128,7 @@ async function main(): Promise<void> {
           if (conversation) trace.push(...(await conversation.takeTrace().catch(() => [])));
           // ECHO_FRESH=1: every cell on a new page, so every cell has a conversation's first reply (the canceller
           // starts unconverged there).
-          if (process.env.ECHO_FRESH === '1' && conversation) {
+          if ((process.env.ECHO_FRESH === '1' || freshBrowser) && conversation) {
             await conversation.stop().catch(() => undefined);
             conversation = null;
           }

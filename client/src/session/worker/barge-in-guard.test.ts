@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_ECHO_ONSET, inEchoOnset, initialEchoOnset, playbackLevel, type EchoOnsetState } from './echo-onset.ts';
 import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
 
 function run(levels: number[], audible: boolean | boolean[], config: GuardConfig = DEFAULT_GUARD): GuardVerdict[] {
@@ -36,6 +37,39 @@ const BARGE_INS = [
 ];
 /** "Wait" alone is 6 loud frames; the next word comes 0.4 s later. */
 const SHORT_FIRST_WORD = [-101, -74, -55, -40, -27, -25, -25, -29, -26, -29, -33, -36, -36, -48, -81, -95, ...Array<number>(16).fill(-100), -34, -29, -30, -41, -31, -34, -24, -20, -17, -17, -19, -18];
+
+// The conversation's first reply in a fresh browser (ECHO_FRESH=browser, 0 dB, 40 ms; Chromium 156, 2026-12-03),
+// the three of six runs that leaked: per 20 ms frame from the reply becoming audible, what the playback worklet
+// last reported playing and what the microphone delivered after the canceller. The voice starts ~0.3 s in; its
+// echo arrives ~0.2 s after and the canceller, never having heard a far end, lets 7–8 frames through at
+// −29…−12 dBFS before it adapts: 7 of 10 opened on each, 0.6 s into the reply.
+const FIRST_REPLIES: Array<{ play: number[]; mic: number[] }> = [
+  {
+    play: [-120, -92, -105, -113, -113, -120, -110, -113, -113, -113, -113, -113, -113, -113, -113, -38, -27, -23, -17, -12, -15, -19, -11, -11, -11, -12, -13, -14, -14, -17, -15, -17, -9, -10, -11, -11, -13, -14, -14, -17],
+    mic: [-117, -116, -116, -116, -116, -117, -116, -116, -116, -116, -116, -112, -114, -116, -116, -116, -119, -120, -120, -120, -120, -120, -120, -120, -120, -90, -29, -26, -17, -12, -14, -21, -14, -12, -40, -97, -98, -99, -98, -99],
+  },
+  {
+    play: [-120, -98, -93, -120, -113, -113, -113, -113, -113, -110, -113, -120, -110, -97, -93, -96, -30, -24, -16, -19, -15, -20, -12, -11, -10, -10, -14, -14, -14, -15, -18, -14, -12, -12, -14, -15, -16, -14, -13, -12],
+    mic: [-117, -117, -116, -116, -116, -116, -117, -116, -116, -116, -111, -114, -116, -116, -117, -116, -116, -118, -120, -120, -120, -120, -116, -113, -87, -27, -17, -20, -16, -17, -21, -12, -12, -44, -101, -104, -103, -104, -105, -104],
+  },
+  {
+    play: [-109, -92, -120, -113, -113, -113, -113, -113, -113, -113, -113, -113, -104, -94, -96, -31, -24, -16, -19, -14, -21, -15, -9, -10, -11, -12, -14, -14, -16, -16, -16, -10, -12, -14, -16, -16, -17, -18, -19, -17],
+    mic: [-116, -116, -116, -116, -117, -116, -116, -116, -116, -111, -114, -116, -117, -117, -116, -118, -120, -120, -120, -120, -120, -119, -114, -91, -28, -24, -16, -18, -15, -20, -23, -80, -100, -102, -102, -103, -103, -102, -102, -102],
+  },
+];
+// (The playback after the opening is the reply going on as it did before it: the app cut it there.)
+
+/** A reply as the session worker sees it: each 20 ms a playback report, then a capture frame; the verdicts. */
+function replay(play: number[], mic: number[], config: GuardConfig = DEFAULT_GUARD, onsets = true): GuardVerdict[] {
+  let state: GuardState = initialGuard;
+  let onset: EchoOnsetState = initialEchoOnset;
+  return mic.map((db, i) => {
+    onset = playbackLevel(onset, play[i] ?? -120, i * 20);
+    const step = guardStep(state, db, true, config, onsets && inEchoOnset(onset, i * 20));
+    state = step.state;
+    return step.verdict;
+  });
+}
 
 describe('barge-in guard', () => {
   it('passes every frame while the assistant is silent, however quiet', () => {
@@ -91,12 +125,42 @@ describe('barge-in guard', () => {
     expect(run(levels, [true, true, true, true, true, true, false, true])).toEqual([...Array(6).fill('mute'), 'pass', 'mute']);
   });
 
-  it('keeps as much pre-roll as the rule looks back over', () => {
-    expect(preRollFrames(DEFAULT_GUARD)).toBe(DEFAULT_GUARD.openWindow);
+  it('opens on the echo of a fresh browser’s first reply without the echo-onset rule (the leak it fixes)', () => {
+    for (const r of FIRST_REPLIES) expect(replay(r.play, r.mic, DEFAULT_GUARD, false)).toContain('open');
+  });
+
+  it('does NOT open on it with the echo-onset rule: 12 loud frames of 14 after a voice onset', () => {
+    for (const r of FIRST_REPLIES) expect(replay(r.play, r.mic)).not.toContain('open');
+  });
+
+  it('within an echo onset, opens on a person talking over the reply, ~0.1 s later than outside it', () => {
+    const onsetAt = 15;
+    const play = [...Array<number>(onsetAt).fill(-113), ...Array<number>(60).fill(-14)];
+    // The person's word starts 0.2 s after the voice, inside the window (the window is 0.6 s).
+    const lead = Array<number>(onsetAt + 10).fill(-110);
+    const long = BARGE_INS.filter((s) => s.filter((db) => db >= DEFAULT_GUARD.openDb).length >= DEFAULT_GUARD.onsetLoud);
+    expect(long.length).toBeGreaterThan(0);
+    for (const speech of long) {
+      const mic = [...lead, ...speech];
+      const strictAt = replay(play, mic).indexOf('open');
+      const usualAt = replay(play, mic, DEFAULT_GUARD, false).indexOf('open');
+      expect(strictAt).toBeGreaterThan(-1);
+      expect(strictAt - usualAt).toBeLessThanOrEqual(DEFAULT_GUARD.onsetLoud - DEFAULT_GUARD.openLoud);
+    }
+  });
+
+  it('after the window, the usual 7 of 10 again', () => {
+    const play = Array<number>(80).fill(-14);
+    const mic = [...Array<number>(DEFAULT_ECHO_ONSET.windowMs / 20).fill(-110), ...Array<number>(7).fill(-20)];
+    expect(replay(play, mic).at(-1)).toBe('open');
+  });
+
+  it('keeps as much pre-roll as the longest rule looks back over', () => {
+    expect(preRollFrames(DEFAULT_GUARD)).toBe(Math.max(DEFAULT_GUARD.openWindow, DEFAULT_GUARD.onsetWindow));
   });
 
   it('honours a custom threshold', () => {
-    const config = { openDb: -50, openLoud: 1, openWindow: 1, holdFrames: 0 };
+    const config = { openDb: -50, openLoud: 1, openWindow: 1, onsetLoud: 1, onsetWindow: 1, holdFrames: 0 };
     expect(guardStep(initialGuard, -45, true, config).verdict).toBe('open');
   });
 });

@@ -13,6 +13,11 @@
 // them for the person. The bursts measured had at most 5 loud frames in any 10 with the echo up to as loud as the
 // user; a person's first word over a reply had 6–12 in a row: they are let through ~0.1 s later than on the old
 // rule, or on their next word when the first was shorter than 140 ms.
+//
+// Why more (`onsetLoud` of `onsetWindow`) just after a voice onset in the playback (echo-onset.ts says when): in a
+// browser that has never heard a far end, the conversation's first reply's echo came through for 7–8 frames at
+// −29…−12 dBFS before the canceller adapted (3 of 6 fresh browsers at 0 dB), which 7 of 10 let through; at +6 dB
+// later onsets did too. Only there, where the app knows it just started to play, does the guard ask for 12 of 14.
 // Pure: the session worker keeps the state and passes frame levels in.
 
 export interface GuardConfig {
@@ -21,14 +26,17 @@ export interface GuardConfig {
   /** Loud frames (20 ms each) among the last `openWindow` needed to open the gate; at most 31 frames back. */
   openLoud: number;
   openWindow: number;
+  /** The same rule within an echo onset (echo-onset.ts): the canceller has not adapted yet, so echo bursts are longer. */
+  onsetLoud: number;
+  onsetWindow: number;
   /** Keep the gate open this many frames after the level falls below `openDb` (speech has gaps). */
   holdFrames: number;
 }
 
-export const DEFAULT_GUARD: GuardConfig = { openDb: -32, openLoud: 7, openWindow: 10, holdFrames: 25 };
+export const DEFAULT_GUARD: GuardConfig = { openDb: -32, openLoud: 7, openWindow: 10, onsetLoud: 12, onsetWindow: 14, holdFrames: 25 };
 
-/** Frames of pre-roll to keep: the window that opened the gate (so all of the word's start goes out). */
-export const preRollFrames = (config: GuardConfig): number => config.openWindow;
+/** Frames of pre-roll to keep: the longest window that can open the gate (so all of the word's start goes out). */
+export const preRollFrames = (config: GuardConfig): number => Math.max(config.openWindow, config.onsetWindow);
 
 export interface GuardState {
   /** Which of the last frames were loud while the assistant was audible, newest in bit 0. */
@@ -52,10 +60,17 @@ const ones = (bits: number): number => {
   return n;
 };
 
-/** Whether the loudness history `recent` (newest in bit 0) opens the gate. */
-export const opensOn = (recent: number, config: GuardConfig = DEFAULT_GUARD): boolean => (recent & 1) === 1 && ones(recent & (2 ** config.openWindow - 1)) >= config.openLoud;
+/** Whether the loudness history `recent` (newest in bit 0) opens the gate; `echoOnset`: by the stricter rule. */
+export const opensOn = (recent: number, config: GuardConfig = DEFAULT_GUARD, echoOnset = false): boolean => {
+  const [loud, window] = echoOnset ? [config.onsetLoud, config.onsetWindow] : [config.openLoud, config.openWindow];
+  return (recent & 1) === 1 && ones(recent & (2 ** window - 1)) >= loud;
+};
 
-export function guardStep(state: GuardState, frameDb: number, assistantAudible: boolean, config: GuardConfig = DEFAULT_GUARD): { state: GuardState; verdict: GuardVerdict } {
+/**
+ * One capture frame. `assistantAudible`: assistant audio is queued or playing; `echoOnset`: the frame may carry the
+ * unremoved echo of a voice onset the app just played (echo-onset.ts).
+ */
+export function guardStep(state: GuardState, frameDb: number, assistantAudible: boolean, config: GuardConfig = DEFAULT_GUARD, echoOnset = false): { state: GuardState; verdict: GuardVerdict } {
   const loud = frameDb >= config.openDb;
   if (!assistantAudible) {
     // Normal listening: everything goes to the provider's own VAD.
@@ -63,6 +78,6 @@ export function guardStep(state: GuardState, frameDb: number, assistantAudible: 
   }
   const recent = ((state.recent << 1) | (loud ? 1 : 0)) & 0x7fffffff;
   if (state.holdLeft > 0) return { state: { recent, holdLeft: loud ? config.holdFrames : state.holdLeft - 1 }, verdict: 'pass' };
-  if (opensOn(recent, config)) return { state: { recent, holdLeft: config.holdFrames }, verdict: 'open' };
+  if (opensOn(recent, config, echoOnset)) return { state: { recent, holdLeft: config.holdFrames }, verdict: 'open' };
   return { state: { recent, holdLeft: 0 }, verdict: 'mute' };
 }

@@ -12,6 +12,8 @@ export interface CaptureContext {
   /** Whether frames should reach the provider now (connected, not muted, hands-free or talk held). */
   capturing: boolean;
   assistantAudible: boolean;
+  /** The frame may carry the unremoved echo of a voice onset just played (echo-onset.ts): the guard asks for more. */
+  echoOnset: boolean;
 }
 
 export class CaptureSender {
@@ -41,7 +43,7 @@ export class CaptureSender {
       return [];
     }
     const audio = encodeBase64(floatToPcm16(wire));
-    const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig);
+    const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig, ctx.echoOnset);
     this.guard = step.state;
     this.lastVerdict = step.verdict;
     switch (step.verdict) {

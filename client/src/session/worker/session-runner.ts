@@ -22,6 +22,7 @@ import { toDbfs } from '../../dsp/levels.ts';
 import type { EngineError, EngineEvent, EngineSettings, EngineState, GuardTraceFrame, SessionStats } from '../engine-api.ts';
 import { closeAction, rejectError, unreachableError } from '../errors.ts';
 import type { GuardVerdict } from './barge-in-guard.ts';
+import { inEchoOnset, initialEchoOnset, playbackLevel, playbackStopped, type EchoOnsetState } from './echo-onset.ts';
 import { CaptureSender } from './capture-sender.ts';
 import { Conversation, contextCarryEvent, type Activity } from './conversation.ts';
 import { DownStreams, trimDecoded } from './link/audio-down.ts';
@@ -170,6 +171,10 @@ export class SessionRunner {
   stats: SessionStats;
   /** settings.guardTrace (the acoustic bench): one record per capture frame, until takeGuardTrace empties it. */
   private guardTrace: GuardTraceFrame[] = [];
+  /** The playback worklet's last reported output RMS (the guard trace records it beside each capture frame). */
+  private lastPlayRms = 0;
+  /** Voice onsets in what the app played: the guard asks for more while their echo may still be unremoved. */
+  private echoOnset: EchoOnsetState = initialEchoOnset;
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -340,12 +345,13 @@ export class SessionRunner {
     this.maybeEmitLevel();
     // With the guard off (the acoustic bench only) it is told the assistant is never audible, so it passes everything.
     const assistantAudible = this.options?.settings.bargeInGuard !== false && this.conversation.assistantAudible;
+    const echoOnset = assistantAudible && inEchoOnset(this.echoOnset, this.deps.now());
     if (this.wire === 'v2' && this.uplink) {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
-      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, held: this.conversation.holding });
-      this.traceGuard(rms, assistantAudible, this.uplink.lastVerdict);
+      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, echoOnset, held: this.conversation.holding });
+      this.traceGuard(rms, assistantAudible, echoOnset, this.uplink.lastVerdict);
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
@@ -353,8 +359,8 @@ export class SessionRunner {
       return;
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;
-    const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible });
-    this.traceGuard(rms, assistantAudible, this.capture.lastVerdict);
+    const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible, echoOnset });
+    this.traceGuard(rms, assistantAudible, echoOnset, this.capture.lastVerdict);
     for (const e of events) {
       if ((this.socket?.bufferedAmount ?? 0) > MAX_SOCKET_BUFFERED_BYTES) {
         this.stats.framesDropped++;
@@ -371,11 +377,11 @@ export class SessionRunner {
     return taken;
   }
 
-  private traceGuard(rms: number, audible: boolean, verdict: GuardVerdict | null): void {
+  private traceGuard(rms: number, audible: boolean, onset: boolean, verdict: GuardVerdict | null): void {
     if (!this.options?.settings.guardTrace) return;
     // Bounded (10 min of frames) in case nobody reads it.
     if (this.guardTrace.length >= 30_000) this.guardTrace.shift();
-    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle' });
+    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle', onset, playDb: Math.round(toDbfs(this.lastPlayRms) * 10) / 10 });
   }
 
   onPlaybackReport(report: PlaybackToSession): void {
@@ -386,13 +392,19 @@ export class SessionRunner {
         break;
       case 'progress':
         this.outputLevel = Math.max(this.outputLevel, report.rms);
+        this.lastPlayRms = report.rms;
+        this.echoOnset = playbackLevel(this.echoOnset, toDbfs(report.rms), this.deps.now());
         this.jitterMs = report.jitterMs;
         this.conversation.onPlayback({ kind: 'progress', itemId: report.itemId, played: report.played, rate: this.deps.contextRate });
         break;
       case 'drained':
+        this.lastPlayRms = 0;
+        this.echoOnset = playbackStopped(this.echoOnset);
         this.conversation.onPlayback({ kind: 'drained', itemId: report.itemId });
         break;
       case 'flushed':
+        this.lastPlayRms = 0;
+        this.echoOnset = playbackStopped(this.echoOnset);
         this.conversation.onPlayback({ kind: 'flushed', items: report.items, rate: this.deps.contextRate });
         break;
       case 'underrun':
