@@ -233,6 +233,34 @@ describe('SessionRunner on the v1 (debugging) link', () => {
   });
 });
 
+describe('SessionRunner and the barge-in guard', () => {
+  /** Assistant audio queued, then `progressRms` reported playing (null: no report yet), then 8 loud frames (−20 dBFS). */
+  async function loudOverReply(progressRms: number | null): Promise<number> {
+    const s = await stub();
+    const r = makeRunner();
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    const delta = Buffer.alloc(4800 * 2).toString('base64');
+    s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
+    await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+    r.runner.onPlaybackReport({ kind: 'started', itemId: 'a', frame: 0 });
+    if (progressRms !== null) r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960, taken: 960, rms: progressRms, jitterMs: 60 });
+    for (let i = 0; i < 8; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1, i);
+    r.runner.sendText('marker');
+    await until('marker', () => s.received.some((e) => e.type === 'conversation.item.create'));
+    return s.received.filter((e) => e.type === 'input_audio_buffer.append').length;
+  }
+
+  it('lets 8 loud frames over a reply through (7 of 10), with no voice onset reported', async () => {
+    expect(await loudOverReply(null)).toBe(8);
+  });
+
+  it('holds the same 8 frames just after the playback reported a voice onset (12 of 14 there)', async () => {
+    expect(await loudOverReply(0.2)).toBe(0);
+  });
+});
+
 describe('SessionRunner resilience', () => {
   it('drops a delta with corrupt base64 and keeps playing the next one', async () => {
     const s = await stub();
