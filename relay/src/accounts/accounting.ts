@@ -3,7 +3,7 @@
 // Per frame (hot path): SessionMeter counts — a type compare and, for audio frames, a few native indexOf
 // calls and integer adds. Nothing is allocated, awaited or written per frame.
 // Per tick (every `flushIntervalMs`, default 500 ms: the BATCH WINDOW): each live session's delta becomes one
-// record; the tick's records go to the store in ONE transaction (Store.appendUsage, which also adds them to
+// record (taken TAKE_SLICE sessions per turn of the event loop, so no frame waits for all of them); the tick's records go to the store in ONE transaction (Store.appendUsage, which also adds them to
 // the per-day totals); then the stored totals of every user with a live session are read back and each is
 // checked against their quota (spoken minutes and billed tokens, quota.ts) and cut off with
 // CloseCode.QuotaExhausted if past it — so is a user again right after each `response.done` or input
