@@ -11,7 +11,7 @@ import { SqliteStore, sqlitePath, type SqliteStoreOptions } from '../store/sqlit
 import { StoreError } from '../store/store.ts';
 import { createMetrics } from '../http/metrics.ts';
 import type { SessionHooks } from '../session/hooks.ts';
-import { createAccounting, type Accounting } from './accounting.ts';
+import { createAccounting, TAKE_SLICE, type Accounting } from './accounting.ts';
 import { PCM16_BYTES_PER_SECOND } from './meter.ts';
 
 const silent = pino({ level: 'silent' });
@@ -320,5 +320,32 @@ describe('accounting when the store fails', () => {
     await expect(h.acc.quotaExceeded('kim', kim)).rejects.toBeInstanceOf(StoreError);
     expect(await h.acc.quotaExceeded('free', free)).toBe(false);
     await h.acc.close();
+  });
+});
+
+describe("accounting's timer tick (issue 17)", () => {
+  it('takes live sessions TAKE_SLICE per turn of the event loop, and still writes the tick as one batch', async () => {
+    const store = await SqliteStore.open(tempDir());
+    const batches: number[] = [];
+    const appendUsage = store.appendUsage.bind(store);
+    store.appendUsage = (records) => {
+      batches.push(records.length);
+      return appendUsage(records);
+    };
+    const acc = await createAccounting({ store, log: silent, flushIntervalMs: 40 });
+    const sessions = TAKE_SLICE * 2 + 10;
+    const control = { terminate() {} };
+    for (let i = 0; i < sessions; i++) acc.hooksFactory({ sessionId: `s${i}`, userId: 'alice', tokenId: 't', startedAt: Date.now() }, control).onClientFrame('input_audio_buffer.append', append(0.02));
+    // Records queued, as seen between turns of the loop while the tick runs: slices show as steps of TAKE_SLICE.
+    const seen = new Set<number>();
+    const until = Date.now() + 5_000;
+    while (batches.length === 0 && Date.now() < until) {
+      seen.add(acc.pendingRecords);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await acc.close();
+    await store.close();
+    expect(batches[0]).toBe(sessions);
+    expect([...seen].filter((n) => n > 0 && n < sessions).sort((a, b) => a - b)).toEqual([TAKE_SLICE, TAKE_SLICE * 2]);
   });
 });

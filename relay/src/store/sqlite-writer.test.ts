@@ -11,6 +11,22 @@ import { zeroCounters } from '../accounts/meter.ts';
 import { SqliteStore, sqlitePath } from './sqlite-store.ts';
 import { DAY_MS, StoreError, type UsageRecord } from './store.ts';
 import { retentionPolicy } from './retention.ts';
+import { BACKGROUND_THREAD_NICE } from './thread-priority.ts';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** Nice value of every thread of this process, by thread id (Linux /proc: field 19 of each task's stat). */
+function niceByThread(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      out.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
 
 const dirs: string[] = [];
 const stores: SqliteStore[] = [];
@@ -69,6 +85,17 @@ describe('SQLite writer thread', () => {
     const totals = await store.quotaTotals(['alice'], T0);
     expect(totals.get('alice')!.day.connectedMs).toBe(1500);
     expect(store.writer).not.toBeNull();
+  });
+
+  it.runIf(process.platform === 'linux')("runs below the event loop's priority (nice 10) and leaves the relay's own thread as it was", async () => {
+    const self = readlinkSync('/proc/thread-self').split('/').pop()!;
+    const before = niceByThread();
+    const { store } = await open();
+    await store.appendUsage(batch('s-nice', 1));
+    const after = niceByThread();
+    const started = [...after].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+    expect(started).toContain(BACKGROUND_THREAD_NICE);
+    expect(after.get(self)).toBe(before.get(self));
   });
 
   it('killed mid-batch: the batch is rolled back, rejected `unavailable`, and written exactly once by the retry on a new thread', async () => {

@@ -12,6 +12,11 @@ import type Database from 'better-sqlite3';
 import { acquireLeaseIn, insertUsage, openSqliteDatabase, pruneIn, releaseLeaseIn, renewLeasesIn } from './sqlite-store.ts';
 import { StoreError, type LeaseResult, type PruneResult } from './store.ts';
 import type { FromWriter, ToWriter, WireError, WriterConfig, WriterOp } from './sqlite-writer.messages.ts';
+import { lowerThisThreadPriority } from './thread-priority.ts';
+
+// Commits are due by the next tick, not within a frame: below the event loop's priority, so they never preempt it
+// on a shared core (thread-priority.ts says why).
+lowerThisThreadPriority();
 
 const config = workerData as WriterConfig;
 const port = parentPort!;
