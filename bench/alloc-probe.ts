@@ -17,6 +17,7 @@ import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
+import { listeningUrl } from './listening.ts';
 import { runLoadgenJobs } from './loadgen-run.ts';
 
 const RELAY = process.env.ALLOC_RELAY ?? 'earshot';
@@ -50,33 +51,12 @@ function start(script: string, env: Record<string, string>, args: string[]): Pro
   child.stderr!.on('data', (c: Buffer) => {
     if (stderr.length < 20_000) stderr += c.toString();
   });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let url: string | null = null;
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      for (const text of parts) {
-        if (url) {
-          lines.push({ at: Date.now(), text });
-          continue;
-        }
-        try {
-          const j = JSON.parse(text) as { msg?: string; url?: string };
-          if ((j.msg === 'listening' || j.msg === 'simulator listening') && j.url) {
-            url = j.url;
-            clearTimeout(timer);
-            resolve({ child, url, lines, inspectorUrl: /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1] ?? null });
-          }
-        } catch {
-          // a GC line before listening, or a partial line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${stderr.slice(0, 2000)}`)));
-  });
+  return listeningUrl(child, script, { stderr: () => stderr, onLineAfter: (text, at) => lines.push({ at, text }) }).then((url) => ({
+    child,
+    url,
+    lines,
+    inspectorUrl: /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1] ?? null,
+  }));
 }
 
 /** A bare CDP client: the sampling heap profiler's calls. */

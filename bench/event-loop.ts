@@ -19,6 +19,7 @@ import { issueToken } from '../relay/src/auth/tokens.ts';
 import { EVENT_LOOP_DELAY_BUCKETS } from '../relay/src/http/event-loop-delay.ts';
 import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { fetchMetrics, REPO_ROOT, spawnRelayProcess, tempDataDir } from '../relay/src/testing/start-relay.ts';
+import { listeningUrl } from './listening.ts';
 import { runLoadgenJobs, splitSessions } from './loadgen-run.ts';
 import type { LoadgenJob, LoadgenResult } from './loadgen-worker.ts';
 import { summarize } from './stats.ts';
@@ -70,19 +71,7 @@ function histogram(page: string): { buckets: Map<number, number>; count: number;
 function startSimulator(): Promise<{ child: ChildProcess; url: string }> {
   const [cmd, args] = pinned('1', [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'relay/src/simulator/standalone.ts')]);
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', SIM_BENCHMARK: '1', PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const m = /"url":"([^"]+)"/.exec(buf);
-      if (m && buf.includes('simulator listening')) {
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-  });
+  return listeningUrl(child, 'the simulator').then((url) => ({ child, url }));
 }
 
 async function load(url: string, headers: Record<string, string>, sessions: number): Promise<LoadgenResult & { windowStart: number }> {

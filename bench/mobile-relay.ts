@@ -17,6 +17,7 @@ import { issueToken } from '../relay/src/auth/tokens.ts';
 import { AppLinkTestClient, decodeStream, encodeOpusPackets } from '../relay/src/testing/app-link-client.ts';
 import { RealtimeTestClient, speechPcm16 } from '../relay/src/testing/realtime-client.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
+import { listeningUrl } from './listening.ts';
 import { procStats } from './stats.ts';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 4);
@@ -30,28 +31,7 @@ interface Proc {
 
 function start(script: string, env: Record<string, string>): Promise<Proc> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, script)], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (const line of buf.split('\n')) {
-        try {
-          const j = JSON.parse(line) as { msg?: string; url?: string };
-          if ((j.msg === 'listening' || j.msg === 'simulator listening') && j.url) {
-            clearTimeout(timer);
-            child.stdout!.removeAllListeners('data');
-            child.stdout!.resume();
-            resolve({ child, url: j.url });
-            return;
-          }
-        } catch {
-          // partial line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
+  return listeningUrl(child, script).then((url) => ({ child, url }));
 }
 
 function stop(p: Proc): Promise<void> {

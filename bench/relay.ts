@@ -20,6 +20,7 @@ import { issueToken } from '../relay/src/auth/tokens.ts';
 import { InspectorSession } from '../relay/src/testing/live-memory.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
 import { formatCapacity, searchCapacity, type CapacityResult, type Verdict } from './capacity.ts';
+import { listeningUrl } from './listening.ts';
 import { runLoadgenJobs, splitSessions } from './loadgen-run.ts';
 import type { LoadgenJob, LoadgenResult } from './loadgen-worker.ts';
 import { procStats, summarize } from './stats.ts';
@@ -80,31 +81,11 @@ function start(script: string, env: Record<string, string>, core: '0' | '1', pro
     const text = c.toString().replace(/^Warning: uWS\.HttpResponse writes must be made from within a corked callback\..*\n?/gm, '');
     if (text && !text.startsWith('Debugger') && !text.includes('For help, see')) process.stderr.write(text);
   });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (const line of buf.split('\n')) {
-        try {
-          const j = JSON.parse(line) as { msg?: string; url?: string };
-          if ((j.msg === 'listening' || j.msg === 'simulator listening') && j.url) {
-            clearTimeout(timer);
-            child.stdout!.removeAllListeners('data');
-            child.stdout!.resume();
-            const url = j.url;
-            const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
-            if (!probe) return resolve({ child, url, inspector: null });
-            if (!inspectorUrl) return reject(new Error(`${script}: no inspector address`));
-            InspectorSession.connect(inspectorUrl).then((inspector) => resolve({ child, url, inspector }), reject);
-            return;
-          }
-        } catch {
-          // partial line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  return listeningUrl(child, script).then(async (url) => {
+    if (!probe) return { child, url, inspector: null };
+    const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
+    if (!inspectorUrl) throw new Error(`${script}: no inspector address`);
+    return { child, url, inspector: await InspectorSession.connect(inspectorUrl) };
   });
 }
 

@@ -17,6 +17,7 @@ import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
+import { listeningUrl } from './listening.ts';
 import { runLoadgenJobs, type Pin } from './loadgen-run.ts';
 import { summarize } from './stats.ts';
 
@@ -36,27 +37,7 @@ function start(script: string, env: Record<string, string>, core: '0' | '1', arg
   child.stderr!.on('data', (c: Buffer) => {
     if (stderr.length < 20_000) stderr += c.toString();
   });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      for (const line of buf.split('\n')) {
-        try {
-          const j = JSON.parse(line) as { msg?: string; url?: string };
-          if ((j.msg === 'listening' || j.msg === 'simulator listening') && j.url) {
-            clearTimeout(timer);
-            child.stdout!.removeAllListeners('data');
-            child.stdout!.resume();
-            resolve({ child, url: j.url });
-          }
-        } catch {
-          // partial line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${stderr.slice(0, 2000)}`)));
-  });
+  return listeningUrl(child, script, { stderr: () => stderr }).then((url) => ({ child, url }));
 }
 
 /** Per thread: ns on the CPU, ns runnable but waiting, timeslices (schedstat) and name. */
