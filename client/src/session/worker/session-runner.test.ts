@@ -101,6 +101,19 @@ afterEach(async () => {
   cleanups = [];
 });
 
+/** A runner listening on a stub relay that has sent 0.2 s of assistant audio (item `a`), queued for playback. */
+async function listeningWithReplyQueued() {
+  const s = await stub();
+  const r = makeRunner();
+  cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+  r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+  await until('listening', () => states(r.events).includes('listening'));
+  const delta = Buffer.alloc(4800 * 2).toString('base64');
+  s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
+  await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+  return { s, r };
+}
+
 describe('SessionRunner on the v1 (debugging) link', () => {
   it('derives the check and socket URLs from the relay URL', () => {
     expect(relayUrls('https://earshot.example/app/')).toEqual({ check: 'https://earshot.example/api/session-check', socket: 'wss://earshot.example/v1/realtime' });
@@ -219,14 +232,7 @@ describe('SessionRunner on the v1 (debugging) link', () => {
   });
 
   it('queues assistant audio for the playback worklet at the context rate', async () => {
-    const s = await stub();
-    const r = makeRunner();
-    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
-    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
-    await until('listening', () => states(r.events).includes('listening'));
-    const delta = Buffer.alloc(4800 * 2).toString('base64');
-    s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
-    await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+    const { s, r } = await listeningWithReplyQueued();
     const chunk = r.playbackMsgs.find((m) => m.kind === 'chunk') as { samples: Float32Array; itemId: string };
     expect(chunk.itemId).toBe('a');
     expect(chunk.samples.length).toBe(9600);
@@ -236,14 +242,7 @@ describe('SessionRunner on the v1 (debugging) link', () => {
 describe('SessionRunner and the barge-in guard', () => {
   /** Assistant audio queued, then `progressRms` reported playing (null: no report yet), then 8 loud frames (−20 dBFS). */
   async function loudOverReply(progressRms: number | null): Promise<number> {
-    const s = await stub();
-    const r = makeRunner();
-    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
-    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
-    await until('listening', () => states(r.events).includes('listening'));
-    const delta = Buffer.alloc(4800 * 2).toString('base64');
-    s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
-    await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+    const { s, r } = await listeningWithReplyQueued();
     r.runner.onPlaybackReport({ kind: 'started', itemId: 'a', frame: 0 });
     if (progressRms !== null) r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960, taken: 960, rms: progressRms, jitterMs: 60 });
     for (let i = 0; i < 8; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1, i);
