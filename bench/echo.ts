@@ -81,6 +81,9 @@ function printTrace(trace: GuardTraceFrame[], summary: Summary): void {
     console.log(`  false turn: opened by a frame at ${f ? `${f.db} dBFS` : '—'}, ${where}; ${c.loudSent} frames ≥ −40 dBFS sent, peak ${c.peakDb ?? '—'} dBFS`);
   }
   for (const o of openings(trace)) console.log(`  guard opened ${Number.isNaN(o.msIntoSpan) ? '?' : ms(o.msIntoSpan)} into a reply at ${o.db} dBFS`);
+  // The echo-likeness rule (echo-likeness.ts): frames where the capture followed the playback, loud ones apart.
+  const like = trace.filter((f) => f.audible && f.echoLike);
+  console.log(`  echo-like frames while audible: ${like.length}, ${like.filter((f) => f.db >= -32).length} of them at or above the guard's −32 dBFS`);
   const onsets = onsetProfile(trace);
   const tails = tailProfile(trace);
   onsets.forEach((o, i) => console.log(`  reply ${i + 1}: peak dBFS per 250 ms from its start: ${dbList(o)}; per 100 ms after it: ${dbList(tails[i] ?? [])}`));

@@ -106,8 +106,10 @@ export interface GuardTraceFrame {
   audible: boolean;
   /** Its verdict for the frame; 'idle' while nothing is captured (not connected, muted, held back). */
   verdict: 'pass' | 'mute' | 'open' | 'idle';
-  /** Whether the frame fell in an echo onset (echo-onset.ts), where the guard asks for more. */
+  /** Whether the guard asked for more on the frame: an echo onset (echo-onset.ts) or an echo-like capture. */
   onset?: boolean;
+  /** Whether the capture's level followed the playback's (echo-likeness.ts; one reason for `onset`). */
+  echoLike?: boolean;
   /** The playback worklet's output level in its last `progress` report (dBFS; what the app was playing then). */
   playDb?: number;
 }

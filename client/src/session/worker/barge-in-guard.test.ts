@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ECHO_ONSET, inEchoOnset, initialEchoOnset, playbackLevel, type EchoOnsetState } from './echo-onset.ts';
+import { EchoHistory, isEchoLike } from './echo-likeness.ts';
 import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
 
 function run(levels: number[], audible: boolean | boolean[], config: GuardConfig = DEFAULT_GUARD): GuardVerdict[] {
@@ -59,13 +60,21 @@ const FIRST_REPLIES: Array<{ play: number[]; mic: number[] }> = [
 ];
 // (The playback after the opening is the reply going on as it did before it: the app cut it there.)
 
-/** A reply as the session worker sees it: each 20 ms a playback report, then a capture frame; the verdicts. */
-function replay(play: number[], mic: number[], config: GuardConfig = DEFAULT_GUARD, onsets = true): GuardVerdict[] {
+/**
+ * A reply as the session worker sees it: each 20 ms a playback report, then a capture frame; the verdicts.
+ * `onsets`: the echo-onset rule; `likeness`: the echo-likeness rule (echo-likeness.ts), its history starting with
+ * the quiet second before the reply (the worker records every frame, audible or not).
+ */
+function replay(play: number[], mic: number[], config: GuardConfig = DEFAULT_GUARD, onsets = true, likeness = false): GuardVerdict[] {
   let state: GuardState = initialGuard;
   let onset: EchoOnsetState = initialEchoOnset;
+  const history = new EchoHistory();
+  for (let i = 0; i < 50; i++) history.push(mic[0]!, play[0] ?? -120);
   return mic.map((db, i) => {
     onset = playbackLevel(onset, play[i] ?? -120, i * 20);
-    const step = guardStep(state, db, true, config, onsets && inEchoOnset(onset, i * 20));
+    history.push(db, play[i] ?? -120);
+    const strict = (onsets && inEchoOnset(onset, i * 20)) || (likeness && isEchoLike(history.score()));
+    const step = guardStep(state, db, true, config, strict);
     state = step.state;
     return step.verdict;
   });
@@ -131,6 +140,11 @@ describe('barge-in guard', () => {
 
   it('does NOT open on it with the echo-onset rule: 12 loud frames of 14 after a voice onset', () => {
     for (const r of FIRST_REPLIES) expect(replay(r.play, r.mic)).not.toContain('open');
+  });
+
+  it('does NOT open on it with the echo-likeness rule alone (no onset rule): the capture follows the playback', () => {
+    // The likeness does not need to know where the onset was: the echo rises with the playback ~0.2 s after it.
+    for (const r of FIRST_REPLIES) expect(replay(r.play, r.mic, DEFAULT_GUARD, false, true)).not.toContain('open');
   });
 
   it('within an echo onset, opens on a person talking over the reply, ~0.1 s later than outside it', () => {

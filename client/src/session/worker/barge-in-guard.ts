@@ -17,7 +17,9 @@
 // Why more (`onsetLoud` of `onsetWindow`) just after a voice onset in the playback (echo-onset.ts says when): in a
 // browser that has never heard a far end, the conversation's first reply's echo came through for 7–8 frames at
 // −29…−12 dBFS before the canceller adapted (3 of 6 fresh browsers at 0 dB), which 7 of 10 let through; at +6 dB
-// later onsets did too. Only there, where the app knows it just started to play, does the guard ask for 12 of 14.
+// later onsets did too. Only there, where the app knows it just started to play, does the guard ask for 12 of 14;
+// and (2026-12-03 evening) wherever the capture's level envelope follows the playback's (echo-likeness.ts): the
+// canceller re-diverging mid-reply, past the onset window.
 // Pure: the session worker keeps the state and passes frame levels in.
 
 export interface GuardConfig {

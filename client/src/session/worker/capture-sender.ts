@@ -12,7 +12,10 @@ export interface CaptureContext {
   /** Whether frames should reach the provider now (connected, not muted, hands-free or talk held). */
   capturing: boolean;
   assistantAudible: boolean;
-  /** The frame may carry the unremoved echo of a voice onset just played (echo-onset.ts): the guard asks for more. */
+  /**
+   * The frame may carry unremoved echo — a voice onset was just played (echo-onset.ts), or the capture's level follows
+   * the playback's (echo-likeness.ts): the guard asks for more.
+   */
   echoOnset: boolean;
 }
 

@@ -53,7 +53,8 @@ async function stub(): Promise<Stub> {
   return s;
 }
 
-function makeRunner() {
+/** `now`: the runner's monotonic clock (default: the real one). */
+function makeRunner(now: () => number = () => performance.now()) {
   const events: EngineEvent[] = [];
   const playbackMsgs: SessionToPlayback[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -73,7 +74,7 @@ function makeRunner() {
     },
     clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
     random: () => 0,
-    now: () => performance.now(),
+    now,
     wallNow: () => Date.now(),
     emit: (e) => events.push(e),
     playback: new PlaybackFeeder({ postMessage: (m) => playbackMsgs.push(m) }, 48_000),
@@ -257,6 +258,44 @@ describe('SessionRunner and the barge-in guard', () => {
 
   it('holds the same 8 frames just after the playback reported a voice onset (12 of 14 there)', async () => {
     expect(await loudOverReply(0.2)).toBe(0);
+  });
+
+  // A reply's voice resuming after a 240 ms pause (too short to count as an onset), 1 s past the reply's onset
+  // window, and its echo coming through the canceller ~0.3 s later: levels from the speakerphone bench (trace
+  // tr0/cell-4 of echo-likeness.test.ts, 0 dB), extended by two loud frames so that it would open 7 of 10.
+  const RESUME_PLAY = [-22, -31, -28, -30, -31, -30, -24, -40, -43, -48, -90, -90, -88, -91, -90, -91, -93, -93, -55, -40, -35, -36, -40, -30, -24, -18, -18, -19, -21, -21, -22, -24, -24, -28, -76, -78, -51, -49, -50, -59, -64, -68, -72, -83, -88, -80, -80];
+  const RESUME_MIC = [-120, -120, -120, -120, -120, -120, -99, -93, -90, -87, -69, -72, -73, -65, -64, -69, -93, -94, -107, -110, -108, -101, -99, -100, -107, -110, -110, -111, -111, -111, -114, -115, -103, -70, -60, -72, -72, -43, -37, -29, -23, -25, -26, -24, -28, -27, -26];
+
+  /** A second of steady voice, then `play`/`mic` per 20 ms (a progress report, then a capture frame; fake clock). */
+  async function replayOverReply(play: number[], mic: number[]): Promise<number> {
+    let t = 0;
+    const s = await stub();
+    const r = makeRunner(() => t);
+    cleanups.push(() => s.close(), () => r.runner.stop(), r.cleanup);
+    r.runner.start({ relayUrl: s.url, token: 'tok', settings });
+    await until('listening', () => states(r.events).includes('listening'));
+    const delta = Buffer.alloc(4800 * 2).toString('base64');
+    s.sockets[0]!.send(JSON.stringify({ type: 'response.output_audio.delta', event_id: 'e', response_id: 'r', item_id: 'a', output_index: 0, content_index: 0, delta }));
+    await until('chunk', () => r.playbackMsgs.find((m) => m.kind === 'chunk'));
+    r.runner.onPlaybackReport({ kind: 'started', itemId: 'a', frame: 0 });
+    const rms = (db: number) => 10 ** (db / 20);
+    const levels = [...Array.from({ length: 50 }, () => ({ p: play[0]!, m: mic[0]! })), ...play.map((p, i) => ({ p, m: mic[i]! }))];
+    levels.forEach(({ p, m }, i) => {
+      t = i * 20;
+      r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960 * i, taken: 960 * i, rms: rms(p), jitterMs: 60 });
+      r.runner.onCaptureFrame(new Float32Array(960).fill(rms(m)), rms(m), i);
+    });
+    r.runner.sendText('marker');
+    await until('marker', () => s.received.some((e) => e.type === 'conversation.item.create'));
+    return s.received.filter((e) => e.type === 'input_audio_buffer.append').length;
+  }
+
+  it('lets the same loud frames through over steady playback (7 of 10: nothing to follow)', async () => {
+    expect(await replayOverReply(RESUME_PLAY.map(() => -22), RESUME_MIC)).toBeGreaterThan(0);
+  });
+
+  it('holds the echo of a voice resuming after a short pause, past any onset window: it follows the playback', async () => {
+    expect(await replayOverReply(RESUME_PLAY, RESUME_MIC)).toBe(0);
   });
 });
 

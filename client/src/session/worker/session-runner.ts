@@ -22,6 +22,7 @@ import { toDbfs } from '../../dsp/levels.ts';
 import type { EngineError, EngineEvent, EngineSettings, EngineState, GuardTraceFrame, SessionStats } from '../engine-api.ts';
 import { closeAction, rejectError, unreachableError } from '../errors.ts';
 import type { GuardVerdict } from './barge-in-guard.ts';
+import { EchoHistory, isEchoLike } from './echo-likeness.ts';
 import { inEchoOnset, initialEchoOnset, playbackLevel, playbackStopped, type EchoOnsetState } from './echo-onset.ts';
 import { CaptureSender } from './capture-sender.ts';
 import { Conversation, contextCarryEvent, type Activity } from './conversation.ts';
@@ -175,6 +176,8 @@ export class SessionRunner {
   private lastPlayRms = 0;
   /** Voice onsets in what the app played: the guard asks for more while their echo may still be unremoved. */
   private echoOnset: EchoOnsetState = initialEchoOnset;
+  /** Capture and playback levels per capture frame: whether the capture follows what was played (echo-likeness.ts). */
+  private readonly echoHistory = new EchoHistory();
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -345,13 +348,17 @@ export class SessionRunner {
     this.maybeEmitLevel();
     // With the guard off (the acoustic bench only) it is told the assistant is never audible, so it passes everything.
     const assistantAudible = this.options?.settings.bargeInGuard !== false && this.conversation.assistantAudible;
-    const echoOnset = assistantAudible && inEchoOnset(this.echoOnset, this.deps.now());
+    // The guard asks for more where the frame may be unremoved echo: just after a voice onset in the playback, or
+    // whenever the capture's level follows the playback's (a canceller re-diverging mid-reply; echo-likeness.ts).
+    this.echoHistory.push(toDbfs(rms), toDbfs(this.lastPlayRms));
+    const echoLike = assistantAudible && isEchoLike(this.echoHistory.score());
+    const echoOnset = assistantAudible && (inEchoOnset(this.echoOnset, this.deps.now()) || echoLike);
     if (this.wire === 'v2' && this.uplink) {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
       this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, echoOnset, held: this.conversation.holding });
-      this.traceGuard(rms, assistantAudible, echoOnset, this.uplink.lastVerdict);
+      this.traceGuard(rms, assistantAudible, echoOnset, echoLike, this.uplink.lastVerdict);
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
@@ -360,7 +367,7 @@ export class SessionRunner {
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;
     const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible, echoOnset });
-    this.traceGuard(rms, assistantAudible, echoOnset, this.capture.lastVerdict);
+    this.traceGuard(rms, assistantAudible, echoOnset, echoLike, this.capture.lastVerdict);
     for (const e of events) {
       if ((this.socket?.bufferedAmount ?? 0) > MAX_SOCKET_BUFFERED_BYTES) {
         this.stats.framesDropped++;
@@ -377,11 +384,11 @@ export class SessionRunner {
     return taken;
   }
 
-  private traceGuard(rms: number, audible: boolean, onset: boolean, verdict: GuardVerdict | null): void {
+  private traceGuard(rms: number, audible: boolean, onset: boolean, echoLike: boolean, verdict: GuardVerdict | null): void {
     if (!this.options?.settings.guardTrace) return;
     // Bounded (10 min of frames) in case nobody reads it.
     if (this.guardTrace.length >= 30_000) this.guardTrace.shift();
-    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle', onset, playDb: Math.round(toDbfs(this.lastPlayRms) * 10) / 10 });
+    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle', onset, echoLike, playDb: Math.round(toDbfs(this.lastPlayRms) * 10) / 10 });
   }
 
   onPlaybackReport(report: PlaybackToSession): void {
