@@ -57,6 +57,8 @@ const CAPACITY_PROBES = Number(process.env.BENCH_CAPACITY_PROBES ?? 4);
 const CAPACITY_RAMP_MS = Number(process.env.BENCH_CAPACITY_RAMP_MS ?? 3_000);
 const CAPACITY_WINDOW_MS = Number(process.env.BENCH_CAPACITY_WINDOW_MS ?? 4_000);
 const CAPACITY_MAX = Number(process.env.BENCH_CAPACITY_MAX ?? 3200);
+/** A probe that does not hold is run again this many times, the best verdict counting (why: bench/capacity.ts). */
+const CAPACITY_RETRIES = Number(process.env.BENCH_CAPACITY_RETRIES ?? 1);
 /** The upstream's pid: load() reads its CPU over each window (it is part of the load side). */
 let upstreamPid = 0;
 
@@ -272,8 +274,8 @@ export interface RelayBench {
   rows: RelayRow[];
   /** The load side alone at each ladder N (medians over the repeats) and at each N the capacity search probed. */
   calibration: CalibrationRow[];
-  /** Per relay: the capacity search's result and the rows of its probes. */
-  capacity: { relay: string; result: CapacityResult; probes: RelayRow[] }[];
+  /** Per relay: the capacity search's result and the rows of its probes (every try, with its own verdict). */
+  capacity: { relay: string; result: CapacityResult; probes: (RelayRow & { verdict: Verdict })[] }[];
   repeats: number;
   pinned: boolean;
   /** Extra node flags of the Earshot variant `earshot+flags` (BENCH_EARSHOT_FLAGS), if any. */
@@ -379,7 +381,7 @@ export async function runRelayBench(): Promise<RelayBench> {
       const known = new Map<number, Verdict>();
       for (const r of rows.filter((x) => x.relay === name && x.appendMs === 20)) known.set(r.n, verdictOf(r, calibration.find((c) => c.n === r.n) ?? { loadCoreShare: 0, pace: 1 }));
       const proc = await startRelay(kind);
-      const probes: RelayRow[] = [];
+      const probes: (RelayRow & { verdict: Verdict })[] = [];
       try {
         const result = await searchCapacity(
           async (n) => {
@@ -389,12 +391,12 @@ export async function runRelayBench(): Promise<RelayBench> {
               probeCalibration.set(n, cal);
             }
             const row = await measure(name, proc, wsUrlOf(proc), kind[3], n, cal.baseline, 20, true);
-            probes.push(row);
             const v = verdictOf(row, cal);
+            probes.push({ ...row, verdict: v });
             log(row, `${name} probe N=${n}: ${v}`);
             return v;
           },
-          { start: 100, max: CAPACITY_MAX, resolution: 25, relativeResolution: 0.1, maxProbes: CAPACITY_PROBES, known },
+          { start: 100, max: CAPACITY_MAX, resolution: 25, relativeResolution: 0.1, maxProbes: CAPACITY_PROBES, known, retries: CAPACITY_RETRIES },
         );
         capacity.push({ relay: name, result, probes });
         console.error(`  ${name}: sessions per core ${formatCapacity(result)}`);
@@ -418,9 +420,9 @@ export function calibrationTable(bench: RelayBench): string {
 
 /** Each relay's capacity search: the probes it ran and what it found. */
 export function capacityTable(bench: RelayBench): string {
-  const out = ['| relay | sessions per core | probes (N: verdict, added p99 ms, late, load side %, pace) |', '|---|---|---|'];
+  const out = ['| relay | sessions per core | probes, every try (N: verdict, added p99 ms, late, load side %, pace) |', '|---|---|---|'];
   for (const c of bench.capacity) {
-    const probes = c.probes.map((r, i) => `${r.n}: ${c.result.probes[i]?.verdict ?? '?'}, ${r.addedP99.toFixed(1)}, ${r.late}, ${(r.loadCoreShare * 100).toFixed(0)} %, ${r.loadPace.toFixed(2)}`).join('; ');
+    const probes = c.probes.map((r) => `${r.n}: ${r.verdict}, ${r.addedP99.toFixed(1)}, ${r.late}, ${(r.loadCoreShare * 100).toFixed(0)} %, ${r.loadPace.toFixed(2)}`).join('; ');
     out.push(`| ${c.relay} | ${formatCapacity(c.result)} | ${probes || '(the ladder decided it)'} |`);
   }
   return out.join('\n');
