@@ -3,20 +3,15 @@
 // cost on a machine whose timings move with every other process (perf's hardware counters are not available in
 // this VM). The relay runs under callgrind; the upstream (bench/echo-upstream.ts) and the clients (`ws`, here)
 // run natively. Each of INSTR_SESSIONS sessions runs in lock step (the next append goes when the previous one's
-// echo arrived), so every frame is its own read, as under real-time load. After INSTR_WARMUP pairs per session
-// (the JIT settled) the counters are zeroed (`callgrind_control -z`), INSTR_PAIRS pairs per session run and are
-// dumped; then the same sessions sit idle for as long as the window took and that is dumped too, so the
-// timer-driven work (accounting tick, event-loop-delay sampler, sweeps), which callgrind's ~50x slowdown
-// inflates per frame, can be taken out: the "net" column is (window − idle) / pairs.
-// Not a timing bench, but it loads a core for a minute or more: do not run it beside a locked bench.
-// Run: INSTR_RELAY=earshot|floor|reference npm run bench:instr
-// STATE (2026-12-03 evening): works for the floor (36.3k / 36.4k instructions a pair, two runs, 50 sessions ×
-// 200 pairs). For Earshot the dump requested by `callgrind_control -d` is acknowledged ("OK") but never written
-// (the dump file stays empty even after 60 s), so Earshot has no count yet. Unverified guess: Earshot's worker
-// threads (the SQLite writer) — the floor has none. Next to try: `--separate-threads=yes`, or no live dump at all:
-// two runs of different length, each ended by SIGTERM (callgrind writes its totals at exit), differenced.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+// echo arrived), so every frame is its own read, as under real-time load. Two relay processes are measured one
+// after the other, each for INSTR_END_MS of wall time: INSTR_WARMUP + INSTR_PAIRS pairs a session, then
+// INSTR_WARMUP + 3 × INSTR_PAIRS; the difference of their totals over the 2 × INSTR_PAIRS × INSTR_SESSIONS extra
+// pairs is the result (see measure() for why that takes the timer-driven work out). Too few extra pairs and the
+// run-to-run spread of the rest (JIT, GC) swamps it: 10 sessions × 200 extra pairs once came out negative.
+// Not a timing bench, but it loads a core for minutes: do not run it beside a locked bench.
+// Run: INSTR_RELAY=earshot|floor|reference INSTR_SESSIONS=20 INSTR_WARMUP=200 INSTR_PAIRS=500 INSTR_END_MS=200000 npm run bench:instr
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { RELAY_NODE_FLAGS } from '../relay/src/node-flags.ts';
@@ -24,33 +19,21 @@ import { SqliteStore } from '../relay/src/store/sqlite-store.ts';
 import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
+import { listeningUrl } from './listening.ts';
 
 const RELAY = process.env.INSTR_RELAY ?? 'earshot';
 const SESSIONS = Number(process.env.INSTR_SESSIONS ?? 50);
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 300);
 const PAIRS = Number(process.env.INSTR_PAIRS ?? 200);
 const OUT = process.env.INSTR_OUT ?? `/tmp/instr-${RELAY}-${process.pid}`;
+const END_MS = Number(process.env.INSTR_END_MS ?? 120_000);
 
+/** The child's listening URL; its stderr is shown only with INSTR_VERBOSE (uWS warns once per session). */
 function started(child: ChildProcess, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 600_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const m = /"url":"([^"]+)"/.exec(buf);
-      if (m && /listening/.test(buf)) {
-        clearTimeout(timer);
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve(m[1]!);
-      }
-    });
-    child.stderr!.on('data', (c: Buffer) => {
-      const t = c.toString();
-      if (process.env.INSTR_VERBOSE) process.stderr.write(t);
-    });
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  child.stderr!.on('data', (c: Buffer) => {
+    if (process.env.INSTR_VERBOSE) process.stderr.write(c);
   });
+  return listeningUrl(child, what, { timeoutMs: 600_000 });
 }
 
 const node = (script: string, env: Record<string, string>, flags: string[] = []) => [process.execPath, ...flags, '--import', 'tsx', join(REPO_ROOT, script)];
@@ -78,10 +61,38 @@ if (RELAY === 'earshot') {
   argv = node('relay/src/main.ts', env, [...RELAY_NODE_FLAGS]);
 } else argv = node(RELAY === 'floor' ? 'bench/floor-relay.ts' : 'bench/reference-relay.ts', env);
 
-for (const f of readdirSync('/tmp').filter((f) => f.startsWith(`${OUT.slice(5)}.`))) rmSync(join('/tmp', f));
-const relay = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${OUT}.%p`, '--dump-instr=no', ...argv], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-children.push(relay);
-const relayUrl = (await started(relay, RELAY)).replace(/^http/, 'ws');
+/**
+ * Total instructions (all threads) of one relay process that runs WARMUP + `pairs` pairs per session and is ended
+ * with SIGTERM END_MS after it listened (callgrind writes its totals at exit). Two such runs with different `pairs`
+ * but the same lifetime do the same startup, JIT warm-up and timer-driven work (accounting tick, event-loop-delay
+ * sampler, sweeps: per second of wall time, inflated by callgrind's ~50x slowdown), so their difference is the
+ * frame pairs alone. (A live dump, `callgrind_control -d`, is acknowledged by an Earshot relay but never written —
+ * it works for the floor — so the count is taken at exit instead.)
+ */
+async function measure(pairs: number): Promise<{ ir: number; busyMs: number }> {
+  const out = `${OUT}-${pairs}`;
+  const relay = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', ...argv], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(relay);
+  const listenedAt = Date.now();
+  const relayUrl = (await started(relay, RELAY)).replace(/^http/, 'ws');
+  const clients = await connect(relayUrl);
+  const t0 = Date.now();
+  await run(clients, WARMUP);
+  await run(clients, pairs);
+  const busyMs = Date.now() - t0;
+  for (const c of clients) c.ws.close();
+  const wait = listenedAt + END_MS - Date.now();
+  if (wait < 5_000) throw new Error(`INSTR_END_MS=${END_MS} is too short: the run with ${pairs} pairs took ${busyMs} ms`);
+  await new Promise((r) => setTimeout(r, wait));
+  const exited = new Promise((r) => relay.once('exit', r));
+  relay.kill('SIGTERM');
+  await exited;
+  const text = readFileSync(out, 'utf8');
+  rmSync(out);
+  const m = /^(?:summary|totals): (\d+)/m.exec(text);
+  if (!m) throw new Error(`no callgrind totals in ${out}`);
+  return { ir: Number(m[1]), busyMs };
+}
 
 const audio = Buffer.from(Uint8Array.from({ length: 960 }, (_, i) => (i * 37) & 0xff)).toString('base64');
 interface Client {
@@ -91,26 +102,27 @@ interface Client {
   done: () => void;
 }
 const send = (c: Client) => c.ws.send(`{"type":"input_audio_buffer.append","event_id":"t:${1_000_000_000_000 + c.seq}:${c.seq}","audio":"${audio}"}`);
-const clients: Client[] = await Promise.all(
-  Array.from(
-    { length: SESSIONS },
-    () =>
-      new Promise<Client>((resolve, reject) => {
-        const ws = new WebSocket(`${relayUrl}/v1/realtime?model=gpt-realtime`, { headers, perMessageDeflate: false });
-        const c: Client = { ws, seq: 0, goal: 0, done: () => undefined };
-        ws.on('message', (data: Buffer) => {
-          if (data.indexOf('output_audio.delta') < 0) return;
-          if (++c.seq < c.goal) send(c);
-          else c.done();
-        });
-        ws.once('open', () => setTimeout(() => resolve(c), 200));
-        ws.once('error', reject);
-      }),
-  ),
-);
+const connect = (relayUrl: string): Promise<Client[]> =>
+  Promise.all(
+    Array.from(
+      { length: SESSIONS },
+      () =>
+        new Promise<Client>((resolve, reject) => {
+          const ws = new WebSocket(`${relayUrl}/v1/realtime?model=gpt-realtime`, { headers, perMessageDeflate: false });
+          const c: Client = { ws, seq: 0, goal: 0, done: () => undefined };
+          ws.on('message', (data: Buffer) => {
+            if (data.indexOf('output_audio.delta') < 0) return;
+            if (++c.seq < c.goal) send(c);
+            else c.done();
+          });
+          ws.once('open', () => setTimeout(() => resolve(c), 200));
+          ws.once('error', reject);
+        }),
+    ),
+  );
 
 /** Every client runs `pairs` more pairs in lock step. */
-const run = (pairs: number) =>
+const run = (clients: Client[], pairs: number) =>
   Promise.all(
     clients.map(
       (c) =>
@@ -122,55 +134,9 @@ const run = (pairs: number) =>
     ),
   );
 
-/** Total instructions (all threads) of the dump callgrind_control just wrote: the newest file's `totals:`/`summary:`. */
-async function dumpIr(label: string): Promise<number> {
-  execFileSync('callgrind_control', ['-d', label, String(relay.pid)], { stdio: 'ignore' });
-  // The dump may land after callgrind_control returned (a busy thread reaches the check later): wait for it.
-  for (let i = 0; i < 120 && !readdirSync('/tmp').some((f) => f.startsWith(`${OUT.slice(5)}.${relay.pid}.`)); i++) await new Promise((r) => setTimeout(r, 500));
-  await new Promise((r) => setTimeout(r, 1000));
-  const files = readdirSync('/tmp')
-    .filter((f) => f.startsWith(`${OUT.slice(5)}.${relay.pid}`))
-    .map((f) => join('/tmp', f));
-  let total = 0;
-  let found = false;
-  for (const f of files) {
-    const text = readFileSync(f, 'utf8');
-    if (!text.includes(`desc: Trigger: dump ${label}\n`)) continue;
-    const m = /^(?:summary|totals): (\d+)/m.exec(text);
-    if (m) {
-      total += Number(m[1]);
-      found = true;
-    }
-    rmSync(f);
-  }
-  if (!found) throw new Error(`no callgrind dump for ${label}`);
-  return total;
-}
-
-const t0 = Date.now();
-await run(WARMUP);
-const warmMs = Date.now() - t0;
-execFileSync('callgrind_control', ['-z', String(relay.pid)], { stdio: 'ignore' });
-const w0 = Date.now();
-await run(PAIRS);
-const windowMs = Date.now() - w0;
-const windowIr = await dumpIr('window');
-execFileSync('callgrind_control', ['-z', String(relay.pid)], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, windowMs));
-const idleIr = await dumpIr('idle');
-const pairs = PAIRS * SESSIONS;
-const result = {
-  relay: RELAY,
-  sessions: SESSIONS,
-  pairs,
-  warmupMs: warmMs,
-  windowMs,
-  windowIrPerPair: Math.round(windowIr / pairs),
-  idleIrPerPair: Math.round(idleIr / pairs),
-  netIrPerPair: Math.round((windowIr - idleIr) / pairs),
-};
-console.log(JSON.stringify(result));
-for (const c of clients) c.ws.terminate();
-relay.kill('SIGKILL');
+const short = await measure(PAIRS);
+const long = await measure(3 * PAIRS);
+const pairs = 2 * PAIRS * SESSIONS;
+console.log(JSON.stringify({ relay: RELAY, sessions: SESSIONS, extraPairs: pairs, endMs: END_MS, busyMs: [short.busyMs, long.busyMs], irPerPair: Math.round((long.ir - short.ir) / pairs) }));
 sim.kill('SIGKILL');
 process.exit(0);

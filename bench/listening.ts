@@ -8,14 +8,16 @@ export interface ListeningOptions {
   onLineAfter?: (text: string, at: number) => void;
   /** What the exit error should show of the child's stderr, if the caller collects it. */
   stderr?: () => string;
+  /** How long to wait for the line (30 s; a relay under valgrind needs minutes). */
+  timeoutMs?: number;
 }
 
-/** Resolves with the URL the child prints; rejects if it exits first or prints nothing for 30 s. */
+/** Resolves with the URL the child prints; rejects if it exits first or prints nothing for `timeoutMs`. */
 export function listeningUrl(child: ChildProcess, script: string, opts: ListeningOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     let url: string | null = null;
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), opts.timeoutMs ?? 30_000);
     child.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
       const lines = buf.split('\n');
