@@ -122,6 +122,8 @@ describe('duplicate and escaped keys', () => {
       // an append spelled as something else: the provider reads the last `type`, so must the meter
       `{"type":"input_audio_buffer.clear","type":"input_audio_buffer.append","audio":"${audio}"}`,
       `{"type":"input_audio_buffer.clear","audio":"${audio}","\\u0074ype":"input_audio_buffer.append"}`,
+      // a plain append (the verbatim path's shape) of the append type this operator did not allow
+      `{"type":"session.input_audio_buffer.append","audio":"${audio}"}`,
     ];
     for (const a of attacks) c.send(a);
     await settle(c, 'after');

@@ -51,6 +51,9 @@ function refuse(code: ClientEventRefusalCode, message: string, param: string | n
 export class ClientEventGate {
   private readonly options: GateOptions;
   private readonly allowed: ReadonlySet<string>;
+  /** `allowed` for the two append types, read once: the hot path tests a boolean, not a Set (issue 17). */
+  private readonly allowAppend: boolean;
+  private readonly allowSessionAppend: boolean;
   /** What the provider last said the session is (with the relay's policy on top until it confirms one). */
   private effective: JsonObject;
   private confirmed = false;
@@ -64,6 +67,8 @@ export class ClientEventGate {
   constructor(options: GateOptions) {
     this.options = options;
     this.allowed = new Set(options.config.policy.allowedClientEvents);
+    this.allowAppend = this.allowed.has('input_audio_buffer.append');
+    this.allowSessionAppend = this.allowed.has('session.input_audio_buffer.append');
     this.effective = options.policySession;
   }
 
@@ -81,7 +86,7 @@ export class ClientEventGate {
     if (isBinary) return refuse('invalid_event', 'Binary frames are not part of the Realtime protocol: send each event as one JSON text frame.');
     const span = this.span;
     const append = scanAppend(frame, span);
-    if (append !== null && (!checkAllowed || this.allowed.has(append))) return this.verbatimAppend(append, frame, span.audioStart, span.audioEnd);
+    if (append !== null && (!checkAllowed || (append === 'input_audio_buffer.append' ? this.allowAppend : this.allowSessionAppend))) return this.verbatimAppend(append, frame, span.audioStart, span.audioEnd);
     if (frame.byteLength > limits.maxEventBytes) {
       return refuse('event_too_large', `This event is ${frame.byteLength} bytes; this relay takes events other than plain audio appends up to ${limits.maxEventBytes} bytes.`);
     }

@@ -16,6 +16,21 @@ describe('peekType', () => {
     expect(peekType(enc('{"item":{"type":"message"}}'))).toBeNull();
   });
 
+  it('reads the hot types of a conversation exactly, and near misses of them as spelled', () => {
+    const types = ['response.output_audio.delta', 'response.output_audio_transcript.delta', 'response.output_text.delta', 'conversation.item.input_audio_transcription.delta', 'input_audio_buffer.append'];
+    for (const type of types) {
+      const frame = `{"type":"${type}","event_id":"e","delta":"AAAA"}`;
+      expect(peekType(Buffer.from(frame))).toBe(type);
+      expect(peekType(enc(frame))).toBe(type);
+      // Same length, one byte off (first, middle, last): not taken for the hot type.
+      for (const at of [0, type.length >> 1, type.length - 1]) {
+        const near = type.slice(0, at) + (type[at] === 'x' ? 'y' : 'x') + type.slice(at + 1);
+        expect(peekType(Buffer.from(`{"type":"${near}"}`))).toBe(near);
+      }
+      expect(peekType(Buffer.from(`{"type":"${type}s"}`))).toBe(`${type}s`);
+    }
+  });
+
   it('returns null for non-objects and bad JSON', () => {
     for (const s of ['', '[]', '"type"', '{"type":5}', 'null', '{"type":"x\\"y"}x', '{"a":1,"type":"b"']) expect(peekType(enc(s))).toBeNull();
   });
