@@ -9,6 +9,7 @@
 // pairs is the result (see measure() for why that takes the timer-driven work out). Too few extra pairs and the
 // run-to-run spread of the rest (JIT, GC) swamps it: 10 sessions × 200 extra pairs once came out negative.
 // Not a timing bench, but it loads a core for minutes: do not run it beside a locked bench.
+// INSTR_KEEP=1 keeps the two callgrind files (INSTR_OUT-<pairs>) for callgrind_annotate.
 // Run: INSTR_RELAY=earshot|floor|reference INSTR_SESSIONS=20 INSTR_WARMUP=200 INSTR_PAIRS=500 INSTR_END_MS=200000 npm run bench:instr
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -88,7 +89,8 @@ async function measure(pairs: number): Promise<{ ir: number; busyMs: number }> {
   relay.kill('SIGTERM');
   await exited;
   const text = readFileSync(out, 'utf8');
-  rmSync(out);
+  // INSTR_KEEP=1 leaves the callgrind files for callgrind_annotate (where the instructions went, by function).
+  if (!process.env.INSTR_KEEP) rmSync(out);
   const m = /^(?:summary|totals): (\d+)/m.exec(text);
   if (!m) throw new Error(`no callgrind totals in ${out}`);
   return { ir: Number(m[1]), busyMs };
