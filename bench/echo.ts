@@ -16,12 +16,19 @@
 // ECHO_TRACE=1 keeps the session worker's guard trace and prints, per cell, what opened each false turn (the
 // frames sent at the VAD's level before it, against when the assistant counted as audible), where the guard opened
 // during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts);
+// ECHO_PATH_CHANGE=gain+10@1.5s changes the echo path in every reply, 1.5 s after its first audio reached the relay
+// (what makes a real canceller re-diverge: the phone picked up, a hand over the speaker): `gain±N` steps the gain
+// by N dB, `delayN` swaps in a loopback of N ms target latency (made before the old one goes), both with a comma
+// (`gain+6,delay300@1s`); the cell's path comes back before each utterance (e2e/acoustic/path-change.ts; the
+// barge-in's re-asked long question, if any, is not reset). ECHO_ROOM=reverb routes speaker → mic through a
+// reverberant room (parec | sox reverb | pacat, speakerphone.ts's roomPipeline) instead of a dry module-loopback;
 // EARSHOT_SKIP_BUILD=1 reuses dist/client.
 import { writeFileSync } from 'node:fs';
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
 import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
-import type { EchoPath } from '../e2e/acoustic/speakerphone.ts';
+import type { EchoPath, Room } from '../e2e/acoustic/speakerphone.ts';
+import { makePathChanger, parsePathChange, type PathChanger } from '../e2e/acoustic/path-change.ts';
 import { explainFalseTurn, onsetProfile, openings, tailProfile, type GuardTraceFrame } from '../e2e/acoustic/guard-trace.ts';
 
 interface Mode {
@@ -47,6 +54,9 @@ const list = (v: string | undefined, fallback: number[]) => (v ? v.split(',').ma
 const gains = list(process.env.ECHO_GAINS, [-12, -6, 0, 6]);
 const delays = list(process.env.ECHO_DELAYS, [40, 150]);
 const tracing = process.env.ECHO_TRACE === '1';
+const pathChange = process.env.ECHO_PATH_CHANGE ? parsePathChange(process.env.ECHO_PATH_CHANGE) : null;
+const room: Room = process.env.ECHO_ROOM === 'reverb' ? 'reverb' : 'none';
+if (process.env.ECHO_ROOM && process.env.ECHO_ROOM !== 'reverb' && process.env.ECHO_ROOM !== 'none') throw new Error(`ECHO_ROOM="${process.env.ECHO_ROOM}": reverb or none`);
 const modes = process.env.ECHO_MODES ? MODES.filter((m) => process.env.ECHO_MODES!.split(',').includes(m.name)) : MODES;
 
 interface Row {
@@ -55,17 +65,19 @@ interface Row {
   perTurn: number[];
   summary: Summary | null;
   error: string | null;
+  /** ECHO_PATH_CHANGE: how many times the path changed in the cell. */
+  changes?: number;
 }
 
 const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
 function cells(row: Row, path: EchoPath): string[] {
   const s = row.summary;
-  const head = [row.mode.label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`];
+  const head = [row.mode.label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`, ...(row.changes !== undefined ? [String(row.changes)] : [])];
   if (!s) return [...head, '—', '—', '—', '—', '—', row.perTurn.join(',') || '—', `failed: ${row.error}`];
   const barge = s.bargeIns.length === 0 ? '—' : s.bargeIns.map((b) => (b.caught ? `yes, ${((b.cutMs ?? 0) / 1000).toFixed(1)} s` : `missed (${b.said} said, then "${b.statusAfter}")`)).join('; ');
   return [...head, formatErle(s.erle), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), row.perTurn.join(',') || '—', barge + (row.error ? ` (${row.error})` : '')];
 }
-const HEADER = ['app set-up', 'gain', 'delay asked', 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
+const HEADER = ['app set-up', 'gain', 'delay asked', ...(pathChange ? [`path changes (${pathChange.label})`] : []), 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
 const line = (c: string[]) => `| ${c.join(' | ')} |`;
 
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -92,7 +104,7 @@ function printTrace(trace: GuardTraceFrame[], summary: Summary): void {
 async function main(): Promise<void> {
   if (process.env.EARSHOT_SKIP_BUILD !== '1') buildPwa();
   const engineName = process.env.ECHO_ENGINE === 'firefox' ? 'firefox' : 'chromium';
-  console.log(`${engineName}: gains ${gains.join(', ')} dB; delays ${delays.join(', ')} ms; ${modes.map((m) => m.name).join(', ')}\n`);
+  console.log(`${engineName}: gains ${gains.join(', ')} dB; delays ${delays.join(', ')} ms; ${modes.map((m) => m.name).join(', ')}; room ${room}; path change ${pathChange?.label ?? 'none'}\n`);
   const freshBrowser = process.env.ECHO_FRESH === 'browser';
   let rig = await startEchoRig(engineName);
   const rows: Array<{ row: Row; path: EchoPath }> = [];
@@ -104,7 +116,7 @@ async function main(): Promise<void> {
       let conversation: Awaited<ReturnType<typeof rig.open>> | null = null;
       for (const delayMs of delays) {
         for (const gainDb of gains) {
-          const path = { gainDb, delayMs };
+          const path: EchoPath = { gainDb, delayMs, room };
           const row: Row = { mode, perTurn: [], summary: null, error: null };
           // ECHO_FRESH=browser: the CI test's start — a browser whose audio service has never heard a far end.
           if (freshBrowser && rows.length > 0) {
@@ -114,9 +126,15 @@ async function main(): Promise<void> {
           // The route changes while nothing plays; a cell begins with the app listening and settled.
           await rig.speakerphone.set(path);
           const from = rig.now();
+          let changer: PathChanger | null = null;
           try {
             conversation ??= await rig.open({ ...mode.switches, trace: tracing });
-            for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) row.perTurn.push((await conversation.turn()).replies);
+            if (pathChange) changer = makePathChanger(rig.speakerphone, rig.log, path, pathChange);
+            for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) {
+              await changer?.reset();
+              row.perTurn.push((await conversation.turn()).replies);
+            }
+            await changer?.reset();
             if (mode.bargeIn && process.env.ECHO_BARGE !== '0') await conversation.bargeIn();
           } catch (e) {
             // A conversation that never settles (the assistant answering its own echo) is a result, not a crash:
@@ -127,6 +145,10 @@ async function main(): Promise<void> {
             await conversation?.page.close().catch(() => undefined);
             conversation = null;
           }
+          await changer?.stop();
+          // Back to the cell's path, and say how many changes the cell had (one per reply that lasted long enough).
+          if (changer) await rig.speakerphone.set(path);
+          if (pathChange) row.changes = changer?.appliedAt().length ?? 0;
           row.summary = rig.summarize(from, rig.now(), path);
           if (conversation) trace.push(...(await conversation.takeTrace().catch(() => [])));
           // ECHO_FRESH=1: every cell on a new page, so every cell has a conversation's first reply (the canceller
@@ -141,7 +163,7 @@ async function main(): Promise<void> {
             const cellTrace = trace.splice(0);
             printTrace(cellTrace, row.summary);
             // ECHO_TRACE_DIR: the cell's raw trace, for a closer look than the printed lines.
-            if (process.env.ECHO_TRACE_DIR) writeFileSync(`${process.env.ECHO_TRACE_DIR}/cell-${rows.length}.json`, JSON.stringify({ path, perTurn: row.perTurn, summary: row.summary, trace: cellTrace }));
+            if (process.env.ECHO_TRACE_DIR) writeFileSync(`${process.env.ECHO_TRACE_DIR}/cell-${rows.length}.json`, JSON.stringify({ path, pathChange, changesAt: changer?.appliedAt() ?? [], perTurn: row.perTurn, summary: row.summary, trace: cellTrace }));
           }
         }
       }

@@ -2,7 +2,9 @@
 // plays on the `speaker` sink comes back into the `mic` sink — the one the user's speech is played into and whose
 // monitor the browser captures from (`mic_in`) — through `module-loopback`, with a chosen delay (its target
 // latency) and gain (the volume of its sink input). So the microphone hears the user and the assistant's echo, and
-// Chromium's echo canceller, noise suppressor and gain control run on that as on a laptop.
+// Chromium's echo canceller, noise suppressor and gain control run on that as on a laptop. Or, with a room
+// (`EchoPath.room`), through a reverberant one: parec | sox reverb | pacat instead of module-loopback. The path can
+// change mid-reply (path-change.ts): a new route is made before the old one goes.
 //
 // Tapes: parecord of a monitor (speaker.monitor: what was played; mic.monitor: what the microphone heard), kept as
 // 10 ms power blocks on the wall clock (echo-metrics.ts), so they line up with the relay's upstream appends.
@@ -15,50 +17,95 @@ export interface EchoPath {
   gainDb: number;
   /** module-loopback's target latency, ms (the real delay is measured: estimateLagMs on the tapes). */
   delayMs: number;
+  /**
+   * The room between speaker and microphone: none (a dry path, module-loopback) or `reverb` — `parec` of the
+   * speaker's monitor through `sox … reverb` (a living room's tail) into `pacat` on the mic sink (roomPipeline).
+   */
+  room?: Room;
 }
 
+export type Room = 'none' | 'reverb';
+
 export interface Speakerphone {
-  /** Routes the speaker into the microphone with this gain and delay (replacing the route there was). */
+  /**
+   * Routes the speaker into the microphone with this gain, delay and room (replacing the route there was). A new
+   * delay or room is a new route, made before the old one is taken away (an echo path changing mid-reply, as a
+   * phone picked up, not a silent gap); a gain alone is the route's volume.
+   */
   set(path: EchoPath): Promise<void>;
   /** Takes the route away: the microphone hears only the user. */
   off(): Promise<void>;
 }
 
+/** One speaker→mic route on the server: its sink input on `mic` (whose volume is the gain) and how to end it. */
+interface Route {
+  delayMs: number;
+  room: Room;
+  sinkInput: string;
+  end(): Promise<void>;
+}
+
+const SOX_RAW = ['-t', 'raw', '-r', '48000', '-e', 'signed-integer', '-b', '16', '-c', '1'];
+
+/**
+ * The reverberant route's shell pipeline: the speaker's monitor, 10 ms blocks, through sox's reverb (dry plus a
+ * ~0.5 s tail; reverberance 60 %, HF damping 50 %, room scale 80 %), into the mic sink with `delayMs` of buffer.
+ * sox's buffer is 512 samples (~11 ms) so it adds little delay; the real delay is measured on the tapes anyway.
+ * `stream` names the pacat stream, so its sink input can be found (its volume is the route's gain).
+ */
+export function roomPipeline(delayMs: number, stream: string): string {
+  const raw = '--raw --format=s16le --rate=48000 --channels=1';
+  return [
+    `parec --device=speaker.monitor ${raw} --latency-msec=10`,
+    `sox -q --buffer 1024 ${SOX_RAW.join(' ')} - ${SOX_RAW.join(' ')} - reverb 60 50 80`,
+    `pacat --playback --device=mic ${raw} --latency-msec=${delayMs} --stream-name=${stream}`,
+  ].join(' | ');
+}
+
 export function makeSpeakerphone(pulse: PrivatePulse): Speakerphone {
-  let module: string | null = null;
-  let delayMs: number | null = null;
+  let route: Route | null = null;
+  let rooms = 0;
+  const open = async (path: EchoPath): Promise<Route> => {
+    const room = path.room ?? 'none';
+    if (room === 'none') {
+      const module = (await pulse.pactl('load-module', 'module-loopback', 'source=speaker.monitor', 'sink=mic', `latency_msec=${path.delayMs}`, 'source_dont_move=true', 'sink_dont_move=true', 'remix=true')).trim();
+      const sinkInput = await findSinkInput(pulse, new RegExp(`Owner Module: ${module}\\b`), () => `module-loopback ${module}`);
+      return { delayMs: path.delayMs, room, sinkInput, end: async () => void (await pulse.pactl('unload-module', module)) };
+    }
+    const stream = `earshot-room-${++rooms}`;
+    const pipeline = startOwned('sh', ['-c', roomPipeline(path.delayMs, stream)], { env: { ...process.env, ...pulse.env, HOME: pulse.env.PULSE_RUNTIME_PATH } });
+    const sinkInput = await findSinkInput(pulse, new RegExp(`media\\.name = "${stream}"`), () => `the room pipeline (${pipeline.stderr() || 'no output'})`);
+    return { delayMs: path.delayMs, room, sinkInput, end: () => pipeline.stop() };
+  };
   const off = async () => {
-    if (module !== null) await pulse.pactl('unload-module', module);
-    module = null;
-    delayMs = null;
+    await route?.end();
+    route = null;
   };
   return {
     async set(path) {
-      // The delay is the module's buffer: a new delay is a new module. A gain alone is the sink input's volume.
-      if (delayMs !== path.delayMs) {
-        await off();
-        module = (await pulse.pactl('load-module', 'module-loopback', 'source=speaker.monitor', 'sink=mic', `latency_msec=${path.delayMs}`, 'source_dont_move=true', 'sink_dont_move=true', 'remix=true')).trim();
-        delayMs = path.delayMs;
-      }
-      const input = await loopbackSinkInput(pulse, module!);
-      // As a linear amplitude factor (pactl's "-6dB" reads as an option, and it refuses fractional dB).
-      await pulse.pactl('set-sink-input-volume', input, (10 ** (path.gainDb / 20)).toFixed(4));
+      let next = route;
+      if (!next || next.delayMs !== path.delayMs || next.room !== (path.room ?? 'none')) next = await open(path);
+      // As a linear amplitude factor (pactl's "-6dB" reads as an option, and it refuses fractional dB). Set before
+      // the old route goes, so the new one is never heard at its default 100 %.
+      await pulse.pactl('set-sink-input-volume', next.sinkInput, (10 ** (path.gainDb / 20)).toFixed(4));
+      if (route && route !== next) await route.end();
+      route = next;
     },
     off,
   };
 }
 
-/** The sink input that module `module` (a module-loopback) plays into the mic sink, by its owner module. */
-async function loopbackSinkInput(pulse: PrivatePulse, module: string): Promise<string> {
+/** The sink input (on the mic sink) whose `pactl list sink-inputs` block matches `owner`. */
+async function findSinkInput(pulse: PrivatePulse, owner: RegExp, what: () => string): Promise<string> {
   for (let tries = 0; tries < 50; tries++) {
     const listing = await pulse.pactl('list', 'sink-inputs');
     for (const block of listing.split(/^Sink Input #/m).slice(1)) {
       const id = block.match(/^(\d+)/)?.[1];
-      if (id && new RegExp(`Owner Module: ${module}\\b`).test(block)) return id;
+      if (id && owner.test(block)) return id;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`module-loopback ${module} has no sink input`);
+  throw new Error(`${what()} has no sink input`);
 }
 
 export interface TapeRecorder {
