@@ -28,10 +28,14 @@ export type SessionToPlayback =
   /** Silence within one render quantum; answered by `flushed`. */
   | { kind: 'flush' };
 
-/** Playback worklet -> session worker. `taken` counts every sample that left the ring (played or flushed). */
+/**
+ * Playback worklet -> session worker. `taken` counts every sample that left the ring (played or flushed). A
+ * progress report's `frame` is the context frame its output reached: with `taken` it says how much of that time
+ * was silence (the session worker's played-sample reference, echo-coherence.ts).
+ */
 export type PlaybackToSession =
   | { kind: 'started'; itemId: string; frame: number }
-  | { kind: 'progress'; itemId: string; played: number; taken: number; rms: number; jitterMs: number }
+  | { kind: 'progress'; itemId: string; played: number; taken: number; frame: number; rms: number; jitterMs: number }
   | { kind: 'drained'; itemId: string; taken: number }
   /** The ring ran dry while `itemId` still expected audio: `count` so far, and the jitter target it grew to. */
   | { kind: 'underrun'; itemId: string; count: number; jitterMs: number }

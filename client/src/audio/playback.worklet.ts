@@ -100,7 +100,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     if (this.sinceReport < this.reportEvery) return;
     const rms = Math.sqrt(this.reportSum / this.sinceReport);
     const progress = this.queue.progress();
-    if (progress) this.post({ kind: 'progress', ...progress, taken: this.queue.taken, rms, jitterMs: this.queue.jitter.ms });
+    if (progress) this.post({ kind: 'progress', ...progress, taken: this.queue.taken, frame: currentFrame + out.length, rms, jitterMs: this.queue.jitter.ms });
     if (this.waveform) {
       const outline = new Float32Array(points * 2);
       for (let p = 0; p < points; p++) {

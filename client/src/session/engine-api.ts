@@ -112,6 +112,10 @@ export interface GuardTraceFrame {
   echoLike?: boolean;
   /** The playback worklet's output level in its last `progress` report (dBFS; what the app was playing then). */
   playDb?: number;
+  /** The capture's coherence with the samples just played (echo-coherence.ts, 0…1; null: nothing to say). */
+  coherence?: number | null;
+  /** Whether that made the frame echo, never loud for the guard (with the assistant audible). */
+  coherent?: boolean;
 }
 
 export interface EngineStartOptions {

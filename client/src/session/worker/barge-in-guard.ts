@@ -20,6 +20,12 @@
 // later onsets did too. Only there, where the app knows it just started to play, does the guard ask for 12 of 14;
 // and (2026-12-03 evening) wherever the capture's level envelope follows the playback's (echo-likeness.ts): the
 // canceller re-diverging mid-reply, past the onset window.
+//
+// Why a frame coherent with the played samples does not count as loud at all (echo-coherence.ts, 2026-12-04): it is
+// the echo (the capture is explained by what was played), so it must not open the gate however long it lasts; the
+// stricter 12 of 14 alone would still open on echo that stays through for 0.25 s or more. A person talking over
+// the reply makes the capture incoherent (their voice is not a filtering of the played samples), so their frames
+// count as before: on espeak speech the guard opened for them on the same frames (echo-coherence.test.ts).
 // Pure: the session worker keeps the state and passes frame levels in.
 
 export interface GuardConfig {
@@ -70,10 +76,11 @@ export const opensOn = (recent: number, config: GuardConfig = DEFAULT_GUARD, ech
 
 /**
  * One capture frame. `assistantAudible`: assistant audio is queued or playing; `echoOnset`: the frame may carry the
- * unremoved echo of a voice onset the app just played (echo-onset.ts).
+ * unremoved echo of a voice onset the app just played (echo-onset.ts); `echoCoherent`: the frame is explained by
+ * the samples just played (echo-coherence.ts), so it is not the person however loud.
  */
-export function guardStep(state: GuardState, frameDb: number, assistantAudible: boolean, config: GuardConfig = DEFAULT_GUARD, echoOnset = false): { state: GuardState; verdict: GuardVerdict } {
-  const loud = frameDb >= config.openDb;
+export function guardStep(state: GuardState, frameDb: number, assistantAudible: boolean, config: GuardConfig = DEFAULT_GUARD, echoOnset = false, echoCoherent = false): { state: GuardState; verdict: GuardVerdict } {
+  const loud = frameDb >= config.openDb && !echoCoherent;
   if (!assistantAudible) {
     // Normal listening: everything goes to the provider's own VAD.
     return { state: initialGuard, verdict: 'pass' };

@@ -12,7 +12,7 @@ function frame(rate: number): Float32Array {
 describe('CaptureSender', () => {
   it('turns each 20 ms frame at 48 kHz into one 960-byte pcm16 append', () => {
     const s = new CaptureSender(48_000);
-    const events = s.onFrame(frame(48_000), loud, { capturing: true, assistantAudible: false, echoOnset: false });
+    const events = s.onFrame(frame(48_000), loud, { capturing: true, assistantAudible: false, echoOnset: false, echoCoherent: false });
     expect(events).toHaveLength(1);
     const e = events[0] as { type: string; audio: string };
     expect(e.type).toBe('input_audio_buffer.append');
@@ -21,12 +21,12 @@ describe('CaptureSender', () => {
 
   it('sends nothing while not capturing (muted, hold-to-talk released, disconnected)', () => {
     const s = new CaptureSender(44_100);
-    expect(s.onFrame(frame(44_100), loud, { capturing: false, assistantAudible: false, echoOnset: false })).toEqual([]);
+    expect(s.onFrame(frame(44_100), loud, { capturing: false, assistantAudible: false, echoOnset: false, echoCoherent: false })).toEqual([]);
   });
 
   it('holds quiet frames back while the assistant speaks and releases the pre-roll when the person talks over it', () => {
     const s = new CaptureSender(48_000);
-    const ctx = { capturing: true, assistantAudible: true, echoOnset: false };
+    const ctx = { capturing: true, assistantAudible: true, echoOnset: false, echoCoherent: false };
     expect(s.onFrame(frame(48_000), quiet, ctx)).toEqual([]);
     // The guard wants 7 loud frames of the last 10 (barge-in-guard.ts): six are held back…
     for (let i = 0; i < 6; i++) expect(s.onFrame(frame(48_000), loud, ctx)).toEqual([]);

@@ -17,6 +17,8 @@ export interface CaptureContext {
    * the playback's (echo-likeness.ts): the guard asks for more.
    */
   echoOnset: boolean;
+  /** The frame is explained by the samples just played (echo-coherence.ts): it is echo, it never counts as loud. */
+  echoCoherent: boolean;
 }
 
 export class CaptureSender {
@@ -46,7 +48,7 @@ export class CaptureSender {
       return [];
     }
     const audio = encodeBase64(floatToPcm16(wire));
-    const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig, ctx.echoOnset);
+    const step = guardStep(this.guard, toDbfs(rms), ctx.assistantAudible, this.guardConfig, ctx.echoOnset, ctx.echoCoherent);
     this.guard = step.state;
     this.lastVerdict = step.verdict;
     switch (step.verdict) {

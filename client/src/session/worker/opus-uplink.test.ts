@@ -24,7 +24,7 @@ function rig() {
     for (let i = 0; i < frames; i++) {
       const f = new Float32Array(960);
       for (let k = 0; k < 960; k++) f[k] = amplitude * Math.sin(((index * 960 + k) * 2 * Math.PI * 300) / 48_000);
-      uplink.onFrame(f, amplitude / Math.SQRT2, index++, { capturing: true, assistantAudible, echoOnset: false, held });
+      uplink.onFrame(f, amplitude / Math.SQRT2, index++, { capturing: true, assistantAudible, echoOnset: false, echoCoherent: false, held });
     }
   };
   return { uplink, sent, feed };
@@ -67,7 +67,7 @@ describe('OpusUplink', () => {
     const dtx = wasmOpusFactory(await WasmOpusModule.load(readFileSync(require.resolve('@evan/opus/wasm/opus.wasm'))), { dtx: true });
     const sent: UpPacket[] = [];
     const uplink = new OpusUplink(48_000, dtx, (p) => sent.push(p), DEFAULT_GUARD);
-    for (let i = 0; i < 100; i++) uplink.onFrame(new Float32Array(960), 0, i, { capturing: true, assistantAudible: false, echoOnset: false, held: true });
+    for (let i = 0; i < 100; i++) uplink.onFrame(new Float32Array(960), 0, i, { capturing: true, assistantAudible: false, echoOnset: false, echoCoherent: false, held: true });
     expect(sent.length).toBe(50);
     expect(sent.some((p) => p.opus.byteLength <= 2)).toBe(true);
   });

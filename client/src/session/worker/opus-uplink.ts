@@ -114,7 +114,7 @@ export class OpusUplink {
     this.blockHeld ||= ctx.held;
     const db = toDbfs(rms);
     this.blockPeakDb = Math.max(this.blockPeakDb, db);
-    const step = guardStep(this.guard, db, ctx.assistantAudible, this.guardConfig, ctx.echoOnset);
+    const step = guardStep(this.guard, db, ctx.assistantAudible, this.guardConfig, ctx.echoOnset, ctx.echoCoherent);
     this.guard = step.state;
     this.lastVerdict = step.verdict;
     // A block opens if any of its frames opened the gate, passes if any passed.

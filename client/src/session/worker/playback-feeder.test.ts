@@ -22,7 +22,7 @@ describe('PlaybackFeeder', () => {
     const first = h.sentSamples();
     expect(first).toBeLessThanOrEqual(48_000 * 1.5);
     expect(h.feeder.backlog).toBeGreaterThan(0);
-    h.feeder.onReport({ kind: 'progress', itemId: 'a1', played: 48_000, taken: 48_000, rms: 0, jitterMs: 80 });
+    h.feeder.onReport({ kind: 'progress', itemId: 'a1', played: 48_000, taken: 48_000, frame: 48_000, rms: 0, jitterMs: 80 });
     expect(h.sentSamples()).toBeGreaterThan(first);
     expect(h.sentSamples() - 48_000).toBeLessThanOrEqual(48_000 * 1.5);
   });

@@ -20,6 +20,8 @@ export class PlaybackFeeder implements PlaybackControl {
   private sent = 0;
   private taken = 0;
   private currentItem: string | null = null;
+  /** Sees every sample handed to the worklet, in order, before it is transferred (the echo reference). */
+  onSent: ((samples: Float32Array) => void) | null = null;
 
   constructor(port: PlaybackPort, contextRate: number) {
     this.port = port;
@@ -76,6 +78,7 @@ export class PlaybackFeeder implements PlaybackControl {
       if (next.kind === 'chunk') {
         if (this.sent - this.taken + next.samples.length > this.highWater && this.sent - this.taken > 0) return;
         this.sent += next.samples.length;
+        this.onSent?.(next.samples);
         this.port.postMessage(next, [next.samples.buffer]);
       } else this.port.postMessage(next);
       this.pending.shift();

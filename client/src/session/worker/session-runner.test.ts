@@ -245,7 +245,7 @@ describe('SessionRunner and the barge-in guard', () => {
   async function loudOverReply(progressRms: number | null): Promise<number> {
     const { s, r } = await listeningWithReplyQueued();
     r.runner.onPlaybackReport({ kind: 'started', itemId: 'a', frame: 0 });
-    if (progressRms !== null) r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960, taken: 960, rms: progressRms, jitterMs: 60 });
+    if (progressRms !== null) r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960, taken: 960, frame: 960, rms: progressRms, jitterMs: 60 });
     for (let i = 0; i < 8; i++) r.runner.onCaptureFrame(new Float32Array(960).fill(0.1), 0.1, i);
     r.runner.sendText('marker');
     await until('marker', () => s.received.some((e) => e.type === 'conversation.item.create'));
@@ -282,7 +282,7 @@ describe('SessionRunner and the barge-in guard', () => {
     const levels = [...Array.from({ length: 50 }, () => ({ p: play[0]!, m: mic[0]! })), ...play.map((p, i) => ({ p, m: mic[i]! }))];
     levels.forEach(({ p, m }, i) => {
       t = i * 20;
-      r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960 * i, taken: 960 * i, rms: rms(p), jitterMs: 60 });
+      r.runner.onPlaybackReport({ kind: 'progress', itemId: 'a', played: 960 * i, taken: 960 * i, frame: 960 * i, rms: rms(p), jitterMs: 60 });
       r.runner.onCaptureFrame(new Float32Array(960).fill(rms(m)), rms(m), i);
     });
     r.runner.sendText('marker');

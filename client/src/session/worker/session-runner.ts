@@ -22,6 +22,7 @@ import { toDbfs } from '../../dsp/levels.ts';
 import type { EngineError, EngineEvent, EngineSettings, EngineState, GuardTraceFrame, SessionStats } from '../engine-api.ts';
 import { closeAction, rejectError, unreachableError } from '../errors.ts';
 import type { GuardVerdict } from './barge-in-guard.ts';
+import { EchoCoherence, isEchoCoherent } from './echo-coherence.ts';
 import { EchoHistory, isEchoLike } from './echo-likeness.ts';
 import { inEchoOnset, initialEchoOnset, playbackLevel, playbackStopped, type EchoOnsetState } from './echo-onset.ts';
 import { CaptureSender } from './capture-sender.ts';
@@ -178,11 +179,16 @@ export class SessionRunner {
   private echoOnset: EchoOnsetState = initialEchoOnset;
   /** Capture and playback levels per capture frame: whether the capture follows what was played (echo-likeness.ts). */
   private readonly echoHistory = new EchoHistory();
+  /** The exact samples played against the capture: whether the capture is their echo (echo-coherence.ts). */
+  private readonly echoCoherence: EchoCoherence;
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
     this.monitor = new LinkMonitor(deps.heartbeat ?? DEFAULT_HEARTBEAT);
     this.capture = new CaptureSender(deps.contextRate);
+    this.echoCoherence = new EchoCoherence(deps.contextRate);
+    // Every sample handed to the playback worklet, copied (decimated) before it is transferred.
+    deps.playback.onSent = (samples) => this.echoCoherence.queued(samples);
     this.stats = {
       appendsSent: 0,
       framesDropped: 0,
@@ -353,12 +359,17 @@ export class SessionRunner {
     this.echoHistory.push(toDbfs(rms), toDbfs(this.lastPlayRms));
     const echoLike = assistantAudible && isEchoLike(this.echoHistory.score());
     const echoOnset = assistantAudible && (inEchoOnset(this.echoOnset, this.deps.now()) || echoLike);
+    // And a frame explained by the exact samples just played is echo however loud: it never counts toward opening
+    // (over steady playback too, where the level envelopes cannot tell a re-diverging canceller from a word).
+    this.echoCoherence.capture(samples);
+    const coherence = assistantAudible ? this.echoCoherence.score() : Number.NaN;
+    const echoCoherent = isEchoCoherent(coherence);
     if (this.wire === 'v2' && this.uplink) {
       // While a dropped link may resume, keep capturing into the time-bounded queue: the freshest audio goes out first.
       const linkUsable = this.isOpen() || (this.ticket !== null && this.link === 'lost');
       const capturing = linkUsable && this.conversation.wantsAudio;
-      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, echoOnset, held: this.conversation.holding });
-      this.traceGuard(rms, assistantAudible, echoOnset, echoLike, this.uplink.lastVerdict);
+      this.uplink.onFrame(samples, rms, index, { capturing, assistantAudible, echoOnset, echoCoherent, held: this.conversation.holding });
+      this.traceGuard(rms, assistantAudible, echoOnset, echoLike, coherence, this.uplink.lastVerdict);
       this.stats.dtxSkipped = this.uplink.dtxSkipped;
       this.stats.upBlocks = this.uplink.blocksIn;
       this.stats.upPackets = this.uplink.packetsFromEncoder;
@@ -366,8 +377,8 @@ export class SessionRunner {
       return;
     }
     const capturing = this.isOpen() && this.conversation.wantsAudio;
-    const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible, echoOnset });
-    this.traceGuard(rms, assistantAudible, echoOnset, echoLike, this.capture.lastVerdict);
+    const events = this.capture.onFrame(samples, rms, { capturing, assistantAudible, echoOnset, echoCoherent });
+    this.traceGuard(rms, assistantAudible, echoOnset, echoLike, coherence, this.capture.lastVerdict);
     for (const e of events) {
       if ((this.socket?.bufferedAmount ?? 0) > MAX_SOCKET_BUFFERED_BYTES) {
         this.stats.framesDropped++;
@@ -384,11 +395,11 @@ export class SessionRunner {
     return taken;
   }
 
-  private traceGuard(rms: number, audible: boolean, onset: boolean, echoLike: boolean, verdict: GuardVerdict | null): void {
+  private traceGuard(rms: number, audible: boolean, onset: boolean, echoLike: boolean, coherence: number, verdict: GuardVerdict | null): void {
     if (!this.options?.settings.guardTrace) return;
     // Bounded (10 min of frames) in case nobody reads it.
     if (this.guardTrace.length >= 30_000) this.guardTrace.shift();
-    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle', onset, echoLike, playDb: Math.round(toDbfs(this.lastPlayRms) * 10) / 10 });
+    this.guardTrace.push({ at: this.deps.wallNow(), db: Math.round(toDbfs(rms) * 10) / 10, audible, verdict: verdict ?? 'idle', onset, echoLike, playDb: Math.round(toDbfs(this.lastPlayRms) * 10) / 10, coherence: Number.isNaN(coherence) ? null : Math.round(coherence * 100) / 100, coherent: isEchoCoherent(coherence) });
   }
 
   onPlaybackReport(report: PlaybackToSession): void {
@@ -400,17 +411,20 @@ export class SessionRunner {
       case 'progress':
         this.outputLevel = Math.max(this.outputLevel, report.rms);
         this.lastPlayRms = report.rms;
+        this.echoCoherence.playedUpTo(report.taken, report.frame);
         this.echoOnset = playbackLevel(this.echoOnset, toDbfs(report.rms), this.deps.now());
         this.jitterMs = report.jitterMs;
         this.conversation.onPlayback({ kind: 'progress', itemId: report.itemId, played: report.played, rate: this.deps.contextRate });
         break;
       case 'drained':
         this.lastPlayRms = 0;
+        this.echoCoherence.playedUpTo(report.taken, null);
         this.echoOnset = playbackStopped(this.echoOnset);
         this.conversation.onPlayback({ kind: 'drained', itemId: report.itemId });
         break;
       case 'flushed':
         this.lastPlayRms = 0;
+        this.echoCoherence.discarded(report.taken);
         this.echoOnset = playbackStopped(this.echoOnset);
         this.conversation.onPlayback({ kind: 'flushed', items: report.items, rate: this.deps.contextRate });
         break;
