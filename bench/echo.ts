@@ -23,7 +23,7 @@
 // barge-in's re-asked long question, if any, is not reset). ECHO_ROOM=reverb routes speaker → mic through a
 // reverberant room (parec | sox reverb | pacat, speakerphone.ts's roomPipeline) instead of a dry module-loopback;
 // EARSHOT_SKIP_BUILD=1 reuses dist/client.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
 import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
@@ -163,6 +163,8 @@ async function main(): Promise<void> {
             const cellTrace = trace.splice(0);
             printTrace(cellTrace, row.summary);
             // ECHO_TRACE_DIR: the cell's raw trace, for a closer look than the printed lines.
+            // (made if missing: a crash here after minutes of measuring lost the whole sweep's table once)
+            if (process.env.ECHO_TRACE_DIR) mkdirSync(process.env.ECHO_TRACE_DIR, { recursive: true });
             if (process.env.ECHO_TRACE_DIR) writeFileSync(`${process.env.ECHO_TRACE_DIR}/cell-${rows.length}.json`, JSON.stringify({ path, pathChange, changesAt: changer?.appliedAt() ?? [], perTurn: row.perTurn, summary: row.summary, trace: cellTrace }));
           }
         }
