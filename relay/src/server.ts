@@ -63,6 +63,8 @@ export interface Relay {
   secret: Uint8Array;
   metrics: Metrics;
   sessions(): ReadonlyMap<string, RelaySession>;
+  /** Re-checks every live session's access now, as the half-second tick does (tests drive it). */
+  sweepAccess(): void;
   /** App links (`earshot.v2`): resume registry and Opus pool. */
   appLinks: AppLinkHub;
   /** Stop accepting, answer /healthz with 503, close sessions with 1001, release the port. */
@@ -281,7 +283,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
                 return;
               }
               const data: ConnData = {
-                info: { sessionId, userId, tokenId: result.tokenId, startedAt: Date.now() },
+                info: { sessionId, userId, tokenId: result.tokenId, startedAt: Date.now(), directoryMark: directory.mark },
                 model,
                 ...(intent ? { intent } : {}),
                 policyUpdate: JSON.stringify(intent ? initialTranscriptionUpdate(config.policy) : initialSessionUpdate(config.policy, result.user, model)),
@@ -481,6 +483,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDeps = {}): Pro
     secret,
     metrics,
     sessions: () => sessions,
+    sweepAccess: () => liveAccess.sweep(),
     appLinks,
     close() {
       closing ??= (async () => {

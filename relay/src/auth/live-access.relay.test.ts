@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CloseCode } from '../../../protocol/close-codes.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { bearer, runCli } from '../testing/operator-cli.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { startTestRelay, tempDataDir, type TestRelay } from '../testing/start-relay.ts';
 import { until } from '../testing/until.ts';
 
@@ -31,8 +32,8 @@ async function talk(token: string): Promise<RealtimeTestClient> {
 }
 
 /** SQL run the way an operator's own SQL tool does it: its own connection, no Earshot code. */
-function operatorSql(sql: string, ...params: string[]): void {
-  const db = new Database(join(dataDir, 'earshot.db'));
+function operatorSql(dir: string, sql: string, ...params: string[]): void {
+  const db = new Database(join(dir, 'earshot.db'));
   try {
     db.prepare(sql).run(...params);
   } finally {
@@ -74,7 +75,7 @@ describe('live sessions lose access the moment the operator or the clock says so
     const kept = await relay.mint('tess');
     const a = await talk(doomed);
     const b = await talk(kept);
-    operatorSql('DELETE FROM tokens WHERE id = ?', tokenIdOf(doomed));
+    operatorSql(dataDir, 'DELETE FROM tokens WHERE id = ?', tokenIdOf(doomed));
     expect((await a.closed).code).toBe(CloseCode.Revoked);
     expect(a.of('error').at(-1)?.error).toMatchObject({ code: 'token_revoked', message: expect.stringMatching(/removed by the operator/) });
     expect(b.socket.readyState).toBe(b.socket.OPEN);
@@ -96,5 +97,57 @@ describe('live sessions lose access the moment the operator or the clock says so
     expect((await oldest.closed).code).toBe(CloseCode.TooManySessions);
     expect(oldest.of('error').at(-1)?.error.message).toMatch(/allow no conversations for now/);
     await until('every session of max to end', () => [...relay.sessions().values()].every((s) => s.info.userId !== 'max'));
+  });
+});
+
+describe('a session admitted while the relay is still re-reading its users and tokens', () => {
+  // The store is real; only its snapshot (the directory's re-read after a change) is held until the test lets
+  // it go, as a slow database holds it. A token minted by a CLI in another process is read fresh at the upgrade,
+  // and the half-second access check can run before the relay's copy has it.
+  const heldDir = tempDataDir('earshot-live-access-held-');
+  let store: SqliteStore;
+  let held: TestRelay;
+  let gate: Promise<void> = Promise.resolve();
+  let release = (): void => {};
+
+  beforeAll(async () => {
+    store = await SqliteStore.open(heldDir);
+    const gated = new Proxy(store, {
+      get(target, key) {
+        if (key === 'snapshot') return async () => { await gate; return target.snapshot(); };
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    held = await startTestRelay({ dataDir: heldDir }, { store: gated });
+  });
+  afterAll(async () => {
+    release();
+    await held.stop();
+    await store.close();
+    rmSync(heldDir, { recursive: true, force: true });
+  });
+
+  it('keeps running through the access check: its token is new, not removed; a later removal still ends it', async () => {
+    gate = new Promise((resolve) => (release = resolve));
+    const created = await runCli('token', heldDir, ['create', '--user', 'newcomer', '--json']);
+    expect(created.code).toBe(0);
+    const token = (JSON.parse(created.stdout) as { token: string }).token;
+    const c = await RealtimeTestClient.connect(held.wsUrl, bearer(token));
+    await c.waitFor('session.updated');
+    expect(held.directory.getUser('newcomer')).toBeUndefined(); // the copy has not caught up
+    held.sweepAccess();
+    const from = c.types().length;
+    c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'still here?' } });
+    await c.waitFor('session.updated', { from });
+    expect(c.of('error')).toEqual([]);
+    expect(c.socket.readyState).toBe(c.socket.OPEN);
+
+    release();
+    await until('the copy to catch up', () => held.directory.getUser('newcomer') !== undefined);
+    // Read after the upgrade, the copy is trusted again: a removal ends the session with the usual sentence.
+    expect((await runCli('users', heldDir, ['remove', 'newcomer'])).code).toBe(0);
+    expect((await c.closed).code).toBe(CloseCode.Revoked);
+    expect(c.of('error').at(-1)?.error).toMatchObject({ code: 'user_disabled', message: expect.stringMatching(/removed by the operator/) });
   });
 });

@@ -26,13 +26,16 @@ export interface LiveSession {
 }
 
 /** Why this session may no longer run, or null when it may. Pure: store lookups and one clock read. */
-export function accessVerdict(store: Pick<Directory, 'getUser' | 'getToken'>, info: SessionInfo, nowMs: number): AccessEnd | null {
+export function accessVerdict(store: Pick<Directory, 'getUser' | 'getToken' | 'readSince'>, info: SessionInfo, nowMs: number): AccessEnd | null {
+  // A record the upgrade read from the store may not be in this copy yet (minted a moment ago in another
+  // process): only a copy read after the upgrade can say it was removed.
+  const absenceCounts = info.directoryMark === undefined || store.readSince(info.directoryMark);
   // The user first: removing a user removes their tokens too, and the sentence should say the account went.
   const user = store.getUser(info.userId);
-  if (!user) return 'user_removed';
+  if (!user) return absenceCounts ? 'user_removed' : null;
   if (!user.enabled) return 'user_disabled';
   const token = store.getToken(info.tokenId);
-  if (!token) return 'token_removed';
+  if (!token) return absenceCounts ? 'token_removed' : null;
   if (token.revokedAt !== undefined) return 'token_revoked';
   // `exp` is in whole seconds (JWT); the token is valid up to but not including it, as jose checks at upgrade.
   if (token.expiresAt * 1000 <= nowMs) return 'token_expired';
@@ -89,8 +92,9 @@ export function watchLiveAccess(options: LiveAccessOptions): LiveAccess {
       }
       // max-sessions lowered below the live count: keep the oldest, close the newest beyond the limit.
       for (const [userId, list] of allowed) {
-        const max = store.getUser(userId)?.maxSessions ?? 0;
-        if (list.length <= max) continue;
+        // Not in the copy yet (see accessVerdict): its limit is not known here, and the upgrade just checked it.
+        const max = store.getUser(userId)?.maxSessions;
+        if (max === undefined || list.length <= max) continue;
         list.sort((a, b) => a.info.startedAt - b.info.startedAt);
         for (const session of list.slice(max)) {
           log.info({ session: session.info.sessionId, user: userId, maxSessions: max, live: list.length }, 'max-sessions lowered below the live count: closing the newest');

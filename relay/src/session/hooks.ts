@@ -7,6 +7,8 @@ export interface SessionInfo {
   userId: string;
   tokenId: string;
   startedAt: number;
+  /** Directory.mark when the upgrade had read the user and token from the store (absent: any copy counts). */
+  directoryMark?: number;
 }
 
 export interface SessionControl {

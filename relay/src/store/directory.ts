@@ -18,6 +18,9 @@ export class Directory {
   private reloading: Promise<void> = Promise.resolve();
   private feedBroken = false;
   private current = 0;
+  /** Snapshots begun, and the newest applied: see mark. */
+  private begun = 0;
+  private applied = 0;
 
   private constructor(
     readonly store: Store,
@@ -40,7 +43,9 @@ export class Directory {
   }
 
   private async load(): Promise<{ changeId: number }> {
+    const mark = ++this.begun;
     const snap = await this.store.snapshot();
+    this.applied = mark;
     this.users = new Map(snap.users.map((u) => [u.id, u]));
     this.tokens = new Map(snap.tokens.map((t) => [t.id, t]));
     this.current = Math.max(this.current, snap.changeId);
@@ -75,6 +80,20 @@ export class Directory {
   /** The change id the copy is current to (its feed position, store/retention.ts). */
   get changeId(): number {
     return this.current;
+  }
+
+  /**
+   * A mark to take right after reading a record from the store itself (the upgrade does). Only a snapshot begun
+   * after the mark is sure to hold that record, so until then its absence here means "not heard yet", not
+   * "removed": a CLI in another process mints a token, the app connects at once, and the feed has not polled.
+   */
+  get mark(): number {
+    return this.begun;
+  }
+
+  /** Whether the copy comes from a snapshot begun after `mark`, so that an absence in it is a removal. */
+  readSince(mark: number): boolean {
+    return this.applied > mark;
   }
 
   getUser(id: string): UserRecord | undefined {
