@@ -7,6 +7,7 @@ import type { Engine, EngineEvent, EngineStartOptions } from '../session/engine-
 import type { CheckResult } from '../app/session-check.ts';
 import { makeTokenStore } from '../app/token-store.ts';
 import type { SessionCheckBody } from '../../../protocol/relay-http.ts';
+import type { HistoryStore, StoredConversation } from '../history/history-store.ts';
 
 afterEach(() => {
   cleanup();
@@ -68,12 +69,39 @@ const session: SessionCheckBody = {
   policy: { mutableFields: ['audio.output.voice'], voice: 'marin', voices: ['marin', 'cedar'], instructions: 'Be brief.', model: 'gpt-realtime' },
 };
 
-function setup(check: (token: string) => Promise<CheckResult>, token: string | null = 'tok') {
+function setup(check: (token: string) => Promise<CheckResult>, token: string | null = 'tok', history?: Promise<HistoryStore | null>) {
   const tokens = makeTokenStore(localStorage);
   if (token) tokens.set(token);
   const engine = new TestEngine();
-  render(() => <App engine={engine} relayUrl="http://relay.test" tokens={tokens} storage={localStorage} check={check} />);
+  render(() => <App engine={engine} relayUrl="http://relay.test" tokens={tokens} storage={localStorage} check={check} {...(history ? { history } : {})} />);
   return { engine, tokens };
+}
+
+/** The device's history kept in memory (the browser tests use the real IndexedDB one). */
+function memoryHistory(conversations: StoredConversation[]): HistoryStore {
+  const byId = new Map(conversations.map((c) => [c.id, c]));
+  const newest = () => [...byId.values()].sort((a, b) => b.startedAt - a.startedAt);
+  return {
+    async save(c) {
+      byId.set(c.id, c);
+    },
+    async get(id) {
+      return byId.get(id) ?? null;
+    },
+    async list() {
+      return newest().map((c) => ({ id: c.id, startedAt: c.startedAt, updatedAt: c.updatedAt, lineCount: c.lines.length }));
+    },
+    async latest() {
+      return newest()[0] ?? null;
+    },
+    async remove(id) {
+      byId.delete(id);
+    },
+    async clear() {
+      byId.clear();
+    },
+    close() {},
+  };
 }
 
 describe('App', () => {
@@ -127,6 +155,15 @@ describe('App', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Stop conversation' }));
     await waitFor(() => expect(screen.getByTestId('state-line').textContent).toMatch(/Ready/));
     expect(engine.calls).toEqual(['start', 'mute:true', 'interrupt', 'text:hello', 'stop']);
+  });
+
+  it('shows the last conversation again after a reload even when the device history opens after the screen', async () => {
+    let open = (_: HistoryStore): void => {};
+    const history = new Promise<HistoryStore | null>((resolve) => (open = resolve));
+    setup(async () => ({ kind: 'ok', body: session }), 'tok', history);
+    await screen.findByRole('button', { name: 'Start conversation' });
+    open(memoryHistory([{ id: 'c1', startedAt: 1, updatedAt: 2, lines: [{ itemId: 'a1', role: 'assistant', text: 'Kept from last time', interrupted: false }] }]));
+    await screen.findByText('Kept from last time');
   });
 
   it('shows a reconnect countdown and browser-specific help when the mic is denied', async () => {

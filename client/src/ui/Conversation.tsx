@@ -61,8 +61,14 @@ export function Conversation(props: ConversationProps) {
   const active = () => isActive(view().state);
 
   // ---- history: the newest conversation shows again after a reload; each Start begins a new record ----
-  onMount(() => {
-    void props.history?.latest().then((c) => {
+  // On the history's arrival, not on mount: IndexedDB may open after this screen (a slow device, a fast relay
+  // check), and a transcript looked for only at mount would then never show.
+  let restored = false;
+  createEffect(() => {
+    const history = props.history;
+    if (!history || restored) return;
+    restored = true;
+    void history.latest().then((c) => {
       if (!c || conversationId() !== null) return;
       setConversationId(c.id);
       startedAt = c.startedAt;
