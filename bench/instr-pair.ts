@@ -11,6 +11,15 @@
 // Not a timing bench, but it loads a core for minutes: do not run it beside a locked bench.
 // INSTR_KEEP=1 keeps the two callgrind files (INSTR_OUT-<pairs>) for callgrind_annotate.
 // Run: INSTR_RELAY=earshot|floor|reference INSTR_SESSIONS=20 INSTR_WARMUP=200 INSTR_PAIRS=500 INSTR_END_MS=200000 npm run bench:instr
+//
+// Callgrind counts user space only. Where the kernel's share decides (issue 17's sessions-per-core target: every
+// relay makes the same socket calls per frame), INSTR_TOOL picks another measure of the same lock-step load, on
+// the relay running natively, over INSTR_PAIRS pairs a session after the warm-up, in one relay lifetime:
+//   cpu    — the relay's user and system CPU µs per pair (/proc/<pid>/stat, all threads; 10 ms ticks, so run
+//            enough pairs: 20 sessions × 5000 pairs is ~10 s of CPU);
+//   strace — the system calls per pair by name (`strace -c` attached to every thread for the window; strace slows
+//            the relay, so only the counts mean anything, not its times).
+// Run: INSTR_TOOL=cpu|strace INSTR_RELAY=… INSTR_SESSIONS=20 INSTR_WARMUP=500 INSTR_PAIRS=5000 npm run bench:instr
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +30,7 @@ import { loadOrCreateSecret } from '../relay/src/auth/secret.ts';
 import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
 import { listeningUrl } from './listening.ts';
+import { parseStraceSummary } from './strace-summary.ts';
 
 const RELAY = process.env.INSTR_RELAY ?? 'earshot';
 const SESSIONS = Number(process.env.INSTR_SESSIONS ?? 50);
@@ -28,6 +38,8 @@ const WARMUP = Number(process.env.INSTR_WARMUP ?? 300);
 const PAIRS = Number(process.env.INSTR_PAIRS ?? 200);
 const OUT = process.env.INSTR_OUT ?? `/tmp/instr-${RELAY}-${process.pid}`;
 const END_MS = Number(process.env.INSTR_END_MS ?? 120_000);
+const TOOL = process.env.INSTR_TOOL ?? 'callgrind';
+if (!['callgrind', 'cpu', 'strace'].includes(TOOL)) throw new Error(`INSTR_TOOL="${TOOL}": callgrind, cpu or strace`);
 
 /** The child's listening URL; its stderr is shown only with INSTR_VERBOSE (uWS warns once per session). */
 function started(child: ChildProcess, what: string): Promise<string> {
@@ -141,9 +153,60 @@ const run = (clients: Client[], pairs: number) =>
     ),
   );
 
-const short = await measure(PAIRS);
-const long = await measure(3 * PAIRS);
-const pairs = 2 * PAIRS * SESSIONS;
-console.log(JSON.stringify({ relay: RELAY, sessions: SESSIONS, extraPairs: pairs, endMs: END_MS, busyMs: [short.busyMs, long.busyMs], irPerPair: Math.round((long.ir - short.ir) / pairs) }));
+/** User and system CPU ticks (1/100 s) of a process, all its threads. */
+function cpuTicks(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), system: Number(fields[12]) };
+}
+
+/** INSTR_TOOL=cpu|strace: one native relay, measured over PAIRS pairs a session after the warm-up. */
+async function measureNative(): Promise<void> {
+  const [cmd, ...args] = argv;
+  const relay = spawn(cmd!, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(relay);
+  const relayUrl = (await started(relay, RELAY)).replace(/^http/, 'ws');
+  const clients = await connect(relayUrl);
+  await run(clients, WARMUP);
+  const pid = relay.pid!;
+  const pairs = PAIRS * SESSIONS;
+  if (TOOL === 'cpu') {
+    const a = cpuTicks(pid);
+    const t0 = Date.now();
+    await run(clients, PAIRS);
+    const busyMs = Date.now() - t0;
+    const b = cpuTicks(pid);
+    const perPair = (ticks: number) => Math.round(((ticks * 10_000) / pairs) * 100) / 100; // ticks are 10 ms = 10 000 µs
+    console.log(JSON.stringify({ tool: 'cpu', relay: RELAY, sessions: SESSIONS, pairs, busyMs, userUsPerPair: perPair(b.user - a.user), systemUsPerPair: perPair(b.system - a.system) }));
+  } else {
+    const out = `${OUT}.strace`;
+    // -f on the process attaches every thread ("Process N attached with M threads", on stderr) and any new one.
+    const strace = spawn('strace', ['-c', '-f', '-o', out, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(strace);
+    await new Promise<void>((resolve) => {
+      strace.stderr!.on('data', (c: Buffer) => {
+        if (c.toString().includes('attached')) resolve();
+      });
+    });
+    await run(clients, PAIRS);
+    const exited = new Promise((r) => strace.once('exit', r));
+    strace.kill('SIGINT');
+    await exited;
+    const calls = parseStraceSummary(readFileSync(out, 'utf8'));
+    if (!process.env.INSTR_KEEP) rmSync(out);
+    const perPair = Object.fromEntries([...calls].sort((x, y) => y[1] - x[1]).map(([name, n]) => [name, Math.round((n / pairs) * 1000) / 1000]));
+    const total = [...calls.values()].reduce((x, y) => x + y, 0);
+    console.log(JSON.stringify({ tool: 'strace', relay: RELAY, sessions: SESSIONS, pairs, syscallsPerPair: Math.round((total / pairs) * 1000) / 1000, perPair }));
+  }
+  for (const c of clients) c.ws.close();
+  relay.kill('SIGTERM');
+}
+
+if (TOOL === 'callgrind') {
+  const short = await measure(PAIRS);
+  const long = await measure(3 * PAIRS);
+  const pairs = 2 * PAIRS * SESSIONS;
+  console.log(JSON.stringify({ relay: RELAY, sessions: SESSIONS, extraPairs: pairs, endMs: END_MS, busyMs: [short.busyMs, long.busyMs], irPerPair: Math.round((long.ir - short.ir) / pairs) }));
+} else await measureNative();
 sim.kill('SIGKILL');
 process.exit(0);
