@@ -21,13 +21,14 @@
 // by N dB, `delayN` swaps in a loopback of N ms target latency (made before the old one goes), both with a comma
 // (`gain+6,delay300@1s`); the cell's path comes back before each utterance (e2e/acoustic/path-change.ts; the
 // barge-in's re-asked long question, if any, is not reset). ECHO_ROOM=reverb routes speaker → mic through a
-// reverberant room (parec | sox reverb | pacat, speakerphone.ts's roomPipeline) instead of a dry module-loopback;
+// reverberant room (parec | sox reverb | pacat, speakerphone.ts's roomPipeline) instead of a dry module-loopback,
+// ECHO_ROOM=pipe the same pipe with no effect (the control);
 // EARSHOT_SKIP_BUILD=1 reuses dist/client.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
 import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
-import type { EchoPath, Room } from '../e2e/acoustic/speakerphone.ts';
+import { ROOMS, type EchoPath, type Room } from '../e2e/acoustic/speakerphone.ts';
 import { makePathChanger, parsePathChange, type PathChanger } from '../e2e/acoustic/path-change.ts';
 import { explainFalseTurn, onsetProfile, openings, tailProfile, type GuardTraceFrame } from '../e2e/acoustic/guard-trace.ts';
 
@@ -55,8 +56,8 @@ const gains = list(process.env.ECHO_GAINS, [-12, -6, 0, 6]);
 const delays = list(process.env.ECHO_DELAYS, [40, 150]);
 const tracing = process.env.ECHO_TRACE === '1';
 const pathChange = process.env.ECHO_PATH_CHANGE ? parsePathChange(process.env.ECHO_PATH_CHANGE) : null;
-const room: Room = process.env.ECHO_ROOM === 'reverb' ? 'reverb' : 'none';
-if (process.env.ECHO_ROOM && process.env.ECHO_ROOM !== 'reverb' && process.env.ECHO_ROOM !== 'none') throw new Error(`ECHO_ROOM="${process.env.ECHO_ROOM}": reverb or none`);
+const room = (process.env.ECHO_ROOM ?? 'none') as Room;
+if (!ROOMS.includes(room)) throw new Error(`ECHO_ROOM="${process.env.ECHO_ROOM}": ${ROOMS.join(', ')}`);
 const modes = process.env.ECHO_MODES ? MODES.filter((m) => process.env.ECHO_MODES!.split(',').includes(m.name)) : MODES;
 
 interface Row {

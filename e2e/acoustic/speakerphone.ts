@@ -3,7 +3,8 @@
 // monitor the browser captures from (`mic_in`) — through `module-loopback`, with a chosen delay (its target
 // latency) and gain (the volume of its sink input). So the microphone hears the user and the assistant's echo, and
 // Chromium's echo canceller, noise suppressor and gain control run on that as on a laptop. Or, with a room
-// (`EchoPath.room`), through a reverberant one: parec | sox reverb | pacat instead of module-loopback. The path can
+// (`EchoPath.room`), through a reverberant one: parec | sox reverb | pacat instead of module-loopback (or `pipe`: the
+// same parec | sox | pacat with no effect, the control that tells the room from the pipe's buffering). The path can
 // change mid-reply (path-change.ts): a new route is made before the old one goes.
 //
 // Tapes: parecord of a monitor (speaker.monitor: what was played; mic.monitor: what the microphone heard), kept as
@@ -19,12 +20,14 @@ export interface EchoPath {
   delayMs: number;
   /**
    * The room between speaker and microphone: none (a dry path, module-loopback) or `reverb` — `parec` of the
-   * speaker's monitor through `sox … reverb` (a living room's tail) into `pacat` on the mic sink (roomPipeline).
+   * speaker's monitor through `sox … reverb` (a living room's tail) into `pacat` on the mic sink (roomPipeline) —
+   * or `pipe`: that same pipeline with no effect (the control: its jittering delay without the room).
    */
   room?: Room;
 }
 
-export type Room = 'none' | 'reverb';
+export type Room = 'none' | 'pipe' | 'reverb';
+export const ROOMS: readonly Room[] = ['none', 'pipe', 'reverb'];
 
 export interface Speakerphone {
   /**
@@ -51,13 +54,14 @@ const SOX_RAW = ['-t', 'raw', '-r', '48000', '-e', 'signed-integer', '-b', '16',
  * The reverberant route's shell pipeline: the speaker's monitor, 10 ms blocks, through sox's reverb (dry plus a
  * ~0.5 s tail; reverberance 60 %, HF damping 50 %, room scale 80 %), into the mic sink with `delayMs` of buffer.
  * sox's buffer is 512 samples (~11 ms) so it adds little delay; the real delay is measured on the tapes anyway.
- * `stream` names the pacat stream, so its sink input can be found (its volume is the route's gain).
+ * `stream` names the pacat stream, so its sink input can be found (its volume is the route's gain). `pipe`: the same
+ * three stages and buffers with no effect, so a difference between the two is the reverberation's, not the pipe's.
  */
-export function roomPipeline(delayMs: number, stream: string): string {
+export function roomPipeline(delayMs: number, stream: string, room: Exclude<Room, 'none'> = 'reverb'): string {
   const raw = '--raw --format=s16le --rate=48000 --channels=1';
   return [
     `parec --device=speaker.monitor ${raw} --latency-msec=10`,
-    `sox -q --buffer 1024 ${SOX_RAW.join(' ')} - ${SOX_RAW.join(' ')} - reverb 60 50 80`,
+    `sox -q --buffer 1024 ${SOX_RAW.join(' ')} - ${SOX_RAW.join(' ')} -${room === 'reverb' ? ' reverb 60 50 80' : ''}`,
     `pacat --playback --device=mic ${raw} --latency-msec=${delayMs} --stream-name=${stream}`,
   ].join(' | ');
 }
@@ -73,7 +77,7 @@ export function makeSpeakerphone(pulse: PrivatePulse): Speakerphone {
       return { delayMs: path.delayMs, room, sinkInput, end: async () => void (await pulse.pactl('unload-module', module)) };
     }
     const stream = `earshot-room-${++rooms}`;
-    const pipeline = startOwned('sh', ['-c', roomPipeline(path.delayMs, stream)], { env: { ...process.env, ...pulse.env, HOME: pulse.env.PULSE_RUNTIME_PATH } });
+    const pipeline = startOwned('sh', ['-c', roomPipeline(path.delayMs, stream, room)], { env: { ...process.env, ...pulse.env, HOME: pulse.env.PULSE_RUNTIME_PATH } });
     const sinkInput = await findSinkInput(pulse, new RegExp(`media\\.name = "${stream}"`), () => `the room pipeline (${pipeline.stderr() || 'no output'})`);
     return { delayMs: path.delayMs, room, sinkInput, end: () => pipeline.stop() };
   };
