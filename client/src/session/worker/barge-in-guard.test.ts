@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { speechWav, soxToRawPcm16 } from '../../../../e2e/audio-fixtures.ts';
+import { reverberate } from '../../../../e2e/acoustic/room-fixture.ts';
 import { DEFAULT_ECHO_ONSET, inEchoOnset, initialEchoOnset, playbackLevel, type EchoOnsetState } from './echo-onset.ts';
 import { EchoHistory, isEchoLike } from './echo-likeness.ts';
 import { DEFAULT_GUARD, guardStep, initialGuard, preRollFrames, type GuardConfig, type GuardState, type GuardVerdict } from './barge-in-guard.ts';
@@ -130,7 +133,8 @@ describe('barge-in guard', () => {
   });
 
   it('resets when the assistant stops speaking: loud frames of before do not count toward the next reply', () => {
-    const levels = [...Array(6).fill(-20), -20, -20];
+    // (The frame between the replies is quiet: one as loud as the echo held back would be its tail, below.)
+    const levels = [...Array(6).fill(-20), -60, -20];
     expect(run(levels, [true, true, true, true, true, true, false, true])).toEqual([...Array(6).fill('mute'), 'pass', 'mute']);
   });
 
@@ -174,7 +178,96 @@ describe('barge-in guard', () => {
   });
 
   it('honours a custom threshold', () => {
-    const config = { openDb: -50, openLoud: 1, openWindow: 1, onsetLoud: 1, onsetWindow: 1, holdFrames: 0 };
+    const config = { ...DEFAULT_GUARD, openDb: -50, openLoud: 1, openWindow: 1, onsetLoud: 1, onsetWindow: 1, holdFrames: 0 };
     expect(guardStep(initialGuard, -45, true, config).verdict).toBe('open');
+  });
+});
+
+// The echo's tail in a live room (issue 15, the bench's reverb route): an espeak reply through the bench's own
+// reverberation (sox reverb 60 50 80), only its reverberant part (what the canceller leaves), 100 ms late, its voiced
+// frames at −34 dBFS (the level the bench's reverb run left through near a reply's end). The assistant counts as
+// audible until the reply's last sample has played; its tail arrives after that.
+describe('barge-in guard: the echo’s tail after the reply (a reverberant room)', () => {
+  const RATE = 48_000;
+  const FRAME = 960;
+  const DELAY = Math.round(0.1 * RATE);
+  const speech = (text: string): Float32Array => {
+    const raw = readFileSync(soxToRawPcm16(speechWav(text, { rate: RATE, padSeconds: 0.2 }), RATE));
+    return Float32Array.from(new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2), (v) => v / 32768);
+  };
+  const frameDb = (x: Float32Array, f: number): number => {
+    let sum = 0;
+    for (let i = f * FRAME; i < (f + 1) * FRAME; i++) sum += (x[i] ?? 0) ** 2;
+    return 10 * Math.log10(sum / FRAME + 1e-13);
+  };
+  /** `x` scaled so its frames above −50 dBFS average `db`. */
+  const atLevel = (x: Float32Array, db: number): Float32Array => {
+    let sum = 0, n = 0;
+    for (let f = 0; (f + 1) * FRAME <= x.length; f++) if (frameDb(x, f) > -50) { sum += 10 ** (frameDb(x, f) / 10); n++; }
+    const g = 10 ** (db / 20) / Math.sqrt(sum / n);
+    return x.map((v) => v * g);
+  };
+  // The reply ends on its last word (espeak's trailing silence cut), as the bench's did: its echo came right after.
+  const voice = speech('Sure. The weather tomorrow looks mild, with a light breeze from the west.');
+  let end = Math.floor(voice.length / FRAME);
+  while (end > 0 && frameDb(voice, end - 1) < -50) end--;
+  const played = voice.subarray(0, end * FRAME);
+  const audibleFrames = Math.ceil(played.length / FRAME);
+  const late = (x: Float32Array): Float32Array => { const y = new Float32Array(x.length + DELAY); y.set(x, DELAY); return y; };
+  const tail = atLevel(late(reverberate(played, RATE, 1, { wetOnly: true })), -34);
+  const frames = Math.floor(tail.length / FRAME);
+  const audible = Array.from({ length: frames }, (_, f) => f < audibleFrames);
+  /** What the provider would hear after the reply: frames sent (pass, open and the pre-roll an open releases). */
+  const sentAfter = (levels: number[], config: GuardConfig = DEFAULT_GUARD): Set<number> => {
+    const verdicts = run(levels, audible, config);
+    const sent = new Set<number>();
+    verdicts.forEach((v, f) => {
+      if (v === 'pass') sent.add(f);
+      if (v === 'open') for (let k = Math.max(0, f - preRollFrames(config)); k <= f; k++) if (verdicts[k] !== 'pass') sent.add(k);
+    });
+    return new Set([...sent].filter((f) => f >= audibleFrames));
+  };
+  /** The guard with no notion of a tail (as before: every frame after the reply passes). */
+  const NO_TAIL: GuardConfig = { ...DEFAULT_GUARD, tailFloorDb: Number.POSITIVE_INFINITY };
+  const VAD_DB = -40;
+
+  it('the room’s tail rings at the provider’s VAD level after the reply (what the bench’s false turns opened on)', () => {
+    const levels = Array.from({ length: frames }, (_, f) => frameDb(tail, f));
+    const loudAfter = [...sentAfter(levels, NO_TAIL)].filter((f) => levels[f]! >= VAD_DB);
+    expect(loudAfter.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('holds the tail back until it has decayed under the VAD’s level: no frame at or above −40 dBFS reaches the provider', () => {
+    const levels = Array.from({ length: frames }, (_, f) => frameDb(tail, f));
+    const loudAfter = [...sentAfter(levels)].filter((f) => levels[f]! >= VAD_DB);
+    expect(loudAfter).toEqual([]);
+    // …and listens normally again within 0.5 s of the reply's end.
+    const firstSent = Math.min(...sentAfter(levels));
+    expect(firstSent - audibleFrames).toBeLessThanOrEqual(DEFAULT_GUARD.tailMaxFrames);
+  });
+
+  it('lets a person who answers right away through on the frame their word starts, the tail still ringing', () => {
+    const user = atLevel(speech('Thanks, and what about Sunday?'), -25);
+    for (const gapMs of [0, 60, 200]) {
+      const at = (audibleFrames * FRAME) + Math.round((gapMs / 1000) * RATE);
+      const mic = tail.map((v, i) => v + (user[i - at] ?? 0));
+      const levels = Array.from({ length: frames }, (_, f) => frameDb(mic, f));
+      // The person's first frame at the VAD's level is sent, and by the time it is judged (not a frame later).
+      const first = Array.from({ length: frames }, (_, f) => f).find((f) => f >= audibleFrames && frameDb(user, f - at / FRAME) >= VAD_DB)!;
+      const verdicts = run(levels, audible);
+      expect(sentAfter(levels).has(first)).toBe(true);
+      expect(verdicts[first]).not.toBe('mute');
+    }
+  });
+
+  it('costs nothing in a dry room: the canceller removed the tail (−60 dBFS and under), the first frame after passes', () => {
+    const levels = Array.from({ length: frames }, (_, f) => (f < audibleFrames ? frameDb(tail, f) : -60 - (f - audibleFrames)));
+    expect(run(levels, audible)[audibleFrames]).toBe('pass');
+  });
+
+  it('does not hold back the person who was talking when the reply ended (the gate open for a barge-in)', () => {
+    const levels = [...Array(audibleFrames - 10).fill(-60), ...Array(20).fill(-22)];
+    const verdicts = run(levels, audible.slice(0, levels.length));
+    expect(verdicts.slice(audibleFrames)).toEqual(Array(10).fill('pass'));
   });
 });

@@ -26,6 +26,18 @@
 // stricter 12 of 14 alone would still open on echo that stays through for 0.25 s or more. A person talking over
 // the reply makes the capture incoherent (their voice is not a filtering of the played samples), so their frames
 // count as before: on espeak speech the guard opened for them on the same frames (echo-coherence.test.ts).
+//
+// Why the guard keeps holding back for the echo's tail after the assistant stops being audible (issue 15, the
+// reverberant room, 2026-12-04): "audible" ends when the playback worklet drains, but the microphone still carries
+// the last ~0.1–0.3 s of what was played (the speaker-to-mic delay) and, in a live room, its reverberation, which the
+// canceller removes only in part: on the bench's reverb route two false turns opened 7 and 30 ms after the
+// assistant stopped counting as audible, on −36…−39 dBFS frames (the dry route: the tail at −60…−120 dBFS). The
+// tail is judged from what was measured, not a fixed hang: it starts only if the echo the guard was holding back
+// (`echoPeakDb`: the loudest muted frame, decaying `echoPeakDecayDb` per frame, so the last second of the reply
+// counts) was at or above `tailFloorDb`, and it ends as soon as the capture falls under `tailFloorDb` (the echo has
+// died away; a dry room's tail ends on its first frame) or after `tailMaxFrames`. A reverberant tail only decays;
+// a person answering right away rises: a frame `tailRiseDb` above the quietest of the tail so far ends it with
+// 'open' (the held frames go out with it), so their first word is neither lost nor late.
 // Pure: the session worker keeps the state and passes frame levels in.
 
 export interface GuardConfig {
@@ -39,9 +51,18 @@ export interface GuardConfig {
   onsetWindow: number;
   /** Keep the gate open this many frames after the level falls below `openDb` (speech has gaps). */
   holdFrames: number;
+  /** After the assistant stops being audible, hold back its echo's tail while it is at or above this (dBFS)… */
+  tailFloorDb: number;
+  /** …unless a frame rises this far above the tail's quietest frame so far (a person, not a decaying tail)… */
+  tailRiseDb: number;
+  /** …for at most this many frames. */
+  tailMaxFrames: number;
+  /** How fast the remembered echo level (`echoPeakDb`) decays per frame while the assistant is audible (dB). */
+  echoPeakDecayDb: number;
 }
 
-export const DEFAULT_GUARD: GuardConfig = { openDb: -32, openLoud: 7, openWindow: 10, onsetLoud: 12, onsetWindow: 14, holdFrames: 25 };
+// The tail's floor: 5 dB under the provider's VAD (−40 dBFS in the simulator, README "What opened the false turns").
+export const DEFAULT_GUARD: GuardConfig = { openDb: -32, openLoud: 7, openWindow: 10, onsetLoud: 12, onsetWindow: 14, holdFrames: 25, tailFloorDb: -45, tailRiseDb: 10, tailMaxFrames: 25, echoPeakDecayDb: 0.5 };
 
 /** Frames of pre-roll to keep: the longest window that can open the gate (so all of the word's start goes out). */
 export const preRollFrames = (config: GuardConfig): number => Math.max(config.openWindow, config.onsetWindow);
@@ -50,9 +71,13 @@ export interface GuardState {
   /** Which of the last frames were loud while the assistant was audible, newest in bit 0. */
   recent: number;
   holdLeft: number;
+  /** The loudest frame held back as echo while the assistant was audible, decaying (−Infinity: none). */
+  echoPeakDb: number;
+  /** After the assistant stopped being audible, while its echo's tail may still ring: the tail's quietest frame so far and frames left. */
+  tail: { lowestDb: number; left: number } | null;
 }
 
-export const initialGuard: GuardState = { recent: 0, holdLeft: 0 };
+export const initialGuard: GuardState = { recent: 0, holdLeft: 0, echoPeakDb: Number.NEGATIVE_INFINITY, tail: null };
 
 export type GuardVerdict =
   /** Send this frame as it is. */
@@ -81,12 +106,25 @@ export const opensOn = (recent: number, config: GuardConfig = DEFAULT_GUARD, ech
  */
 export function guardStep(state: GuardState, frameDb: number, assistantAudible: boolean, config: GuardConfig = DEFAULT_GUARD, echoOnset = false, echoCoherent = false): { state: GuardState; verdict: GuardVerdict } {
   const loud = frameDb >= config.openDb && !echoCoherent;
-  if (!assistantAudible) {
-    // Normal listening: everything goes to the provider's own VAD.
-    return { state: initialGuard, verdict: 'pass' };
-  }
+  if (!assistantAudible) return afterAudible(state, frameDb, config);
   const recent = ((state.recent << 1) | (loud ? 1 : 0)) & 0x7fffffff;
-  if (state.holdLeft > 0) return { state: { recent, holdLeft: loud ? config.holdFrames : state.holdLeft - 1 }, verdict: 'pass' };
-  if (opensOn(recent, config, echoOnset)) return { state: { recent, holdLeft: config.holdFrames }, verdict: 'open' };
-  return { state: { recent, holdLeft: 0 }, verdict: 'mute' };
+  const echoPeakDb = state.echoPeakDb - config.echoPeakDecayDb;
+  if (state.holdLeft > 0) return { state: { recent, holdLeft: loud ? config.holdFrames : state.holdLeft - 1, echoPeakDb, tail: null }, verdict: 'pass' };
+  if (opensOn(recent, config, echoOnset)) return { state: { recent, holdLeft: config.holdFrames, echoPeakDb, tail: null }, verdict: 'open' };
+  // Held back as echo: remember how loud it was, for its tail (afterAudible).
+  return { state: { recent, holdLeft: 0, echoPeakDb: Math.max(echoPeakDb, frameDb), tail: null }, verdict: 'mute' };
+}
+
+/** A frame after the assistant stopped being audible: its echo's tail, held back (see the header), or normal listening. */
+function afterAudible(state: GuardState, frameDb: number, config: GuardConfig): { state: GuardState; verdict: GuardVerdict } {
+  // The tail starts on the first frame after the reply, only if the guard was holding echo back (not open for the
+  // person) and that echo was loud enough to matter.
+  const tail = state.tail ?? (state.holdLeft === 0 && state.echoPeakDb >= config.tailFloorDb ? { lowestDb: state.echoPeakDb, left: config.tailMaxFrames } : null);
+  // Normal listening: everything goes to the provider's own VAD.
+  if (tail === null) return { state: initialGuard, verdict: 'pass' };
+  // A rise over the decaying tail is a person: send what was held with it.
+  if (frameDb >= tail.lowestDb + config.tailRiseDb) return { state: initialGuard, verdict: 'open' };
+  // Died away (or rang as long as it may): listen normally; what was held was the tail.
+  if (frameDb < config.tailFloorDb || tail.left <= 0) return { state: initialGuard, verdict: 'pass' };
+  return { state: { ...initialGuard, tail: { lowestDb: Math.min(tail.lowestDb, frameDb), left: tail.left - 1 } }, verdict: 'mute' };
 }
