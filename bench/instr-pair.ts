@@ -16,10 +16,11 @@
 // relay makes the same socket calls per frame), INSTR_TOOL picks another measure of the same lock-step load, on
 // the relay running natively, over INSTR_PAIRS pairs a session after the warm-up, in one relay lifetime:
 //   cpu    — the relay's user and system CPU µs per pair (/proc/<pid>/stat, all threads; 10 ms ticks, so run
-//            enough pairs: 20 sessions × 5000 pairs is ~10 s of CPU);
+//            enough pairs: 200 sessions × 1000 pairs is ~7 s of CPU);
 //   strace — the system calls per pair by name (`strace -c` attached to every thread for the window; strace slows
 //            the relay, so only the counts mean anything, not its times).
-// Run: INSTR_TOOL=cpu|strace INSTR_RELAY=… INSTR_SESSIONS=20 INSTR_WARMUP=500 INSTR_PAIRS=5000 npm run bench:instr
+// Run: INSTR_TOOL=cpu|strace INSTR_RELAY=… INSTR_SESSIONS=200 INSTR_WARMUP=100 INSTR_PAIRS=1000 npm run bench:instr
+// (paced: see PACE_MS; 200 sessions × 50 pairs a second)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,10 @@ const OUT = process.env.INSTR_OUT ?? `/tmp/instr-${RELAY}-${process.pid}`;
 const END_MS = Number(process.env.INSTR_END_MS ?? 120_000);
 const TOOL = process.env.INSTR_TOOL ?? 'callgrind';
 if (!['callgrind', 'cpu', 'strace'].includes(TOOL)) throw new Error(`INSTR_TOOL="${TOOL}": callgrind, cpu or strace`);
+// Natively a lock-step session would send ~1000 appends a second, and Earshot ends a session past 200 messages a
+// second (limits.maxMessagesPerSecond): natively each session sends at most one append per INSTR_PACE_MS, as a
+// phone does. Under callgrind the relay is ~50× slower, so lock step alone stays under the limit.
+const PACE_MS = Number(process.env.INSTR_PACE_MS ?? (TOOL === 'callgrind' ? 0 : 20));
 
 /** The child's listening URL; its stderr is shown only with INSTR_VERBOSE (uWS warns once per session). */
 function started(child: ChildProcess, what: string): Promise<string> {
@@ -119,8 +124,19 @@ interface Client {
   seq: number;
   goal: number;
   done: () => void;
+  sentAt: number;
 }
-const send = (c: Client) => c.ws.send(`{"type":"input_audio_buffer.append","event_id":"t:${1_000_000_000_000 + c.seq}:${c.seq}","audio":"${audio}"}`);
+/** The next append: at once in lock step, or PACE_MS after the previous one went. */
+const next = (c: Client) => {
+  const wait = c.sentAt + PACE_MS - performance.now();
+  if (wait > 0) setTimeout(() => send(c), wait);
+  else send(c);
+};
+const send = (c: Client) => {
+  c.sentAt = performance.now();
+  sendNow(c);
+};
+const sendNow = (c: Client) => c.ws.send(`{"type":"input_audio_buffer.append","event_id":"t:${1_000_000_000_000 + c.seq}:${c.seq}","audio":"${audio}"}`);
 const connect = (relayUrl: string): Promise<Client[]> =>
   Promise.all(
     Array.from(
@@ -128,10 +144,10 @@ const connect = (relayUrl: string): Promise<Client[]> =>
       () =>
         new Promise<Client>((resolve, reject) => {
           const ws = new WebSocket(`${relayUrl}/v1/realtime?model=gpt-realtime`, { headers, perMessageDeflate: false });
-          const c: Client = { ws, seq: 0, goal: 0, done: () => undefined };
+          const c: Client = { ws, seq: 0, goal: 0, done: () => undefined, sentAt: 0 };
           ws.on('message', (data: Buffer) => {
             if (data.indexOf('output_audio.delta') < 0) return;
-            if (++c.seq < c.goal) send(c);
+            if (++c.seq < c.goal) next(c);
             else c.done();
           });
           ws.once('open', () => setTimeout(() => resolve(c), 200));
