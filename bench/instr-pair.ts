@@ -32,6 +32,7 @@ import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
 import { listeningUrl } from './listening.ts';
 import { parseStraceSummary } from './strace-summary.ts';
+import { procStats } from './stats.ts';
 
 const RELAY = process.env.INSTR_RELAY ?? 'earshot';
 const SESSIONS = Number(process.env.INSTR_SESSIONS ?? 50);
@@ -169,13 +170,6 @@ const run = (clients: Client[], pairs: number) =>
     ),
   );
 
-/** User and system CPU ticks (1/100 s) of a process, all its threads. */
-function cpuTicks(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]), system: Number(fields[12]) };
-}
-
 /** INSTR_TOOL=cpu|strace: one native relay, measured over PAIRS pairs a session after the warm-up. */
 async function measureNative(): Promise<void> {
   const [cmd, ...args] = argv;
@@ -187,13 +181,14 @@ async function measureNative(): Promise<void> {
   const pid = relay.pid!;
   const pairs = PAIRS * SESSIONS;
   if (TOOL === 'cpu') {
-    const a = cpuTicks(pid);
+    const read = (path: string) => readFileSync(path, 'utf8');
+    const a = procStats(pid, read);
     const t0 = Date.now();
     await run(clients, PAIRS);
     const busyMs = Date.now() - t0;
-    const b = cpuTicks(pid);
-    const perPair = (ticks: number) => Math.round(((ticks * 10_000) / pairs) * 100) / 100; // ticks are 10 ms = 10 000 µs
-    console.log(JSON.stringify({ tool: 'cpu', relay: RELAY, sessions: SESSIONS, pairs, busyMs, userUsPerPair: perPair(b.user - a.user), systemUsPerPair: perPair(b.system - a.system) }));
+    const b = procStats(pid, read);
+    const perPair = (seconds: number) => Math.round(((seconds * 1e6) / pairs) * 100) / 100;
+    console.log(JSON.stringify({ tool: 'cpu', relay: RELAY, sessions: SESSIONS, pairs, busyMs, userUsPerPair: perPair(b.userSeconds - a.userSeconds), systemUsPerPair: perPair(b.systemSeconds - a.systemSeconds) }));
   } else {
     const out = `${OUT}.strace`;
     // -f on the process attaches every thread ("Process N attached with M threads", on stderr) and any new one.

@@ -21,6 +21,6 @@ describe('bench stats helpers', () => {
       '/proc/7/stat': '7 (node (x) y) S 1 7 7 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 1 2 3',
       '/proc/7/status': 'Name:\tnode\nVmRSS:\t  2048 kB\n',
     };
-    expect(procStats(7, (p) => files[p]!)).toEqual({ cpuSeconds: 3, rssBytes: 2048 * 1024 });
+    expect(procStats(7, (p) => files[p]!)).toEqual({ cpuSeconds: 3, userSeconds: 2.5, systemSeconds: 0.5, rssBytes: 2048 * 1024 });
   });
 });

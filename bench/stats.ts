@@ -28,11 +28,12 @@ export function eventIdOf(frame: string): string | null {
 }
 
 /** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
-export function procStats(pid: number, readFile: (p: string) => string): { cpuSeconds: number; rssBytes: number } {
+export function procStats(pid: number, readFile: (p: string) => string): { cpuSeconds: number; userSeconds: number; systemSeconds: number; rssBytes: number } {
   const stat = readFile(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
+  const user = Number(fields[11]); // utime, stime: fields 14 and 15 of the whole line, in 1/100 s
+  const system = Number(fields[12]);
   const status = readFile(`/proc/${pid}/status`);
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, rssBytes: rssKb * 1024 };
+  return { cpuSeconds: (user + system) / 100, userSeconds: user / 100, systemSeconds: system / 100, rssBytes: rssKb * 1024 };
 }
