@@ -12,7 +12,9 @@
 // try, and the time from the user starting to talk over the reply to the cut reaching the provider.
 //
 // Run: `npm run bench:echo` (~25 min on 2 cores). Narrow it with ECHO_GAINS=-6,0 ECHO_DELAYS=40
-// ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell (ECHO_FRESH=browser: a new browser and rig too, as the CI test starts); ECHO_BARGE=0 no barge-in; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium;
+// ECHO_MODES=shipped,direct (names below); ECHO_TURNS=3 spoken turns per cell; ECHO_FRESH=1 a new conversation per cell (ECHO_FRESH=browser: a new browser and rig too, as the CI test starts); ECHO_BARGE=0 no barge-in; ECHO_ENGINE=firefox runs Firefox ESR instead of Chromium, ECHO_ENGINE=webkit
+// WebKitGTK's MiniBrowser (no RTCPeerConnection there: every `loopback` mode plays direct, as the app does, and its
+// row says so);
 // ECHO_TRACE=1 keeps the session worker's guard trace and prints, per cell, what opened each false turn (the
 // frames sent at the VAD's level before it, against when the assistant counted as audible), where the guard opened
 // during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts);
@@ -27,7 +29,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { buildPwa } from '../relay/src/testing/build-pwa.ts';
 import { formatErle } from '../e2e/acoustic/echo-metrics.ts';
-import { startEchoRig, type AppSwitches, type Summary } from '../e2e/acoustic/echo-rig.ts';
+import { startEchoRig, type AppSwitches, type Playback, type Summary } from '../e2e/acoustic/echo-rig.ts';
+import { ENGINES, type EngineName } from '../e2e/engines/driver.ts';
 import { ROOMS, type EchoPath, type Room } from '../e2e/acoustic/speakerphone.ts';
 import { makePathChanger, parsePathChange, type PathChanger } from '../e2e/acoustic/path-change.ts';
 import { explainFalseTurn, onsetProfile, openings, tailProfile, type GuardTraceFrame } from '../e2e/acoustic/guard-trace.ts';
@@ -58,6 +61,8 @@ const tracing = process.env.ECHO_TRACE === '1';
 const pathChange = process.env.ECHO_PATH_CHANGE ? parsePathChange(process.env.ECHO_PATH_CHANGE) : null;
 const room = (process.env.ECHO_ROOM ?? 'none') as Room;
 if (!ROOMS.includes(room)) throw new Error(`ECHO_ROOM="${process.env.ECHO_ROOM}": ${ROOMS.join(', ')}`);
+const engineName = (process.env.ECHO_ENGINE ?? 'chromium') as EngineName;
+if (!ENGINES.includes(engineName)) throw new Error(`ECHO_ENGINE="${process.env.ECHO_ENGINE}": ${ENGINES.join(', ')}`);
 const modes = process.env.ECHO_MODES ? MODES.filter((m) => process.env.ECHO_MODES!.split(',').includes(m.name)) : MODES;
 
 interface Row {
@@ -68,12 +73,15 @@ interface Row {
   error: string | null;
   /** ECHO_PATH_CHANGE: how many times the path changed in the cell. */
   changes?: number;
+  /** How the app played in the cell, where that is not what the mode asked (no RTCPeerConnection: direct). */
+  playedAs?: Playback;
 }
 
 const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
 function cells(row: Row, path: EchoPath): string[] {
   const s = row.summary;
-  const head = [row.mode.label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`, ...(row.changes !== undefined ? [String(row.changes)] : [])];
+  const label = row.playedAs ? `${row.mode.label} — played ${row.playedAs}: no RTCPeerConnection` : row.mode.label;
+  const head = [label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`, ...(row.changes !== undefined ? [String(row.changes)] : [])];
   if (!s) return [...head, '—', '—', '—', '—', '—', row.perTurn.join(',') || '—', `failed: ${row.error}`];
   const barge = s.bargeIns.length === 0 ? '—' : s.bargeIns.map((b) => (b.caught ? `yes, ${((b.cutMs ?? 0) / 1000).toFixed(1)} s` : `missed (${b.said} said, then "${b.statusAfter}")`)).join('; ');
   return [...head, formatErle(s.erle), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), row.perTurn.join(',') || '—', barge + (row.error ? ` (${row.error})` : '')];
@@ -104,7 +112,6 @@ function printTrace(trace: GuardTraceFrame[], summary: Summary): void {
 
 async function main(): Promise<void> {
   if (process.env.EARSHOT_SKIP_BUILD !== '1') buildPwa();
-  const engineName = process.env.ECHO_ENGINE === 'firefox' ? 'firefox' : 'chromium';
   console.log(`${engineName}: gains ${gains.join(', ')} dB; delays ${delays.join(', ')} ms; ${modes.map((m) => m.name).join(', ')}; room ${room}; path change ${pathChange?.label ?? 'none'}\n`);
   const freshBrowser = process.env.ECHO_FRESH === 'browser';
   let rig = await startEchoRig(engineName);
@@ -129,7 +136,12 @@ async function main(): Promise<void> {
           const from = rig.now();
           let changer: PathChanger | null = null;
           try {
-            conversation ??= await rig.open({ ...mode.switches, trace: tracing });
+            if (!conversation) {
+              conversation = await rig.open({ ...mode.switches, trace: tracing });
+              // What the engine says it applied to the microphone (its word; the ERLE column is the measurement).
+              console.error(`[${mode.name}] capture settings: ${JSON.stringify(conversation.capture)}`);
+            }
+            if (conversation.playback !== mode.switches.playback) row.playedAs = conversation.playback;
             if (pathChange) changer = makePathChanger(rig.speakerphone, rig.log, path, pathChange);
             for (let t = 0; t < (Number(process.env.ECHO_TURNS) || mode.turns); t++) {
               await changer?.reset();

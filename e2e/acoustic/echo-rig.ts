@@ -12,7 +12,7 @@ import { startTestRelay, type TestRelay } from '../../relay/src/testing/start-re
 import { createSimulatorUpstreamFactory } from '../../relay/src/simulator/in-process.ts';
 import type { UpstreamFactory } from '../../relay/src/upstream/upstream.ts';
 import { speechWav } from '../audio-fixtures.ts';
-import { pollUntil, type Engine, type EnginePage } from '../engines/driver.ts';
+import { pollUntil, type Engine, type EngineName, type EnginePage } from '../engines/driver.ts';
 import { launchEngine } from '../engines/launch.ts';
 import { watchPage } from '../engines/page-report.ts';
 import { startPrivatePulse, type PrivatePulse } from '../engines/pulse.ts';
@@ -67,6 +67,13 @@ export interface EchoRig {
 
 export interface Conversation {
   readonly page: EnginePage;
+  /** How the app plays here: `direct` where the engine has no RTCPeerConnection, whatever was asked. */
+  readonly playback: Playback;
+  /**
+   * The processing the engine reports for the microphone track the app got (MediaStreamTrack.getSettings; a field
+   * an engine does not report is absent). What it reports is not proof it does it: the bench measures that.
+   */
+  readonly capture: MediaTrackSettings | null;
   /** The user says `wav` and waits for the reply to end; returns how many responses the provider started meanwhile. */
   turn(wav?: string): Promise<{ replies: number }>;
   /**
@@ -112,8 +119,11 @@ export interface Summary {
   bargeIns: BargeIn[];
 }
 
-/** `engine`: Chromium by default (the CI test); the bench can run Firefox, whose capture also works through PulseAudio. */
-export async function startEchoRig(engineName: 'chromium' | 'firefox' = 'chromium'): Promise<EchoRig> {
+/**
+ * `engine`: Chromium by default (the CI test); the bench can run Firefox or WebKitGTK, whose capture also works
+ * through PulseAudio (WebKitGTK's from `mic_in`, the remapped monitor: it ignores monitor sources, pulse.ts).
+ */
+export async function startEchoRig(engineName: EngineName = 'chromium'): Promise<EchoRig> {
   const pulse = await startPrivatePulse();
   const speakerphone = makeSpeakerphone(pulse);
   const logged: Logged[] = [];
@@ -200,24 +210,45 @@ export async function startEchoRig(engineName: 'chromium' | 'firefox' = 'chromiu
         60_000,
       );
     };
-    // Counts the peer connections the app makes: the loopback is a pair, direct playback makes none.
-    await page.evaluate(() => {
-      const w = window as unknown as { RTCPeerConnection: typeof RTCPeerConnection; __peers: number };
-      const Base = w.RTCPeerConnection;
+    // Counts the peer connections the app makes (the loopback is a pair, direct playback makes none), and keeps
+    // what the browser says it applied to the microphone track the app got (getSettings: the constraints it honours).
+    // An engine with no RTCPeerConnection (Debian's WebKitGTK) cannot make the loopback: the app plays direct
+    // there, and so does the rig's `loopback` (the bench labels the row).
+    const probe = await page.evaluate(() => {
+      const w = window as unknown as { RTCPeerConnection?: typeof RTCPeerConnection; __peers: number; __capture: MediaTrackSettings | null };
       w.__peers = 0;
+      w.__capture = null;
+      const md = navigator.mediaDevices;
+      const gum = md.getUserMedia.bind(md);
+      md.getUserMedia = async (constraints) => {
+        const stream = await gum(constraints);
+        const s = stream.getAudioTracks()[0]?.getSettings() ?? {};
+        // Only the processing fields: the rest (deviceId, groupId) are per-profile ids of no use here.
+        w.__capture = { echoCancellation: s.echoCancellation, noiseSuppression: s.noiseSuppression, autoGainControl: s.autoGainControl, sampleRate: s.sampleRate, channelCount: s.channelCount };
+        return stream;
+      };
+      const Base = w.RTCPeerConnection;
+      if (typeof Base !== 'function') return { peerConnection: false };
       w.RTCPeerConnection = class extends Base {
         constructor(config?: RTCConfiguration) {
           super(config);
           w.__peers++;
         }
       };
+      return { peerConnection: true };
     });
+    const playback: Playback = probe.peerConnection ? switches.playback : 'direct';
     await page.click('button', 'Start conversation');
     await untilStatus('Listening', /^Listening$/, 30_000);
-    const peers = await page.evaluate(() => (window as unknown as { __peers: number }).__peers);
-    if (peers !== (switches.playback === 'loopback' ? 2 : 0)) throw new Error(`asked for ${switches.playback} playback, the app made ${peers} peer connections`);
+    const { peers, capture } = await page.evaluate(() => {
+      const w = window as unknown as { __peers: number; __capture: MediaTrackSettings | null };
+      return { peers: w.__peers, capture: w.__capture };
+    });
+    if (peers !== (playback === 'loopback' ? 2 : 0)) throw new Error(`asked for ${switches.playback} playback, the app made ${peers} peer connections`);
     return {
       page,
+      playback,
+      capture,
       async turn(wav = TURN) {
         const from = now();
         await speak(wav);

@@ -135,8 +135,10 @@ function wrapSeleniumDriver(driver: WebDriver, close: () => Promise<void>, drive
       await el.sendKeys(text);
     },
     texts: (role, name) => textsOf(self, role, name),
-    // W3C execute-script awaits a returned promise.
-    evaluate: (fn, arg) => lost(driver.executeScript(`return (${fn.toString()})(arguments[0])`, arg)) as never,
+    // W3C execute-script awaits a returned promise. `__name`: under tsx (the benches, not vitest) esbuild's keepNames
+    // wraps a function's inner named functions in __name(fn, "name"), a helper the page lacks (see
+    // gesturelessExpression); here it is the identity.
+    evaluate: (fn, arg) => lost(driver.executeScript(`const __name = (f) => f; return (${fn.toString()})(arguments[0])`, arg)) as never,
     waitFor: pollFor,
     async screenshot(path) {
       await self.evaluate(settlePaint);
