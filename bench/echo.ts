@@ -17,7 +17,8 @@
 // row says so);
 // ECHO_TRACE=1 keeps the session worker's guard trace and prints, per cell, what opened each false turn (the
 // frames sent at the VAD's level before it, against when the assistant counted as audible), where the guard opened
-// during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts);
+// during replies, and the echo's tail after each reply (e2e/acoustic/guard-trace.ts), and adds a column: the ERLE
+// at the capture, from the trace's frame levels, before the guard (what the browser's canceller removed alone);
 // ECHO_PATH_CHANGE=gain+10@1.5s changes the echo path in every reply, 1.5 s after its first audio reached the relay
 // (what makes a real canceller re-diverge: the phone picked up, a hand over the speaker): `gain±N` steps the gain
 // by N dB, `delayN` swaps in a loopback of N ms target latency (made before the old one goes), both with a comma
@@ -82,11 +83,11 @@ function cells(row: Row, path: EchoPath): string[] {
   const s = row.summary;
   const label = row.playedAs ? `${row.mode.label} — played ${row.playedAs}: no RTCPeerConnection` : row.mode.label;
   const head = [label, `${path.gainDb > 0 ? '+' : ''}${path.gainDb} dB`, `${path.delayMs} ms`, ...(row.changes !== undefined ? [String(row.changes)] : [])];
-  if (!s) return [...head, '—', '—', '—', '—', '—', row.perTurn.join(',') || '—', `failed: ${row.error}`];
+  if (!s) return [...head, '—', ...(tracing ? ['—'] : []), '—', '—', '—', '—', row.perTurn.join(',') || '—', `failed: ${row.error}`];
   const barge = s.bargeIns.length === 0 ? '—' : s.bargeIns.map((b) => (b.caught ? `yes, ${((b.cutMs ?? 0) / 1000).toFixed(1)} s` : `missed (${b.said} said, then "${b.statusAfter}")`)).join('; ');
-  return [...head, formatErle(s.erle), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), row.perTurn.join(',') || '—', barge + (row.error ? ` (${row.error})` : '')];
+  return [...head, formatErle(s.erle), ...(tracing ? [formatErle(s.captureErle)] : []), fmt(s.echoToUserDb), s.echoDelayMs === null ? 'n/a' : `${s.echoDelayMs} ms`, `${s.falseTurns}/${s.userTurns}`, String(s.selfCuts), row.perTurn.join(',') || '—', barge + (row.error ? ` (${row.error})` : '')];
 }
-const HEADER = ['app set-up', 'gain', 'delay asked', ...(pathChange ? [`path changes (${pathChange.label})`] : []), 'ERLE dB', 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
+const HEADER = ['app set-up', 'gain', 'delay asked', ...(pathChange ? [`path changes (${pathChange.label})`] : []), 'ERLE dB', ...(tracing ? ['capture ERLE dB (before the guard)'] : []), 'echo/user dB', 'delay measured', 'false turns', 'self-cuts', 'replies per turn', 'barge-in cut'];
 const line = (c: string[]) => `| ${c.join(' | ')} |`;
 
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -162,8 +163,9 @@ async function main(): Promise<void> {
           // Back to the cell's path, and say how many changes the cell had (one per reply that lasted long enough).
           if (changer) await rig.speakerphone.set(path);
           if (pathChange) row.changes = changer?.appliedAt().length ?? 0;
-          row.summary = rig.summarize(from, rig.now(), path);
           if (conversation) trace.push(...(await conversation.takeTrace().catch(() => [])));
+          const to = rig.now();
+          row.summary = rig.summarize(from, to, path, trace);
           // ECHO_FRESH=1: every cell on a new page, so every cell has a conversation's first reply (the canceller
           // starts unconverged there).
           if ((process.env.ECHO_FRESH === '1' || freshBrowser) && conversation) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeIntervals, appendsAsTape, erle, estimateLagMs, subtract, tapePower, trim, upstreamPower, type Tape } from './echo-metrics.ts';
+import { activeIntervals, appendsAsTape, erle, estimateLagMs, levelsAsTape, subtract, tapePower, trim, upstreamPower, type Tape } from './echo-metrics.ts';
 
 /** A tape of 10 ms blocks from t = 1000 ms: `loud` blocks (by index) at power 1e6, the rest at 1. */
 const tape = (blocks: number, loud: (k: number) => boolean, startMs = 1000): Tape => ({ startMs, blockMs: 10, power: Array.from({ length: blocks }, (_, k) => (loud(k) ? 1e6 : 1)) });
@@ -60,5 +60,38 @@ describe('echo-metrics on a tape with lost audio (NaN blocks)', () => {
     const t: Tape = { startMs: 0, blockMs: 10, power: [1e6, Number.NaN, 1e6, 1, 1] };
     expect(activeIntervals(t, 1000, 15)).toEqual([{ from: 0, to: 30 }]);
     expect(tapePower(t, [{ from: 0, to: 30 }])).toBe(1e6);
+  });
+});
+
+describe('echo-metrics on the capture levels the session worker saw (guard trace)', () => {
+  it('turns dBFS frames into the tapes’ PCM16 power, a gap in the frames into unknown blocks', () => {
+    // 0 dBFS is full scale (32768² per sample); −20 dBFS a hundredth of that. Frames every 20 ms, one missing.
+    const t = levelsAsTape(
+      [
+        { at: 1000, db: 0 },
+        { at: 1020, db: -20 },
+        { at: 1060, db: -20 },
+      ],
+      20,
+    );
+    expect(t.startMs).toBe(1000);
+    expect(t.power).toHaveLength(4);
+    expect(t.power[0]).toBeCloseTo(32768 ** 2, 0);
+    expect(t.power[1]).toBeCloseTo(32768 ** 2 / 100, 0);
+    expect(t.power[2]).toBeNaN();
+    expect(tapePower(t, [{ from: 1000, to: 1080 }])).toBeCloseTo((32768 ** 2 * 1.02) / 3, 0);
+  });
+
+  it('gives the capture’s ERLE against the microphone tape, lined up by the measured lag', () => {
+    // The microphone heard speech-like bursts at −10 dBFS; the capture has them 30 dB down, 40 ms later.
+    const pattern = (k: number) => Math.floor(k / 7) % 3 === 0 || k % 11 === 0;
+    const mic: Tape = { startMs: 0, blockMs: 20, power: Array.from({ length: 200 }, (_, k) => (pattern(k) ? 32768 ** 2 / 10 : 1)) };
+    const frames = Array.from({ length: 200 }, (_, k) => ({ at: 40 + k * 20, db: pattern(k) ? -40 : -120 }));
+    const capture = levelsAsTape(frames, 20);
+    const lag = estimateLagMs(mic, capture, { from: 0, to: 3500 }, 200);
+    expect(lag).toBe(40);
+    // As the rig reads it: mean power over the stretch, pauses included (they add next to nothing on either side).
+    const stretch = [{ from: 0, to: 3900 }];
+    expect(erle(tapePower(mic, stretch), tapePower(capture, stretch, lag)).db).toBeCloseTo(30, 0);
   });
 });

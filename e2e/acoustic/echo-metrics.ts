@@ -110,6 +110,32 @@ export function appendsAsTape(appends: readonly UpAppend[], startMs: number, end
   return { startMs, blockMs, power: sum.map((s, k) => (count[k]! === 0 ? 0 : s / count[k]!)) };
 }
 
+/** Full scale of PCM16, squared: a level of 0 dBFS (RMS of floats in −1…1) as the tapes' power unit. */
+const FULL_SCALE_POWER = 32768 ** 2;
+
+/**
+ * The session worker's capture levels (the guard trace: one dBFS value per 20 ms frame, taken after the browser's
+ * echo canceller and before the barge-in guard) as a tape in the tapes' power unit, on the worker's wall clock: a
+ * frame lands in the block where it was handled; blocks with no frame are unknown (NaN), so a gap in the trace is
+ * skipped rather than counted as silence. With it, ERLE can be read at the capture, before the guard holds
+ * anything back: what the browser's own processing removed.
+ */
+export function levelsAsTape(frames: ReadonlyArray<{ at: number; db: number }>, blockMs: number): Tape {
+  const first = frames[0];
+  if (!first) return { startMs: 0, blockMs, power: [] };
+  const startMs = first.at;
+  const n = Math.floor((frames.at(-1)!.at - startMs) / blockMs) + 1;
+  const sum = new Array<number>(n).fill(0);
+  const count = new Array<number>(n).fill(0);
+  for (const f of frames) {
+    const k = Math.floor((f.at - startMs) / blockMs);
+    if (k < 0 || k >= n) continue;
+    sum[k]! += FULL_SCALE_POWER * 10 ** (f.db / 10);
+    count[k]!++;
+  }
+  return { startMs, blockMs, power: sum.map((s, k) => (count[k]! === 0 ? Number.NaN : s / count[k]!)) };
+}
+
 /**
  * How far `later` lags `earlier` (ms, a multiple of the coarser block, 0..maxLagMs): the shift that best lines up
  * their log-power envelopes over `within` (normalised correlation). Used for the real delay of the speaker-to-mic

@@ -16,7 +16,7 @@ import { pollUntil, type Engine, type EngineName, type EnginePage } from '../eng
 import { launchEngine } from '../engines/launch.ts';
 import { watchPage } from '../engines/page-report.ts';
 import { startPrivatePulse, type PrivatePulse } from '../engines/pulse.ts';
-import { activeIntervals, appendsAsTape, erle, estimateLagMs, powerOfRms, subtract, tapePower, totalMs, trim, upstreamPower, db, type Interval, type UpAppend } from './echo-metrics.ts';
+import { activeIntervals, appendsAsTape, erle, estimateLagMs, levelsAsTape, powerOfRms, subtract, tapePower, totalMs, trim, upstreamPower, db, type Interval, type UpAppend } from './echo-metrics.ts';
 import type { GuardTraceFrame } from './guard-trace.ts';
 import { makeSpeakerphone, recordTape, type EchoPath, type Speakerphone, type TapeRecorder } from './speakerphone.ts';
 
@@ -58,8 +58,11 @@ export interface EchoRig {
   open(switches: AppSwitches): Promise<Conversation>;
   /** The rig's clock (ms). */
   now(): number;
-  /** The numbers for [from, to) of the run (see Summary). */
-  summarize(from: number, to: number, path: EchoPath): Summary;
+  /**
+   * The numbers for [from, to) of the run (see Summary); with the guard trace of that stretch (opened with `trace`),
+   * also the ERLE at the capture, before the guard.
+   */
+  summarize(from: number, to: number, path: EchoPath, trace?: readonly GuardTraceFrame[]): Summary;
   /** Events and appends logged so far (for a failure report). */
   log(): readonly Logged[];
   close(): Promise<void>;
@@ -106,6 +109,12 @@ export interface Summary {
   upstreamLagMs: number | null;
   /** ERLE over the assistant-only stretches (null: no such stretch). */
   erle: { db: number; atLeast: boolean } | null;
+  /**
+   * The same at the capture, as the session worker got it — after the browser's canceller (and its suppressor and
+   * gain control), before the guard — from the guard trace (null: no trace, or no assistant-only stretch). The
+   * canceller's part alone: `erle` above is "≥" wherever the guard held the audio back, whatever the canceller did.
+   */
+  captureErle: { db: number; atLeast: boolean } | null;
   /** User turns spoken (each one should open exactly one turn at the provider). */
   userTurns: number;
   /** Turns the provider's VAD opened while the user was silent: the assistant's voice taken for the user's. */
@@ -293,7 +302,7 @@ export async function startEchoRig(engineName: EngineName = 'chromium'): Promise
     };
   }
 
-  function summarize(from: number, to: number, path: EchoPath): Summary {
+  function summarize(from: number, to: number, path: EchoPath, trace: readonly GuardTraceFrame[] = []): Summary {
     const speakerTape = spk.tape();
     const micTape = mc.tape();
     const within = { from, to };
@@ -310,6 +319,10 @@ export async function startEchoRig(engineName: EngineName = 'chromium'): Promise
     const echoLevel = tapePower(micTape, assistantOnly, echoDelayMs ?? 0, voiced);
     const micEcho = tapePower(micTape, assistantOnly, echoDelayMs ?? 0);
     const up = upstreamPower(appends, assistantOnly.map((i) => ({ from: i.from + (echoDelayMs ?? 0), to: i.to + (echoDelayMs ?? 0) })), upstreamLagMs ?? 0);
+    // The capture as the worker saw it, lined up with the microphone tape by the user's speech (as the upstream is).
+    const captureTape = levelsAsTape(trace.filter((f) => f.at >= from - 1000 && f.at < to + 3000), 20);
+    const captureLagMs = users.length > 0 && captureTape.power.length > 0 ? estimateLagMs(micTape, captureTape, { from: users[0]!.from, to: users.at(-1)!.to }, 600) : null;
+    const captureEcho = captureLagMs === null ? 0 : tapePower(captureTape, assistantOnly, (echoDelayMs ?? 0) + captureLagMs);
     const inUserTail = (at: number) => userTails.some((w) => at >= w.from && at < w.to);
     const inRange = (l: Logged) => l.at >= from && l.at < to;
     const falseTurnAt = logged.filter((l) => inRange(l) && l.dir === 'down' && l.type === 'input_audio_buffer.speech_started' && !inUserTail(l.at)).map((l) => l.at);
@@ -320,6 +333,7 @@ export async function startEchoRig(engineName: EngineName = 'chromium'): Promise
       echoDelayMs,
       upstreamLagMs,
       erle: assistantOnly.length > 0 && up.samples > 0 ? erle(micEcho, up.power) : null,
+      captureErle: assistantOnly.length > 0 && captureLagMs !== null ? erle(micEcho, captureEcho) : null,
       userTurns: users.length,
       falseTurns: falseTurnAt.length,
       falseTurnAt,
