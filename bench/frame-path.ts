@@ -17,7 +17,7 @@ const audio = Buffer.from(Uint8Array.from({ length: 960 }, (_, i) => (i * 37) & 
 function session(features: FrameFeatures): { up: () => void; down: () => void; sink: { last: Frame | null } } {
   const sink = { last: null as Frame | null };
   let handlers: UpstreamHandlers | null = null;
-  const client: ClientSide = { send: (f) => void (sink.last = f), bufferedAmount: () => 0, end() {} };
+  const client: ClientSide = { send: (f) => ((sink.last = f), false), bufferedAmount: () => 0, end() {} };
   const data: ConnData = { info: { sessionId: 's', userId: 'u', tokenId: 't', startedAt: Date.now() }, model: 'gpt-realtime', policyUpdate: JSON.stringify({ type: 'session.update', session: { type: 'realtime' } }) };
   const s = new RelaySession(client, data, {
     config: { ...parseConfig({}), limits: { ...parseConfig({}).limits, maxMessagesPerSecond: Number.MAX_SAFE_INTEGER } },

@@ -18,8 +18,12 @@
 //   cpu    — the relay's user and system CPU µs per pair (/proc/<pid>/stat, all threads; 10 ms ticks, so run
 //            enough pairs: 200 sessions × 1000 pairs is ~7 s of CPU);
 //   strace — the system calls per pair by name (`strace -c` attached to every thread for the window; strace slows
-//            the relay, so only the counts mean anything, not its times).
-// Run: INSTR_TOOL=cpu|strace INSTR_RELAY=… INSTR_SESSIONS=200 INSTR_WARMUP=100 INSTR_PAIRS=1000 npm run bench:instr
+//            the relay, so only the counts mean anything, not its times);
+//   perf   — where the relay's CPU goes, kernel included: `perf record -e cpu-clock` of every thread for the window
+//            (the relay runs with --perf-basic-prof so JIT-compiled JavaScript has names), printed as µs per pair
+//            by library and by function (INSTR_PERF_TOP functions, default 40). Sampling at INSTR_PERF_HZ (default
+//            1999) over 200,000 pairs gives ~1,000 samples a µs-per-pair: enough to rank, not to split hairs.
+// Run: INSTR_TOOL=cpu|strace|perf INSTR_RELAY=… INSTR_SESSIONS=200 INSTR_WARMUP=100 INSTR_PAIRS=1000 npm run bench:instr
 // (paced: see PACE_MS; 200 sessions × 50 pairs a second)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -32,6 +36,8 @@ import { issueToken } from '../relay/src/auth/tokens.ts';
 import { REPO_ROOT, tempDataDir } from '../relay/src/testing/start-relay.ts';
 import { listeningUrl } from './listening.ts';
 import { parseStraceSummary } from './strace-summary.ts';
+import { parsePerfReport, perfPart, perfParts } from './perf-report.ts';
+import { execFileSync } from 'node:child_process';
 import { procStats } from './stats.ts';
 
 const RELAY = process.env.INSTR_RELAY ?? 'earshot';
@@ -41,7 +47,7 @@ const PAIRS = Number(process.env.INSTR_PAIRS ?? 200);
 const OUT = process.env.INSTR_OUT ?? `/tmp/instr-${RELAY}-${process.pid}`;
 const END_MS = Number(process.env.INSTR_END_MS ?? 120_000);
 const TOOL = process.env.INSTR_TOOL ?? 'callgrind';
-if (!['callgrind', 'cpu', 'strace'].includes(TOOL)) throw new Error(`INSTR_TOOL="${TOOL}": callgrind, cpu or strace`);
+if (!['callgrind', 'cpu', 'strace', 'perf'].includes(TOOL)) throw new Error(`INSTR_TOOL="${TOOL}": callgrind, cpu, strace or perf`);
 // Natively a lock-step session would send ~1000 appends a second, and Earshot ends a session past 200 messages a
 // second (limits.maxMessagesPerSecond): natively each session sends at most one append per INSTR_PACE_MS, as a
 // phone does. Under callgrind the relay is ~50× slower, so lock step alone stays under the limit.
@@ -55,7 +61,10 @@ function started(child: ChildProcess, what: string): Promise<string> {
   return listeningUrl(child, what, { timeoutMs: 600_000 });
 }
 
-const node = (script: string, env: Record<string, string>, flags: string[] = []) => [process.execPath, ...flags, '--import', 'tsx', join(REPO_ROOT, script)];
+// perf names JIT-compiled functions from the /tmp/perf-<pid>.map that --perf-basic-prof writes.
+// INSTR_NODE_FLAGS: more node flags for the relay under test (e.g. --trace-deopt; its output shows with INSTR_VERBOSE).
+const PROFILE_FLAGS = [...(TOOL === 'perf' ? ['--perf-basic-prof'] : []), ...(process.env.INSTR_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+const node = (script: string, env: Record<string, string>, flags: string[] = []) => [process.execPath, ...flags, ...PROFILE_FLAGS, '--import', 'tsx', join(REPO_ROOT, script)];
 
 const sim = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/echo-upstream.ts')], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
 // Whatever happens (a throw, a timeout), the children go with this process.
@@ -76,6 +85,8 @@ if (RELAY === 'earshot') {
   await store.addToken({ id: issued.tokenId, userId: 'bench', createdAt: new Date().toISOString(), expiresAt: issued.expiresAt });
   await store.close();
   env = { EARSHOT_DATA_DIR: dataDir, UPSTREAM_URL: simUrl, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', STATIC_DIR: join(dataDir, 'none') };
+  // INSTR_BENCH_OFF=size,rate,…: a benchmark build with those frame steps off (session/frame-features.ts), to price them.
+  if (process.env.INSTR_BENCH_OFF) env.EARSHOT_BENCH_OFF = process.env.INSTR_BENCH_OFF;
   headers = { authorization: `Bearer ${issued.token}` };
   argv = node('relay/src/main.ts', env, [...RELAY_NODE_FLAGS]);
 } else argv = node(RELAY === 'floor' ? 'bench/floor-relay.ts' : 'bench/reference-relay.ts', env);
@@ -170,7 +181,7 @@ const run = (clients: Client[], pairs: number) =>
     ),
   );
 
-/** INSTR_TOOL=cpu|strace: one native relay, measured over PAIRS pairs a session after the warm-up. */
+/** INSTR_TOOL=cpu|strace|perf: one native relay, measured over PAIRS pairs a session after the warm-up. */
 async function measureNative(): Promise<void> {
   const [cmd, ...args] = argv;
   const relay = spawn(cmd!, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -189,6 +200,28 @@ async function measureNative(): Promise<void> {
     const b = procStats(pid, read);
     const perPair = (seconds: number) => Math.round(((seconds * 1e6) / pairs) * 100) / 100;
     console.log(JSON.stringify({ tool: 'cpu', relay: RELAY, sessions: SESSIONS, pairs, busyMs, userUsPerPair: perPair(b.userSeconds - a.userSeconds), systemUsPerPair: perPair(b.systemSeconds - a.systemSeconds) }));
+  } else if (TOOL === 'perf') {
+    const out = `${OUT}.perf`;
+    const hz = Number(process.env.INSTR_PERF_HZ ?? 1999);
+    const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(hz), '-p', String(pid), '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(perf);
+    // perf says nothing when it attached; it has by the time it has opened its output file.
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    await run(clients, PAIRS);
+    const busyMs = Date.now() - t0;
+    const exited = new Promise((r) => perf.once('exit', r));
+    perf.kill('SIGINT');
+    await exited;
+    const text = execFileSync('perf', ['report', '-i', out, '--stdio', '--no-children', '--sort', 'dso,sym', '-n', '-q'], { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    if (!process.env.INSTR_KEEP) rmSync(out);
+    const rows = parsePerfReport(text);
+    // One sample is 1/hz s of one thread's CPU; per pair in µs.
+    const us = (samples: number) => Math.round(((samples * 1e6) / hz / pairs) * 100) / 100;
+    const total = rows.reduce((x, r) => x + r.samples, 0);
+    console.log(JSON.stringify({ tool: 'perf', relay: RELAY, sessions: SESSIONS, pairs, busyMs, hz, samples: total, usPerPair: us(total), parts: Object.fromEntries(perfParts(rows).map(([p, n]) => [p, us(n)])) }));
+    const top = Number(process.env.INSTR_PERF_TOP ?? 40);
+    for (const r of rows.slice(0, top)) console.log(`${us(r.samples).toFixed(2).padStart(6)} µs  ${perfPart(r).padEnd(24)} ${r.sym.slice(0, 140)}`);
   } else {
     const out = `${OUT}.strace`;
     // -f on the process attaches every thread ("Process N attached with M threads", on stderr) and any new one.

@@ -106,7 +106,7 @@ type SpanResult = typeof FOUND | typeof SLOW | typeof NONE;
  * decoy `audio` key nested elsewhere. 0 when there is no such string value.
  */
 export function base64FieldBytes(frame: string | Uint8Array, key: string, maxOverhead = Infinity): number {
-  const found = typeof frame === 'string' ? spanInString(frame, key) : spanInBytes(frame, key);
+  const found = typeof frame === 'string' ? spanInString(frame, key) : spanInBytes(frame, needleFor(key));
   if (found === SLOW) return slow(frame, key);
   if (found === NONE) return frame.length > maxOverhead ? slow(frame, key) : 0;
   if (frame.length - (span.end - span.start) > maxOverhead) return slow(frame, key);
@@ -140,6 +140,21 @@ function spanInString(frame: string, key: string): SpanResult {
 
 const encoder = new TextEncoder();
 const needles = new Map<string, Uint8Array>();
+function needleFor(key: string): Uint8Array {
+  let needle = needles.get(key);
+  if (!needle) needles.set(key, (needle = encoder.encode(`"${key}"`)));
+  return needle;
+}
+/** The output delta's key, looked up once: every `response.output_audio.delta` is metered (no Map lookup a frame). */
+const DELTA_NEEDLE = needleFor('delta');
+
+/** base64FieldBytes(frame, 'delta') for a provider's output audio delta, the one metered on every server frame. */
+function outputDeltaBytes(frame: string | Uint8Array): number {
+  if (typeof frame === 'string') return base64FieldBytes(frame, 'delta');
+  const found = spanInBytes(frame, DELTA_NEEDLE);
+  if (found === SLOW) return slow(frame, 'delta');
+  return found === NONE ? 0 : base64DecodedBytes(span.end - span.start, span.padding);
+}
 
 // Node's Buffer#indexOf is memchr in C++ and accepts any Uint8Array as `this` — ~20 ns for a 1.3 KB append,
 // where %TypedArray%.prototype.indexOf walks it element by element (~400 ns) and wrapping the frame in a
@@ -149,9 +164,7 @@ function memchr(frame: Uint8Array, byte: number, from: number): number {
   return bufferIndexOf.call(frame as Buffer, byte, from);
 }
 
-function spanInBytes(frame: Uint8Array, key: string): SpanResult {
-  let needle = needles.get(key);
-  if (!needle) needles.set(key, (needle = encoder.encode(`"${key}"`)));
+function spanInBytes(frame: Uint8Array, needle: Uint8Array): SpanResult {
   // One native search for the quoted key, skipping matches not followed by a colon (a string value spelled like
   // the key), then one to the value's closing quote: the same matches as jumping quote to quote, which cost one
   // native call per string token before the key (~14 for a provider's delta).
@@ -281,7 +294,7 @@ export class SessionMeter {
   }
 
   onServerFrame(type: string, frame: string | Uint8Array): void {
-    if (type === 'response.output_audio.delta') this.total.outputAudioBytes += base64FieldBytes(frame, 'delta');
+    if (type === 'response.output_audio.delta') this.total.outputAudioBytes += outputDeltaBytes(frame);
     else if (type === 'response.done' || type === INPUT_TRANSCRIPTION_COMPLETED) this.addUsage(type, frame);
   }
 

@@ -184,18 +184,19 @@ export class AppLink implements ClientSide {
 
   // ---- ClientSide (called by the RelaySession) -------------------------------------------------------------
 
-  send(frame: Frame, type: string): void {
-    if (this.ended) return;
+  /** Always true: the app link queues and transcodes, so the session asks bufferedAmount() after every frame. */
+  send(frame: Frame, type: string): boolean {
+    if (this.ended) return true;
     switch (type) {
       case 'response.output_audio.delta':
         this.down.later(this.codec.encode(typeof frame === 'string' ? frame : Buffer.from(frame).toString('utf8')).then((encoded) => ({ kind: 'encoded', encoded, then: null })));
-        return;
+        return true;
       case 'response.output_audio.done': {
         const id = this.parse<{ item_id?: unknown; content_index?: unknown }>(frame);
         if (typeof id?.item_id === 'string') {
           const then = { frame, type };
           this.down.later(this.codec.end(id.item_id, typeof id.content_index === 'number' ? id.content_index : 0).then((encoded) => ({ kind: 'encoded', encoded, then })));
-          return;
+          return true;
         }
         break;
       }
@@ -203,6 +204,7 @@ export class AppLink implements ClientSide {
         break;
     }
     this.down.now({ kind: 'send', frame, type });
+    return true;
   }
 
   bufferedAmount(): number {

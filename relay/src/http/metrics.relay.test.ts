@@ -1,6 +1,7 @@
 // The per-frame counters are batched (metrics.ts HotCounters: plain adds on the frame path, folded into
 // Prometheus on scrape): what /metrics shows must still be every frame and byte the relay passed, each direction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LATENCY_SAMPLE_EVERY } from '../session/bridge.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { fetchMetrics, startTestRelay, type TestRelay } from '../testing/start-relay.ts';
 
@@ -33,7 +34,8 @@ describe('relay metrics on /metrics', () => {
     });
     // Silence: the simulator's VAD answers nothing, so the relay's own counts can be checked against ours.
     const append = JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(960).toString('base64') });
-    const frames = 41;
+    // Enough frames that one-in-LATENCY_SAMPLE_EVERY sampling takes several, so the count below is not 0 or 1 by luck.
+    const frames = 101;
     for (let i = 0; i < frames; i++) c.send(append);
     // Frames on one socket arrive in order: once the relay answers the probe, it has relayed every append before it.
     c.send({ type: 'input_audio_buffer.clear', event_id: 'probe' });
@@ -48,7 +50,7 @@ describe('relay metrics on /metrics', () => {
     expect(delta('earshot_bytes_total', 'upstream_to_client')).toBe(downBytes);
     const allFrames = sample(after, 'earshot_messages_total', 'client_to_upstream') + sample(after, 'earshot_messages_total', 'upstream_to_client');
     const sampled = sample(after, 'earshot_relay_latency_seconds_count', 'client_to_upstream') + sample(after, 'earshot_relay_latency_seconds_count', 'upstream_to_client');
-    expect(sampled).toBe(Math.floor(allFrames / 8));
+    expect(sampled).toBe(Math.floor(allFrames / LATENCY_SAMPLE_EVERY));
     // A second scrape adds nothing that was already folded in.
     const again = await (await fetchMetrics(relay.url)).text();
     expect(sample(again, 'earshot_messages_total', 'client_to_upstream')).toBe(sample(after, 'earshot_messages_total', 'client_to_upstream'));
