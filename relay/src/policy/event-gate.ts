@@ -82,11 +82,12 @@ export class ClientEventGate {
    * false (benchmark builds only, session/frame-features.ts) skips the allowed-type check on the fast path.
    */
   judge(frame: Uint8Array, isBinary: boolean, checkAllowed = true): GateVerdict {
-    const { limits, policy } = this.options.config;
     if (isBinary) return refuse('invalid_event', 'Binary frames are not part of the Realtime protocol: send each event as one JSON text frame.');
     const span = this.span;
     const append = scanAppend(frame, span);
     if (append !== null && (!checkAllowed || (append === 'input_audio_buffer.append' ? this.allowAppend : this.allowSessionAppend))) return this.verbatimAppend(append, frame, span.audioStart, span.audioEnd);
+    // Below the fast path on purpose: an append never reads the options or config objects (issue 17).
+    const { limits, policy } = this.options.config;
     if (frame.byteLength > limits.maxEventBytes) {
       return refuse('event_too_large', `This event is ${frame.byteLength} bytes; this relay takes events other than plain audio appends up to ${limits.maxEventBytes} bytes.`);
     }

@@ -19,7 +19,7 @@ export const FRAME_FEATURE_NAMES = [
   'meter',
   /** The upstream and client buffer checks after each frame. */
   'backpressure',
-  /** The relay latency histogram's one-in-eight sample. */
+  /** The relay latency histogram's sample (one frame in bridge.ts LATENCY_SAMPLE_EVERY). */
   'latency',
 ] as const;
 
