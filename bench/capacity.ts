@@ -48,6 +48,11 @@ export interface CapacityResult {
 /** Which of two tries' verdicts counts: the better for the relay (see the file header). */
 const RANK: Readonly<Record<Verdict, number>> = { failed: 0, 'load-bound': 1, held: 2 };
 
+/** The best of several tries of one N (held > load-bound > failed): noise only ever makes a relay look worse. */
+export function bestVerdict(tries: readonly Verdict[]): Verdict {
+  return tries.reduce((best, t) => (RANK[t] > RANK[best] ? t : best));
+}
+
 /** Runs the search; `probe` is called one N at a time. Assumes holding is monotone in N (what a capacity is). */
 export async function searchCapacity(probe: (n: number) => Promise<Verdict>, o: CapacityOptions): Promise<CapacityResult> {
   let held = 0;
@@ -76,7 +81,7 @@ export async function searchCapacity(probe: (n: number) => Promise<Verdict>, o: 
     }
     const tries: Verdict[] = [await probe(n)];
     for (let r = 0; r < (o.retries ?? 1) && !tries.includes('held'); r++) tries.push(await probe(n));
-    const v = tries.reduce((best, t) => (RANK[t] > RANK[best] ? t : best));
+    const v = bestVerdict(tries);
     probes.push({ n, verdict: v, tries });
     note(n, v);
   }
