@@ -20,7 +20,7 @@ function sample(page: string, name: string, direction: string): number {
 }
 
 describe('relay metrics on /metrics', () => {
-  it('count every frame and byte relayed each way, and sample one frame in eight for latency', async () => {
+  it('count every frame and byte relayed each way, and sample one frame in LATENCY_SAMPLE_EVERY (32) for latency', async () => {
     const token = await relay.mint('metered');
     const c = await RealtimeTestClient.connect(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
     await c.waitFor('session.updated');
