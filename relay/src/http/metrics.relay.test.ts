@@ -2,6 +2,7 @@
 // Prometheus on scrape): what /metrics shows must still be every frame and byte the relay passed, each direction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LATENCY_SAMPLE_EVERY } from '../session/bridge.ts';
+import { createSimulatorUpstreamFactory } from '../simulator/in-process.ts';
 import { RealtimeTestClient } from '../testing/realtime-client.ts';
 import { fetchMetrics, startTestRelay, type TestRelay } from '../testing/start-relay.ts';
 
@@ -48,13 +49,38 @@ describe('relay metrics on /metrics', () => {
     expect(downFrames).toBeGreaterThan(0);
     expect(delta('earshot_messages_total', 'upstream_to_client')).toBe(downFrames);
     expect(delta('earshot_bytes_total', 'upstream_to_client')).toBe(downBytes);
-    const allFrames = sample(after, 'earshot_messages_total', 'client_to_upstream') + sample(after, 'earshot_messages_total', 'upstream_to_client');
-    const sampled = sample(after, 'earshot_relay_latency_seconds_count', 'client_to_upstream') + sample(after, 'earshot_relay_latency_seconds_count', 'upstream_to_client');
-    expect(sampled).toBe(Math.floor(allFrames / LATENCY_SAMPLE_EVERY));
+    // This relay's only session so far: each direction's samples are exactly one in LATENCY_SAMPLE_EVERY of its frames.
+    for (const direction of ['client_to_upstream', 'upstream_to_client']) {
+      expect(sample(after, 'earshot_relay_latency_seconds_count', direction)).toBe(Math.floor(sample(after, 'earshot_messages_total', direction) / LATENCY_SAMPLE_EVERY));
+    }
     // A second scrape adds nothing that was already folded in.
     const again = await (await fetchMetrics(relay.url)).text();
     expect(sample(again, 'earshot_messages_total', 'client_to_upstream')).toBe(sample(after, 'earshot_messages_total', 'client_to_upstream'));
     await c.close();
+  });
+
+  it('sample both directions of a conversation whose frames alternate, each one frame in LATENCY_SAMPLE_EVERY', async () => {
+    // The benchmark simulator answers each append with one audio delta: up, down, up, down… A counter shared by the
+    // two directions hit its multiple of 32 on the same direction every time, so the other had no samples at all.
+    const echo = await startTestRelay({}, { upstreamFactory: createSimulatorUpstreamFactory({ benchmark: true }) });
+    try {
+      const c = await RealtimeTestClient.connect(echo.wsUrl, { headers: { authorization: `Bearer ${await echo.mint('pairs')}` } });
+      await c.waitFor('session.updated');
+      const before = await (await fetchMetrics(echo.url)).text();
+      const pairs = 4 * LATENCY_SAMPLE_EVERY;
+      for (let i = 0; i < pairs; i++) {
+        c.send({ type: 'input_audio_buffer.append', event_id: `p${i}`, audio: Buffer.alloc(960).toString('base64') });
+        await c.waitFor('response.output_audio.delta', { where: (e) => e.event_id === `p${i}` });
+      }
+      const after = await (await fetchMetrics(echo.url)).text();
+      const count = (direction: string) => sample(after, 'earshot_relay_latency_seconds_count', direction) - sample(before, 'earshot_relay_latency_seconds_count', direction);
+      // Each direction relayed `pairs` frames in the window (give or take the setup frames before it): 3 to 4 samples.
+      expect(count('client_to_upstream')).toBeGreaterThanOrEqual(pairs / LATENCY_SAMPLE_EVERY - 1);
+      expect(count('upstream_to_client')).toBeGreaterThanOrEqual(pairs / LATENCY_SAMPLE_EVERY - 1);
+      await c.close();
+    } finally {
+      await echo.stop();
+    }
   });
 
   it('show on earshot_event_loop_delay_seconds how long something synchronous held the relay\'s event loop', async () => {

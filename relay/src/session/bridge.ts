@@ -71,7 +71,9 @@ export class RelaySession {
   private windowStart = 0;
   private windowCount = 0;
   private tokensUsed = 0;
-  private frameCounter = 0;
+  /** Frames per direction, for the latency sample: one shared counter sampled only one direction when frames alternate. */
+  private upFrames = 0;
+  private downFrames = 0;
   private readonly limitTimer: NodeJS.Timeout;
 
   constructor(client: ClientSide, data: ConnData, deps: BridgeDeps) {
@@ -127,7 +129,7 @@ export class RelaySession {
   // only for the one frame in LATENCY_SAMPLE_EVERY whose latency is sampled.
   private clientMessage(message: ArrayBuffer, isBinary: boolean): void {
     const f = this.features;
-    const sampled = f.latency && (++this.frameCounter & (LATENCY_SAMPLE_EVERY - 1)) === 0;
+    const sampled = f.latency && (++this.upFrames & (LATENCY_SAMPLE_EVERY - 1)) === 0;
     const started = sampled ? performance.now() : 0;
     const limits = this.limits;
     if (f.size && message.byteLength > limits.maxFrameBytes) {
@@ -226,7 +228,7 @@ export class RelaySession {
 
   private serverMessage(frame: Frame): void {
     const f = this.features;
-    const sampled = f.latency && (++this.frameCounter & (LATENCY_SAMPLE_EVERY - 1)) === 0;
+    const sampled = f.latency && (++this.downFrames & (LATENCY_SAMPLE_EVERY - 1)) === 0;
     const started = sampled ? performance.now() : 0;
     const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
     const type = peekType(bytes) ?? 'unknown';
